@@ -1,0 +1,2 @@
+//! Connection core (being written).
+#![forbid(unsafe_code)]

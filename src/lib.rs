@@ -1,0 +1,14 @@
+//! sasl2-rs: the client side of Cyrus SASL's libsasl2, in Rust, behind the
+//! same C ABI (`libsasl2.so.2`, symbol version `SASL2`).
+//!
+//! Three layers, one folder each:
+//! * [`mech`]: each mechanism as a safe state machine that knows no C;
+//! * [`core`]: connections: callbacks and prompts, properties, mechanism
+//!   selection, security-layer framing; safe Rust;
+//! * `capi`: the exported C functions and `#[repr(C)]` types, pointer
+//!   checks, the panic boundary. The only place with `unsafe`.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod capi;
+pub mod core;
+pub mod mech;

@@ -1,0 +1,73 @@
+//! EXTERNAL (RFC 4422 appendix A): identity comes from outside SASL (a TLS
+//! client certificate, a unix socket's peer credentials); the client sends
+//! only an optional authorization identity.
+use super::*;
+
+pub static INFO: MechInfo = MechInfo {
+    name: "EXTERNAL",
+    max_ssf: 0,
+    security_flags: sec::NOPLAINTEXT | sec::NOANONYMOUS | sec::NODICTIONARY,
+    features: feat::WANT_CLIENT_FIRST | feat::ALLOWS_PROXY,
+    required: &[],
+    last_resort: false,
+    new: |params| {
+        let authid = params.external_authid.ok_or_else(|| {
+            Error::new(Code::NoMech, "EXTERNAL needs an external identity (SASL_AUTH_EXTERNAL)")
+        })?;
+        Ok(Box::new(External { authid: authid.to_owned(), done: false, outcome: None }))
+    },
+};
+
+struct External {
+    authid: String,
+    done: bool,
+    outcome: Option<Outcome>,
+}
+
+impl ClientMech for External {
+    fn step(&mut self, _input: &[u8], session: &mut dyn Session) -> Result<Step> {
+        if self.done {
+            return Err(Error::bad_prot("EXTERNAL has no further steps"));
+        }
+        let creds = session.credentials(&Request {
+            authzid: true,
+            authname: false,
+            password: false,
+            realm: None,
+        })?;
+        let authzid = creds.authzid.filter(|z| !z.is_empty());
+        let out = authzid.clone().unwrap_or_default().into_bytes();
+        self.done = true;
+        self.outcome = Some(super::plain::simple_outcome(authzid, self.authid.clone()));
+        Ok(Step::Done(Some(out)))
+    }
+
+    fn outcome(&mut self) -> Result<Outcome> {
+        self.outcome.take().ok_or_else(|| Error::new(Code::NotDone, "EXTERNAL has not run"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mech::testing::{params, FakeSession};
+
+    #[test]
+    fn sends_authzid_or_nothing() {
+        let p = Params { external_authid: Some("cn=me"), ..params() };
+        let mut m = (INFO.new)(&p).unwrap();
+        let mut s = FakeSession::default();
+        assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(Some(Vec::new())));
+        let o = m.outcome().unwrap();
+        assert_eq!((o.user.as_str(), o.authid.as_str()), ("cn=me", "cn=me"));
+
+        let mut m = (INFO.new)(&p).unwrap();
+        let mut s = FakeSession { authzid: Some("bob".into()), ..Default::default() };
+        assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(Some(b"bob".to_vec())));
+    }
+
+    #[test]
+    fn needs_external_identity() {
+        assert_eq!((INFO.new)(&params()).err().unwrap().code, Code::NoMech);
+    }
+}

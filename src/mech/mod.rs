@@ -1,0 +1,454 @@
+//! SASL mechanisms, client side, as small pure-Rust state machines.
+//!
+//! A mechanism knows nothing of C: it reads server input as bytes, asks its
+//! [`Session`] for credentials, randomness and options, and returns bytes to
+//! send. The connection core (`crate::core`) implements [`Session`] on top of
+//! the application's callbacks and prompts, picks a mechanism from
+//! [`MECHANISMS`], and does the security-layer framing for [`SecurityLayer`]s.
+//!
+//! Retrying after prompts: when a credential must be prompted for,
+//! [`Session::credentials`] returns an error with [`Code::Interact`]. The
+//! mechanism returns it unchanged (`?`) *before changing any of its state*; the
+//! application fills the prompts and the core calls [`ClientMech::step`] again
+//! with the same input, and this time the answers are there.
+#![forbid(unsafe_code)]
+
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+pub mod anonymous;
+pub mod cram_md5;
+pub mod digest_md5;
+pub mod external;
+pub mod login;
+pub mod oauth;
+pub mod plain;
+pub mod saslprep;
+pub mod scram;
+
+/// Bytes that must not outlive their use: passwords, keys, tokens.
+pub type Secret = Zeroizing<Vec<u8>>;
+
+/// Security properties a mechanism provides (the `SASL_SEC_*` values).
+pub mod sec {
+    pub const NOPLAINTEXT: u32 = 0x0001;
+    pub const NOACTIVE: u32 = 0x0002;
+    pub const NODICTIONARY: u32 = 0x0004;
+    pub const FORWARD_SECRECY: u32 = 0x0008;
+    pub const NOANONYMOUS: u32 = 0x0010;
+    pub const PASS_CREDENTIALS: u32 = 0x0020;
+    pub const MUTUAL_AUTH: u32 = 0x0040;
+    /// Hash strength in bits, stored in bytes above bit 16 (as Cyrus does).
+    pub const fn hash_strength_bits(bits: u32) -> u32 {
+        (bits / 8) << 16
+    }
+}
+
+/// Mechanism features (the `SASL_FEAT_*` values of Cyrus's plugin API).
+pub mod feat {
+    pub const NEED_SERVER_FQDN: u32 = 0x0001;
+    pub const WANT_CLIENT_FIRST: u32 = 0x0002;
+    pub const SERVER_FIRST: u32 = 0x0010;
+    pub const ALLOWS_PROXY: u32 = 0x0020;
+    pub const CHANNEL_BINDING: u32 = 0x0800;
+    pub const SUPPORTS_HTTP: u32 = 0x1000;
+}
+
+/// Connection flags given to `sasl_client_new` (the `SASL_*` usage flags).
+pub mod conn_flags {
+    pub const SUCCESS_DATA: u32 = 0x0004;
+    pub const NEED_PROXY: u32 = 0x0008;
+    pub const NEED_HTTP: u32 = 0x0010;
+}
+
+/// SASL result codes a mechanism can fail with; the core maps them to the
+/// C values of sasl.h (`SASL_BADPROT` ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    /// Prompts are pending: return this unchanged, state untouched.
+    Interact,
+    Fail,
+    NoMem,
+    BufOver,
+    NoMech,
+    /// Malformed or unexpected server input.
+    BadProt,
+    NotDone,
+    BadParam,
+    TryAgain,
+    /// Integrity check failed in a security layer.
+    BadMac,
+    /// The server failed mutual authentication.
+    BadServ,
+    WrongMech,
+    /// The server said authentication failed.
+    BadAuth,
+    NoAuthz,
+    TooWeak,
+    Encrypt,
+    /// Channel binding failed or is impossible.
+    BadBinding,
+}
+
+/// A mechanism failure: a SASL code and a human-readable detail for
+/// `sasl_errdetail`. Details never contain secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub code: Code,
+    pub detail: String,
+}
+
+impl Error {
+    pub fn new(code: Code, detail: impl Into<String>) -> Self {
+        Error { code, detail: detail.into() }
+    }
+    pub fn interact() -> Self {
+        Error::new(Code::Interact, "user interaction needed")
+    }
+    pub fn bad_prot(detail: impl Into<String>) -> Self {
+        Error::new(Code::BadProt, detail)
+    }
+    pub fn bad_serv(detail: impl Into<String>) -> Self {
+        Error::new(Code::BadServ, detail)
+    }
+    pub fn bad_auth(detail: impl Into<String>) -> Self {
+        Error::new(Code::BadAuth, detail)
+    }
+    pub fn bad_param(detail: impl Into<String>) -> Self {
+        Error::new(Code::BadParam, detail)
+    }
+    pub fn fail(detail: impl Into<String>) -> Self {
+        Error::new(Code::Fail, detail)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}: {}", self.code, self.detail)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// A credential a mechanism can ask for; each maps to a Cyrus callback id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Authorization identity (`SASL_CB_USER`). Optional: absent when the
+    /// application has no such callback.
+    AuthzId,
+    /// Authentication identity (`SASL_CB_AUTHNAME`). Required.
+    AuthName,
+    /// Password or bearer token (`SASL_CB_PASS`). Required.
+    Password,
+    /// Realm (`SASL_CB_GETREALM`), chosen among the realms the server offered.
+    Realm,
+}
+
+/// What a mechanism asks for in one [`Session::credentials`] call.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub authzid: bool,
+    pub authname: bool,
+    pub password: bool,
+    /// Ask for a realm, offering these (possibly none) to the user.
+    pub realm: Option<&'a [String]>,
+}
+
+impl Request<'_> {
+    /// authzid (optional), authname and password: what most mechanisms need.
+    pub const USER_PASS: Request<'static> =
+        Request { authzid: true, authname: true, password: true, realm: None };
+}
+
+/// Answers to a [`Request`]. A field is `Some` for everything requested,
+/// except `authzid`, which is `None` when the application offers none.
+#[derive(Default)]
+pub struct Credentials {
+    pub authzid: Option<String>,
+    pub authname: Option<String>,
+    pub password: Option<Secret>,
+    pub realm: Option<String>,
+}
+
+/// Log levels (`SASL_LOG_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Err = 1,
+    Fail = 2,
+    Warn = 3,
+    Note = 4,
+    Debug = 5,
+    Trace = 6,
+}
+
+/// What a mechanism may ask of the connection it runs on.
+pub trait Session {
+    /// Gets the requested credentials from callbacks or filled prompts.
+    /// Returns `Code::Interact` when prompts must be shown first (all the
+    /// missing ones are collected into one prompt list), and `BadParam` or
+    /// the callback's failure when the application refuses.
+    fn credentials(&mut self, request: &Request<'_>) -> Result<Credentials>;
+    /// Fills `buf` from the operating system's secure random source.
+    fn random(&mut self, buf: &mut [u8]) -> Result<()>;
+    /// A client nonce supplied by the application (`SASL_CB_CNONCE`), a
+    /// hook for reproducible tests. `None` in normal operation.
+    fn test_cnonce(&mut self) -> Option<String>;
+    /// An option for this mechanism from `SASL_CB_GETOPT`.
+    fn option(&mut self, name: &str) -> Option<String>;
+    /// The client host's name (looked up lazily, only when a mechanism asks).
+    fn client_hostname(&mut self) -> String;
+    /// Logs through `SASL_CB_LOG`. Never pass secrets.
+    fn log(&mut self, level: LogLevel, message: &str);
+}
+
+/// Channel-binding data set by the application (`SASL_CHANNEL_BINDING`).
+#[derive(Clone, Debug)]
+pub struct ChannelBinding {
+    /// Binding type, e.g. `tls-unique`, `tls-server-end-point`, `tls-exporter`.
+    pub name: String,
+    /// When critical, authentication must fail rather than go unbound.
+    pub critical: bool,
+    pub data: Vec<u8>,
+}
+
+/// How the selected mechanism uses channel binding (RFC 5056 via GS2 flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CbDisposition {
+    /// No binding data, or binding not used: GS2 flag `n`.
+    None,
+    /// Client could bind but the server did not offer -PLUS: GS2 flag `y`.
+    Want,
+    /// Binding is used (a -PLUS mechanism was chosen): GS2 flag `p=<name>`.
+    Used,
+}
+
+/// Security properties of the connection (`sasl_security_properties_t`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecurityProps {
+    pub min_ssf: u32,
+    pub max_ssf: u32,
+    /// Largest security-layer packet we accept (our receive buffer).
+    pub maxbufsize: u32,
+    pub security_flags: u32,
+}
+
+impl Default for SecurityProps {
+    /// Cyrus's defaults for a new connection.
+    fn default() -> Self {
+        SecurityProps { min_ssf: 0, max_ssf: u32::MAX, maxbufsize: 65536, security_flags: 0 }
+    }
+}
+
+/// Everything a mechanism learns about its connection when it is created.
+#[derive(Debug, Clone)]
+pub struct Params<'a> {
+    pub service: &'a str,
+    pub server_fqdn: Option<&'a str>,
+    /// "a.b.c.d;port" or IPv6 form, as given to sasl_client_new.
+    pub local_addr: Option<&'a str>,
+    pub remote_addr: Option<&'a str>,
+    pub props: SecurityProps,
+    /// SSF of an external layer (TLS), `SASL_SSF_EXTERNAL`.
+    pub external_ssf: u32,
+    /// Identity established externally (TLS client cert), `SASL_AUTH_EXTERNAL`.
+    pub external_authid: Option<&'a str>,
+    /// `conn_flags::*` given to sasl_client_new.
+    pub flags: u32,
+    pub channel_binding: Option<&'a ChannelBinding>,
+    pub cb_disposition: CbDisposition,
+}
+
+/// The result of one successful step.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Send this and expect another challenge (`SASL_CONTINUE`).
+    Continue(Vec<u8>),
+    /// Authentication is complete on the client side (`SASL_OK`); send the
+    /// bytes if there are any. The outcome must be ready.
+    Done(Option<Vec<u8>>),
+}
+
+/// What a completed authentication established.
+pub struct Outcome {
+    /// Authorization identity in effect (the authzid if one was sent,
+    /// otherwise the authentication identity): `SASL_USERNAME`.
+    pub user: String,
+    /// Authentication identity: `SASL_AUTHUSER`.
+    pub authid: String,
+    /// Security strength factor of the negotiated layer (0 = none).
+    pub ssf: u32,
+    /// Largest plaintext the layer can encode in one packet (0 = no layer).
+    pub maxoutbuf: u32,
+    pub layer: Option<Box<dyn SecurityLayer>>,
+}
+
+impl fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outcome")
+            .field("user", &self.user)
+            .field("authid", &self.authid)
+            .field("ssf", &self.ssf)
+            .field("maxoutbuf", &self.maxoutbuf)
+            .field("layer", &self.layer.is_some())
+            .finish()
+    }
+}
+
+/// Per-packet protection of a negotiated security layer. The core does the
+/// 4-byte length framing, the splitting at `maxoutbuf` and the reassembly of
+/// packets split across reads; a layer only protects and checks one payload.
+pub trait SecurityLayer: Send {
+    /// Appends the protected form of `plain` (without the length prefix)
+    /// to `out`.
+    fn wrap(&mut self, plain: &[u8], out: &mut Vec<u8>) -> Result<()>;
+    /// Checks one received payload (without the length prefix) and appends
+    /// its plaintext to `out`. On failure nothing may be appended.
+    fn unwrap(&mut self, packet: &[u8], out: &mut Vec<u8>) -> Result<()>;
+}
+
+/// A client mechanism in progress on one connection.
+pub trait ClientMech: Send {
+    /// One step: `input` is the server's challenge (empty on the first step
+    /// and when the server sent nothing).
+    fn step(&mut self, input: &[u8], session: &mut dyn Session) -> Result<Step>;
+    /// Takes what the exchange established; called once after [`Step::Done`].
+    fn outcome(&mut self) -> Result<Outcome>;
+    /// The name to report as the selected mechanism, when it differs from
+    /// [`MechInfo::name`] (a -PLUS variant).
+    fn name(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// Static facts about a mechanism, what Cyrus plugins declare: used by the
+/// core for selection exactly as Cyrus uses them.
+pub struct MechInfo {
+    pub name: &'static str,
+    pub max_ssf: u32,
+    /// `sec::*` properties the mechanism provides.
+    pub security_flags: u32,
+    /// `feat::*` bits.
+    pub features: u32,
+    /// Credentials the application must be able to supply (by callback or
+    /// prompt) for the mechanism to be considered.
+    pub required: &'static [Need],
+    /// Bearer-token mechanisms: chosen only when the server's list leaves no
+    /// other acceptable mechanism (or the application names only them), so a
+    /// password is never sent as a token in place of a real mechanism.
+    pub last_resort: bool,
+    pub new: fn(&Params<'_>) -> Result<Box<dyn ClientMech>>,
+}
+
+impl fmt::Debug for MechInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MechInfo").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// What most password mechanisms require (Cyrus's default).
+pub const NEEDS_USER_PASS: &[Need] = &[Need::AuthName, Need::Password];
+
+/// Every mechanism this library offers, strongest first (the order of
+/// `sasl_global_listmech` is the reverse, as in Cyrus).
+pub static MECHANISMS: &[&MechInfo] = &[
+    &scram::SCRAM_SHA_512,
+    &scram::SCRAM_SHA_384,
+    &scram::SCRAM_SHA_256,
+    &scram::SCRAM_SHA_224,
+    &scram::SCRAM_SHA_1,
+    &digest_md5::INFO,
+    &external::INFO,
+    &cram_md5::INFO,
+    &oauth::OAUTHBEARER,
+    &oauth::XOAUTH2,
+    &plain::INFO,
+    &login::INFO,
+    &anonymous::INFO,
+];
+
+/// Finds a mechanism by name, ignoring ASCII case.
+pub fn find(name: &str) -> Option<&'static MechInfo> {
+    MECHANISMS.iter().copied().find(|m| m.name.eq_ignore_ascii_case(name))
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! A scripted [`Session`] for mechanism unit tests.
+    use super::*;
+
+    #[derive(Default)]
+    pub struct FakeSession {
+        pub authzid: Option<String>,
+        pub authname: Option<String>,
+        pub password: Option<Vec<u8>>,
+        pub realm: Option<String>,
+        /// When set, credentials() answers Interact once, then the values.
+        pub interact_first: bool,
+        pub cnonce: Option<String>,
+        pub options: Vec<(String, String)>,
+        pub hostname: String,
+        /// Byte used to fill random buffers (deterministic tests).
+        pub random_byte: u8,
+        pub logs: Vec<(LogLevel, String)>,
+        pub requests: usize,
+    }
+
+    impl Session for FakeSession {
+        fn credentials(&mut self, request: &Request<'_>) -> Result<Credentials> {
+            self.requests += 1;
+            if self.interact_first {
+                self.interact_first = false;
+                return Err(Error::interact());
+            }
+            let missing = |what: &str| Error::bad_param(format!("test session has no {what}"));
+            Ok(Credentials {
+                authzid: if request.authzid { self.authzid.clone() } else { None },
+                authname: if request.authname {
+                    Some(self.authname.clone().ok_or_else(|| missing("authname"))?)
+                } else {
+                    None
+                },
+                password: if request.password {
+                    Some(Zeroizing::new(self.password.clone().ok_or_else(|| missing("password"))?))
+                } else {
+                    None
+                },
+                realm: if request.realm.is_some() { self.realm.clone() } else { None },
+            })
+        }
+        fn random(&mut self, buf: &mut [u8]) -> Result<()> {
+            buf.fill(self.random_byte);
+            Ok(())
+        }
+        fn test_cnonce(&mut self) -> Option<String> {
+            self.cnonce.clone()
+        }
+        fn option(&mut self, name: &str) -> Option<String> {
+            self.options.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        }
+        fn client_hostname(&mut self) -> String {
+            self.hostname.clone()
+        }
+        fn log(&mut self, level: LogLevel, message: &str) {
+            self.logs.push((level, message.to_owned()));
+        }
+    }
+
+    pub fn params() -> Params<'static> {
+        Params {
+            service: "imap",
+            server_fqdn: Some("elwood.innosoft.com"),
+            local_addr: None,
+            remote_addr: None,
+            props: SecurityProps::default(),
+            external_ssf: 0,
+            external_authid: None,
+            flags: 0,
+            channel_binding: None,
+            cb_disposition: CbDisposition::None,
+        }
+    }
+}

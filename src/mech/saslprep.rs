@@ -1,0 +1,1 @@
+//! SASLprep (RFC 4013) for user names and passwords. (Stub: being written.)
