@@ -1,0 +1,76 @@
+# Builds libsasl2.so.2 from the Rust staticlib with the SASL2 symbol version,
+# installs it with its headers and pkg-config file, and runs the tests.
+#
+#   make                 build build/libsasl2.so.2 (release)
+#   make check           every test: cargo, exports, header, C tests, interop
+#   make header          regenerate include/sasl/sasl.h
+#   make install PREFIX=/usr/local DESTDIR=
+PREFIX   ?= /usr/local
+LIBDIR   ?= $(PREFIX)/lib
+INCDIR   ?= $(PREFIX)/include
+PCDIR    ?= $(LIBDIR)/pkgconfig
+CC       ?= cc
+CARGO    ?= cargo
+VERSION  := 2.1.28
+BUILD    := build
+SONAME   := libsasl2.so.2
+REALNAME := libsasl2.so.$(VERSION)
+STATIC   := target/release/libsasl2.a
+
+.PHONY: all lib header check test-rust test-exports test-header test-c test-interop bench install clean FORCE
+
+all: lib
+
+lib: $(BUILD)/$(SONAME)
+
+$(STATIC): FORCE
+	$(CARGO) build --release --lib
+
+# --whole-archive keeps every exported function; the version script gives
+# them the SASL2 version and makes every other symbol local.
+$(BUILD)/$(REALNAME): $(STATIC) link/libsasl2.map
+	@mkdir -p $(BUILD)
+	$(CC) -shared -o $@ -Wl,-soname,$(SONAME) \
+	  -Wl,--version-script=link/libsasl2.map -Wl,--gc-sections -Wl,-O1 -Wl,-z,relro,-z,now \
+	  -Wl,--whole-archive $(STATIC) -Wl,--no-whole-archive -lpthread -ldl -lm -lc
+
+$(BUILD)/$(SONAME): $(BUILD)/$(REALNAME)
+	ln -sf $(REALNAME) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/libsasl2.so
+
+$(BUILD)/libsasl2.pc: pkgconfig/libsasl2.pc.in
+	@mkdir -p $(BUILD)
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
+
+header:
+	$(CARGO) build --lib
+	cp "$$(ls -t target/debug/build/sasl2-*/out/sasl.h | head -n1)" include/sasl/sasl.h
+
+check: lib test-rust test-exports test-c test-interop
+
+test-rust:
+	$(CARGO) test
+
+test-exports: lib
+	tests/check-exports.sh $(BUILD)/$(SONAME)
+
+test-c: lib
+	ctests/run.sh $(BUILD)
+
+test-interop: lib
+	interop/run.sh $(BUILD)
+
+bench: lib
+	bench/run.sh $(BUILD)
+
+install: lib $(BUILD)/libsasl2.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/sasl $(DESTDIR)$(PCDIR)
+	install -m 0755 $(BUILD)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(REALNAME)
+	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libsasl2.so
+	install -m 0644 include/sasl/*.h $(DESTDIR)$(INCDIR)/sasl/
+	install -m 0644 $(BUILD)/libsasl2.pc $(DESTDIR)$(PCDIR)/libsasl2.pc
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)
