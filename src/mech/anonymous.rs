@@ -1,5 +1,5 @@
-//! ANONYMOUS (RFC 4505). Like Cyrus, the trace is `<authname>@<client host>`,
-//! the authname defaulting to "anonymous"; the identity is "anonymous".
+//! ANONYMOUS (RFC 4505). Like Cyrus, the trace is `<user>@<client host>`,
+//! the user (SASL_CB_USER) defaulting to "anonymous"; the identity is "anonymous".
 use super::*;
 
 pub static INFO: MechInfo = MechInfo {
@@ -27,12 +27,12 @@ impl ClientMech for Anonymous {
             return Err(Error::bad_prot("ANONYMOUS has no further steps"));
         }
         let creds = session.credentials(&Request {
-            authzid: false,
-            authname: true,
+            authzid: true,
+            authname: false,
             password: false,
             realm: None,
         })?;
-        let who = creds.authname.filter(|a| !a.is_empty()).unwrap_or_else(|| ANONYMOUS_ID.into());
+        let who = creds.authzid.filter(|a| !a.is_empty()).unwrap_or_else(|| ANONYMOUS_ID.into());
         let mut trace = format!("{who}@{}", session.client_hostname());
         if trace.len() > MAX_TRACE {
             let mut cut = MAX_TRACE;
@@ -58,7 +58,7 @@ mod tests {
 
     #[test]
     fn trace_and_identity() {
-        let mut s = FakeSession { authname: Some("sirhc".into()), hostname: "host".into(), ..Default::default() };
+        let mut s = FakeSession { authzid: Some("sirhc".into()), hostname: "host".into(), ..Default::default() };
         let mut m = (INFO.new)(&params()).unwrap();
         assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(Some(b"sirhc@host".to_vec())));
         assert_eq!(m.outcome().unwrap().user, "anonymous");
@@ -66,7 +66,7 @@ mod tests {
 
     #[test]
     fn trace_is_bounded() {
-        let mut s = FakeSession { authname: Some("é".repeat(300)), hostname: "h".into(), ..Default::default() };
+        let mut s = FakeSession { authzid: Some("é".repeat(300)), hostname: "h".into(), ..Default::default() };
         let mut m = (INFO.new)(&params()).unwrap();
         let Step::Done(Some(out)) = m.step(b"", &mut s).unwrap() else { panic!() };
         assert!(out.len() <= MAX_TRACE && std::str::from_utf8(&out).is_ok());

@@ -236,9 +236,10 @@ pub struct SecurityProps {
 }
 
 impl Default for SecurityProps {
-    /// Cyrus's defaults for a new connection.
+    /// Cyrus's defaults for a new connection: no security layer until the
+    /// application says how large a buffer it can receive.
     fn default() -> Self {
-        SecurityProps { min_ssf: 0, max_ssf: u32::MAX, maxbufsize: 65536, security_flags: 0 }
+        SecurityProps { min_ssf: 0, max_ssf: u32::MAX, maxbufsize: 0, security_flags: 0 }
     }
 }
 

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Differential C test-suite for sasl2-rs.
+#
+#   ctests/run.sh LIBDIR [INCDIR]
+#
+# LIBDIR  directory holding libsasl2.so.2 (and the libsasl2.so link), e.g.
+#         build/ — or the word "system" for the reference Cyrus SASL library
+#         (/usr/include + the system libsasl2.so.2 with its plugins).
+# INCDIR  include directory containing sasl/sasl.h; defaults to the repo's
+#         include/ (or /usr/include for "system").
+#
+# Every ctests/t_*.c is compiled with -Wall -Wextra -Werror into ctests/bin/
+# and run under valgrind (definite leaks and memory errors fail the test).
+# The last line printed is "N passed, M failed"; the exit status is non-zero
+# when anything failed.
+#
+# Environment knobs:
+#   CTESTS_VALGRIND=0   run the binaries directly (quick iteration)
+#   CTESTS_ONLY=name    run only t_<name>.c (substring match)
+#   CC                  compiler (default cc)
+set -u
+
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+
+if [ $# -lt 1 ]; then
+    echo "usage: $0 LIBDIR|system [INCDIR]" >&2
+    exit 2
+fi
+
+CC="${CC:-cc}"
+expect_rust=1
+if [ "$1" = "system" ]; then
+    expect_rust=0
+    INCDIR="${2:-/usr/include}"
+    libfile="$("$CC" -print-file-name=libsasl2.so.2)"
+    if [ ! -e "$libfile" ]; then
+        libfile="$(/sbin/ldconfig -p 2>/dev/null | awk '/libsasl2\.so\.2 /{print $NF; exit}')"
+    fi
+    if [ -z "$libfile" ] || [ ! -e "$libfile" ]; then
+        echo "run.sh: cannot find the system libsasl2.so.2" >&2
+        exit 2
+    fi
+    libfile="$(readlink -f "$libfile")"
+    LIBDIR="$(dirname "$libfile")"
+    libfile="$LIBDIR/libsasl2.so.2"
+    linkflags=(-lsasl2)
+    runenv=()
+else
+    LIBDIR="$(cd "$1" && pwd)" || { echo "run.sh: no such LIBDIR: $1" >&2; exit 2; }
+    INCDIR="${2:-$repo/include}"
+    libfile="$LIBDIR/libsasl2.so.2"
+    if [ ! -e "$libfile" ]; then
+        echo "run.sh: $libfile does not exist (build it first)" >&2
+        exit 2
+    fi
+    # Link against the exact file so that a missing libsasl2.so dev link in
+    # LIBDIR cannot make the linker pick the system library instead.
+    linkflags=(-L"$LIBDIR" "$libfile")
+    runenv=(LD_LIBRARY_PATH="$LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
+fi
+INCDIR="$(cd "$INCDIR" && pwd)" || { echo "run.sh: no such INCDIR" >&2; exit 2; }
+if [ ! -e "$INCDIR/sasl/sasl.h" ]; then
+    echo "run.sh: $INCDIR/sasl/sasl.h does not exist" >&2
+    exit 2
+fi
+defs=()
+if [ -e "$INCDIR/sasl/saslutil.h" ]; then
+    defs+=(-DCTESTS_HAVE_SASLUTIL_H)
+fi
+
+use_valgrind="${CTESTS_VALGRIND:-1}"
+vg=()
+if [ "$use_valgrind" != "0" ]; then
+    if ! command -v valgrind >/dev/null 2>&1; then
+        echo "run.sh: installing valgrind" >&2
+        if [ "$(id -u)" = "0" ]; then
+            (apt-get install -y -qq valgrind >/dev/null 2>&1 ||
+             { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq valgrind >/dev/null 2>&1; })
+        else
+            (sudo -n apt-get install -y -qq valgrind >/dev/null 2>&1 ||
+             { sudo -n apt-get update -qq >/dev/null 2>&1 && sudo -n apt-get install -y -qq valgrind >/dev/null 2>&1; })
+        fi
+    fi
+    if ! command -v valgrind >/dev/null 2>&1; then
+        echo "run.sh: valgrind is not available and could not be installed" >&2
+        exit 2
+    fi
+    vg=(valgrind -q --error-exitcode=99 --leak-check=full
+        --errors-for-leak-kinds=definite --show-leak-kinds=definite
+        --track-origins=yes --num-callers=30)
+fi
+
+bindir="$here/bin"
+mkdir -p "$bindir"
+cflags=(-std=gnu11 -Wall -Wextra -Werror -g -O0 -I"$INCDIR" "${defs[@]}")
+
+echo "ctests: library $libfile"
+echo "ctests: headers $INCDIR/sasl/sasl.h"
+[ ${#vg[@]} -gt 0 ] && echo "ctests: running under valgrind"
+
+passed=0
+failed=0
+failed_names=()
+total_assert=0
+total_assert_failed=0
+
+for src in "$here"/t_*.c; do
+    name="$(basename "$src" .c)"
+    if [ -n "${CTESTS_ONLY:-}" ] && [[ "$name" != *"$CTESTS_ONLY"* ]]; then
+        continue
+    fi
+    exe="$bindir/$name"
+    log="$bindir/$name.log"
+    if ! "$CC" "${cflags[@]}" -o "$exe" "$src" "${linkflags[@]}" -lpthread -ldl \
+            >"$log" 2>&1; then
+        echo "FAIL $name (compile error)"
+        sed 's/^/    /' "$log"
+        failed=$((failed + 1))
+        failed_names+=("$name")
+        continue
+    fi
+    start=$(date +%s)
+    # Clean, deterministic environment: no user SASL configuration.
+    env -u SASL_PATH -u SASL_CONF_PATH "${runenv[@]}" \
+        CTESTS_EXPECT_RUST="$expect_rust" CTESTS_LIBSASL="$libfile" \
+        timeout 600 "${vg[@]}" "$exe" >"$log" 2>&1
+    rc=$?
+    secs=$(( $(date +%s) - start ))
+    summary="$(grep -E '^CHECKS ' "$log" | tail -n 1)"
+    if [[ "$summary" =~ :\ ([0-9]+)\ assertions,\ ([0-9]+)\ failed ]]; then
+        total_assert=$((total_assert + BASH_REMATCH[1]))
+        total_assert_failed=$((total_assert_failed + BASH_REMATCH[2]))
+    fi
+    if [ $rc -eq 0 ]; then
+        echo "PASS $name (${secs}s) ${summary#CHECKS $name: }"
+        passed=$((passed + 1))
+    else
+        what="rc=$rc"
+        [ $rc -eq 99 ] && what="valgrind errors"
+        [ $rc -eq 124 ] && what="timeout"
+        [ $rc -gt 128 ] && [ $rc -ne 99 ] && what="killed by signal $((rc - 128))"
+        echo "FAIL $name ($what, ${secs}s)"
+        sed 's/^/    /' "$log" | head -n 200
+        failed=$((failed + 1))
+        failed_names+=("$name")
+    fi
+done
+
+echo "ctests: $total_assert assertions, $total_assert_failed failed"
+if [ $failed -gt 0 ]; then
+    echo "ctests: failed: ${failed_names[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ] && [ $passed -gt 0 ]

@@ -1,0 +1,391 @@
+//! A client connection: its parameters and properties, the mechanism in
+//! progress, what authentication established, and the security layer.
+
+use super::callbacks::{self, Answer, AppCallbacks, Prompt};
+use super::layer::Framing;
+use super::select::{self, Choice, Context};
+use crate::mech::{
+    self, conn_flags, CbDisposition, ChannelBinding, ClientMech, Code, Credentials, Error, LogLevel,
+    MechInfo, Params, Request, Result, SecurityProps, Session, Step,
+};
+
+/// Where the connection is in its exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Created; no mechanism started yet.
+    New,
+    /// A mechanism is running.
+    Running,
+    /// The mechanism completed on the client side.
+    Done,
+    /// The mechanism failed; only a new start can follow.
+    Failed,
+}
+
+/// The status of a start or step that did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Continue,
+    /// Prompts are pending: see [`ClientConn::prompts`].
+    Interact,
+}
+
+struct Active {
+    info: &'static MechInfo,
+    mech: Box<dyn ClientMech>,
+    /// The name reported to the application (with -PLUS when binding).
+    name: String,
+}
+
+pub struct ClientConn {
+    pub service: String,
+    pub server_fqdn: Option<String>,
+    pub local_addr: Option<String>,
+    pub remote_addr: Option<String>,
+    pub flags: u32,
+    pub props: SecurityProps,
+    pub external_ssf: u32,
+    pub external_authid: Option<String>,
+    pub channel_binding: Option<ChannelBinding>,
+    /// The `client_mech_list` option's mechanisms, or None for all.
+    mechs: Option<Vec<&'static MechInfo>>,
+    active: Option<Active>,
+    phase: Phase,
+    prompts: Vec<Prompt>,
+    hostname: Option<String>,
+    /// Set when authentication completes.
+    pub user: Option<String>,
+    pub authid: Option<String>,
+    pub ssf: u32,
+    pub maxoutbuf: u32,
+    framing: Option<Framing>,
+}
+
+impl ClientConn {
+    /// `mech_list` is the `client_mech_list` option, if the application set one.
+    pub fn new(
+        service: &str,
+        server_fqdn: Option<&str>,
+        local_addr: Option<&str>,
+        remote_addr: Option<&str>,
+        flags: u32,
+        mech_list: Option<&str>,
+    ) -> Result<Self> {
+        for addr in [local_addr, remote_addr].into_iter().flatten() {
+            check_ip_port(addr)?;
+        }
+        let mechs = match mech_list {
+            None => None,
+            Some(list) => {
+                let chosen: Vec<&'static MechInfo> = list
+                    .split_ascii_whitespace()
+                    .filter_map(|name| mech::find(name.strip_suffix("-PLUS").unwrap_or(name)))
+                    .collect();
+                if chosen.is_empty() {
+                    return Err(Error::new(
+                        Code::NoMech,
+                        format!("No worthy mechs found: client_mech_list \"{list}\" names no supported mechanism"),
+                    ));
+                }
+                Some(chosen)
+            }
+        };
+        Ok(ClientConn {
+            service: service.to_owned(),
+            server_fqdn: server_fqdn.map(str::to_owned),
+            local_addr: local_addr.map(str::to_owned),
+            remote_addr: remote_addr.map(str::to_owned),
+            flags,
+            props: SecurityProps::default(),
+            external_ssf: 0,
+            external_authid: None,
+            channel_binding: None,
+            mechs,
+            active: None,
+            phase: Phase::New,
+            prompts: Vec::new(),
+            hostname: None,
+            user: None,
+            authid: None,
+            ssf: 0,
+            maxoutbuf: 0,
+            framing: None,
+        })
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The selected mechanism's name, once one is selected.
+    pub fn mech_name(&self) -> Option<&str> {
+        self.active.as_ref().map(|a| a.name.as_str())
+    }
+
+    /// Prompts to show after a [`Status::Interact`].
+    pub fn prompts(&self) -> &[Prompt] {
+        &self.prompts
+    }
+
+    pub fn has_pending_prompts(&self) -> bool {
+        !self.prompts.is_empty()
+    }
+
+    fn available(&self) -> &[&'static MechInfo] {
+        self.mechs.as_deref().unwrap_or(mech::MECHANISMS)
+    }
+
+    fn context(&self) -> Context<'_> {
+        Context {
+            available: self.available(),
+            props: self.props,
+            external_ssf: self.external_ssf,
+            has_external_authid: self.external_authid.is_some(),
+            has_server_fqdn: self.server_fqdn.is_some(),
+            flags: self.flags,
+            channel_binding: self.channel_binding.as_ref(),
+        }
+    }
+
+    /// Chooses a mechanism from the server's list and, when `want_output`,
+    /// runs its first step (unless the mechanism waits for the server).
+    pub fn start(
+        &mut self,
+        mechlist: &str,
+        callbacks: &mut dyn AppCallbacks,
+        want_output: bool,
+    ) -> Result<(Status, Option<Vec<u8>>)> {
+        self.reset();
+        let choice = match select::select(&self.context(), mechlist, callbacks) {
+            Ok(choice) => choice,
+            Err(why) => {
+                callbacks.log(LogLevel::Fail, &why);
+                return Err(Error::new(Code::NoMech, why));
+            }
+        };
+        self.begin(choice)?;
+        if !want_output {
+            return Ok((Status::Continue, None));
+        }
+        let server_first = self.active.as_ref().is_some_and(|a| a.info.features & mech::feat::SERVER_FIRST != 0);
+        if server_first {
+            return Ok((Status::Continue, None));
+        }
+        self.step(&[], callbacks, &[])
+    }
+
+    fn begin(&mut self, choice: Choice) -> Result<()> {
+        let Choice { info, cb, plus } = choice;
+        let params = Params {
+            service: &self.service,
+            server_fqdn: self.server_fqdn.as_deref(),
+            local_addr: self.local_addr.as_deref(),
+            remote_addr: self.remote_addr.as_deref(),
+            props: self.props,
+            external_ssf: self.external_ssf,
+            external_authid: self.external_authid.as_deref(),
+            flags: self.flags,
+            channel_binding: if cb == CbDisposition::None { None } else { self.channel_binding.as_ref() },
+            cb_disposition: cb,
+        };
+        let mech = (info.new)(&params)?;
+        let name = match mech.name() {
+            Some(n) => n.to_owned(),
+            None if plus => format!("{}-PLUS", info.name),
+            None => info.name.to_owned(),
+        };
+        self.active = Some(Active { info, mech, name });
+        self.phase = Phase::Running;
+        Ok(())
+    }
+
+    /// One step of the running mechanism. `answers` are the prompts the
+    /// application filled after the previous [`Status::Interact`].
+    pub fn step(
+        &mut self,
+        input: &[u8],
+        callbacks: &mut dyn AppCallbacks,
+        answers: &[Answer],
+    ) -> Result<(Status, Option<Vec<u8>>)> {
+        match self.phase {
+            Phase::Running => {}
+            Phase::New => return Err(Error::fail("no mechanism was started (call sasl_client_start first)")),
+            Phase::Done => return Err(Error::fail("authentication already completed; no further step is possible")),
+            Phase::Failed => return Err(Error::fail("the authentication exchange already failed; start again")),
+        }
+        self.prompts.clear();
+        let active = self.active.as_mut().expect("running implies a mechanism");
+        let mut session = ConnSession {
+            callbacks,
+            answers,
+            prompts: &mut self.prompts,
+            anonymous: active.info.name == "ANONYMOUS",
+            hostname: &mut self.hostname,
+            mech: active.info.name,
+        };
+        match active.mech.step(input, &mut session) {
+            Ok(Step::Continue(out)) => Ok((Status::Continue, Some(out))),
+            Ok(Step::Done(out)) => {
+                let outcome = active.mech.outcome();
+                let outcome = match outcome {
+                    Ok(o) => o,
+                    Err(e) => {
+                        self.phase = Phase::Failed;
+                        return Err(e);
+                    }
+                };
+                self.user = Some(outcome.user);
+                self.authid = Some(outcome.authid);
+                self.ssf = outcome.ssf;
+                self.maxoutbuf = if outcome.maxoutbuf == 0 { self.props.maxbufsize } else { outcome.maxoutbuf };
+                self.framing = outcome.layer.map(|l| Framing::new(l, self.maxoutbuf, self.props.maxbufsize));
+                self.phase = Phase::Done;
+                let out = match out {
+                    None if self.flags & conn_flags::SUCCESS_DATA == 0 => Some(Vec::new()),
+                    other => other,
+                };
+                Ok((Status::Ok, out))
+            }
+            Err(e) if e.code == Code::Interact => {
+                if self.prompts.is_empty() {
+                    // A mechanism must only return Interact from credentials().
+                    self.phase = Phase::Failed;
+                    return Err(Error::fail("mechanism asked for interaction without prompts"));
+                }
+                Ok((Status::Interact, None))
+            }
+            Err(e) => {
+                self.phase = Phase::Failed;
+                Err(e)
+            }
+        }
+    }
+
+    /// Forgets any previous exchange (a new start on the same connection).
+    fn reset(&mut self) {
+        self.active = None;
+        self.phase = Phase::New;
+        self.prompts.clear();
+        self.user = None;
+        self.authid = None;
+        self.ssf = 0;
+        self.maxoutbuf = 0;
+        self.framing = None;
+    }
+
+    /// Mechanisms this connection could use, strongest first, as
+    /// `sasl_listmech` reports them.
+    pub fn usable_mechs(&self, callbacks: &dyn AppCallbacks) -> Vec<&'static str> {
+        let ctx = self.context();
+        self.available()
+            .iter()
+            .filter(|m| select::select(&ctx, m.name, callbacks).is_ok())
+            .map(|m| m.name)
+            .collect()
+    }
+
+    fn layer_check(&self, what: &str) -> Result<()> {
+        if self.props.maxbufsize == 0 {
+            return Err(Error::new(
+                Code::TooWeak,
+                format!("called {what} with application that does not support security layers"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `sasl_encode[v]`: the concatenated parts, protected and framed if a
+    /// layer is in effect, else unchanged.
+    pub fn encode(&mut self, parts: &[&[u8]], out: &mut Vec<u8>) -> Result<()> {
+        self.layer_check("sasl_encode[v]")?;
+        out.clear();
+        match &mut self.framing {
+            None => parts.iter().for_each(|p| out.extend_from_slice(p)),
+            Some(framing) if parts.len() == 1 => framing.encode(parts[0], out)?,
+            Some(framing) => framing.encode(&parts.concat(), out)?,
+        }
+        Ok(())
+    }
+
+    /// `sasl_decode`: the plaintext of every packet `input` completes.
+    pub fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        self.layer_check("sasl_decode")?;
+        out.clear();
+        match &mut self.framing {
+            None => out.extend_from_slice(input),
+            Some(framing) => framing.decode(input, out)?,
+        }
+        Ok(())
+    }
+}
+
+/// Cyrus's IP address syntax: `a.b.c.d;port` or `ipv6;port`.
+pub fn check_ip_port(s: &str) -> Result<()> {
+    let bad = || Error::bad_param(format!("bad IP address and port \"{s}\" (expected a.b.c.d;port)"));
+    let (ip, port) = s.rsplit_once(';').ok_or_else(bad)?;
+    ip.parse::<std::net::IpAddr>().map_err(|_| bad())?;
+    port.parse::<u16>().map_err(|_| bad())?;
+    Ok(())
+}
+
+/// The connection as a mechanism sees it during one step.
+struct ConnSession<'a> {
+    callbacks: &'a mut dyn AppCallbacks,
+    answers: &'a [Answer],
+    prompts: &'a mut Vec<Prompt>,
+    anonymous: bool,
+    hostname: &'a mut Option<String>,
+    mech: &'static str,
+}
+
+impl Session for ConnSession<'_> {
+    fn credentials(&mut self, request: &Request<'_>) -> Result<Credentials> {
+        callbacks::resolve(request, self.answers, self.callbacks, self.prompts, self.anonymous)
+    }
+
+    fn random(&mut self, buf: &mut [u8]) -> Result<()> {
+        getrandom::fill(buf).map_err(|e| Error::fail(format!("the system's random source failed: {e}")))
+    }
+
+    fn test_cnonce(&mut self) -> Option<String> {
+        match self.callbacks.simple(callbacks::CallbackId::CNonce) {
+            callbacks::Lookup::Value(v) if !v.is_empty() => Some(v),
+            _ => None,
+        }
+    }
+
+    fn option(&mut self, name: &str) -> Option<String> {
+        self.callbacks.option(Some(self.mech), name)
+    }
+
+    fn client_hostname(&mut self) -> String {
+        self.hostname
+            .get_or_insert_with(|| {
+                std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .ok()
+                    .map(|h| h.trim().to_owned())
+                    .filter(|h| !h.is_empty())
+                    .unwrap_or_else(|| "localhost".to_owned())
+            })
+            .clone()
+    }
+
+    fn log(&mut self, level: LogLevel, message: &str) {
+        self.callbacks.log(level, message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_port_syntax() {
+        assert!(check_ip_port("127.0.0.1;389").is_ok());
+        assert!(check_ip_port("::1;143").is_ok());
+        assert!(check_ip_port("1.2.3.4:5").is_err());
+        assert!(check_ip_port("bogus").is_err());
+        assert!(check_ip_port("1.2.3.4;70000").is_err());
+    }
+}

@@ -1,0 +1,280 @@
+//! Choosing a mechanism from the server's list, as Cyrus 2.1.28 does, and
+//! saying why each offered mechanism was passed over when none is chosen.
+//!
+//! Cyrus (as observed) takes the first mechanism, in its own strength order,
+//! that the server offers and that passes every filter; so the server's order
+//! does not matter. Two deliberate differences, both for safety:
+//! * EXTERNAL is passed over when no external identity is set (Cyrus picks it
+//!   and then fails with an empty error);
+//! * bearer-token mechanisms (OAUTHBEARER, XOAUTH2) are only chosen when no
+//!   other offered mechanism qualifies, so a password is never sent as a token.
+//!
+//! With channel-binding data, -PLUS variants are preferred, as in Cyrus.
+
+use std::fmt::Write as _;
+
+use super::callbacks::{can_supply, AppCallbacks};
+use crate::mech::{conn_flags, feat, sec, CbDisposition, ChannelBinding, MechInfo, SecurityProps};
+
+/// What selection needs to know about the connection.
+pub struct Context<'a> {
+    /// The connection's mechanisms, strongest first (all of them, or those of
+    /// the `client_mech_list` option in its order).
+    pub available: &'a [&'static MechInfo],
+    pub props: SecurityProps,
+    pub external_ssf: u32,
+    pub has_external_authid: bool,
+    pub has_server_fqdn: bool,
+    pub flags: u32,
+    pub channel_binding: Option<&'a ChannelBinding>,
+}
+
+#[derive(Debug)]
+pub struct Choice {
+    pub info: &'static MechInfo,
+    pub cb: CbDisposition,
+    /// The name as the server listed it (with -PLUS when binding is used).
+    pub plus: bool,
+}
+
+/// Splits a server mechanism list: names are runs of `A-Z a-z 0-9 - _`,
+/// anything else separates (RFC 4422 allows any punctuation).
+pub fn split_mechlist(list: &str) -> impl Iterator<Item = &str> {
+    list.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).filter(|s| !s.is_empty())
+}
+
+fn strip_plus(name: &str) -> Option<&str> {
+    let n = name.len();
+    (n > 5 && name[n - 5..].eq_ignore_ascii_case("-PLUS")).then(|| &name[..n - 5])
+}
+
+/// Selects a mechanism, or explains in one message why none qualified.
+pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -> Result<Choice, String> {
+    let offered: Vec<&str> = split_mechlist(mechlist).collect();
+    if offered.is_empty() {
+        return Err("the server offered no mechanisms".into());
+    }
+    let offers = |name: &str| offered.iter().any(|o| o.eq_ignore_ascii_case(name));
+    let offers_plus = |name: &str| {
+        offered.iter().any(|o| strip_plus(o).is_some_and(|base| base.eq_ignore_ascii_case(name)))
+    };
+    let server_can_bind = offered.iter().any(|o| strip_plus(o).is_some());
+    let cb = ctx.channel_binding;
+    let negotiating = offered.len() > 1;
+
+    // Cyrus's channel-binding disposition for the connection as a whole.
+    let base_cb = match cb {
+        None => CbDisposition::None,
+        Some(cb) if negotiating => {
+            if !server_can_bind && cb.critical {
+                return Err("channel binding is critical but the server offers no -PLUS mechanism".into());
+            }
+            CbDisposition::Want
+        }
+        Some(cb) if cb.critical => CbDisposition::Used,
+        Some(_) => CbDisposition::None,
+    };
+
+    let min_ssf = ctx.props.min_ssf.saturating_sub(ctx.external_ssf);
+    let mut required_flags = ctx.props.security_flags;
+    if ctx.props.min_ssf <= ctx.external_ssf && ctx.external_ssf > 1 {
+        // An external layer (TLS) protects plaintext mechanisms.
+        required_flags &= !sec::NOPLAINTEXT;
+    }
+
+    let mut reasons = String::new();
+    let mut last_resort: Option<Choice> = None;
+    // -PLUS candidates first when we hold binding data, then the plain names.
+    let passes: &[bool] = if cb.is_some() { &[true, false] } else { &[false] };
+    for &plus in passes {
+        for &info in ctx.available {
+            let listed = if plus { offers_plus(info.name) } else { offers(info.name) };
+            if !listed {
+                continue;
+            }
+            let shown = if plus { format!("{}-PLUS", info.name) } else { info.name.to_string() };
+            let why = if plus && info.features & feat::CHANNEL_BINDING == 0 {
+                Some("does not support channel binding".to_string())
+            } else if !info.required.iter().all(|&need| can_supply(callbacks, need)) {
+                Some("the application provides no callback or prompt for the password".to_string())
+            } else if min_ssf > info.max_ssf {
+                Some(format!("too weak: its best SSF is {} and at least {} is required", info.max_ssf, min_ssf))
+            } else if (required_flags ^ info.security_flags) & required_flags != 0 {
+                Some(format!(
+                    "excluded by the security flags ({})",
+                    flag_names(required_flags & !info.security_flags)
+                ))
+            } else if base_cb == CbDisposition::Used && !plus && info.features & feat::CHANNEL_BINDING == 0 {
+                Some("channel binding is required and it cannot bind".to_string())
+            } else if info.features & feat::NEED_SERVER_FQDN != 0 && !ctx.has_server_fqdn {
+                Some("needs the server's name, and none was given to sasl_client_new".to_string())
+            } else if ctx.flags & conn_flags::NEED_PROXY != 0 && info.features & feat::ALLOWS_PROXY == 0 {
+                Some("cannot carry an authorization identity (SASL_NEED_PROXY)".to_string())
+            } else if ctx.flags & conn_flags::NEED_HTTP != 0 && info.features & feat::SUPPORTS_HTTP == 0 {
+                Some("cannot be used over HTTP (SASL_NEED_HTTP)".to_string())
+            } else if info.name == "EXTERNAL" && !ctx.has_external_authid {
+                Some("no external identity is set (SASL_AUTH_EXTERNAL)".to_string())
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                let _ = write!(reasons, "; {shown}: {why}");
+                continue;
+            }
+            let cb_disp = if plus { CbDisposition::Used } else { base_cb };
+            // A critical binding on an explicitly chosen mechanism binds too.
+            let plus = plus || cb_disp == CbDisposition::Used;
+            let choice = Choice { info, cb: cb_disp, plus };
+            if info.last_resort {
+                if last_resort.is_none() {
+                    last_resort = Some(choice);
+                }
+                continue;
+            }
+            return Ok(choice);
+        }
+    }
+    if let Some(choice) = last_resort {
+        return Ok(choice);
+    }
+
+    for name in &offered {
+        let base = strip_plus(name).unwrap_or(name);
+        let known = ctx.available.iter().any(|m| m.name.eq_ignore_ascii_case(base));
+        if !known {
+            let why = if crate::mech::find(base).is_some() {
+                "not in the client_mech_list option"
+            } else if strip_plus(name).is_some() && cb.is_none() {
+                "needs channel-binding data (SASL_CHANNEL_BINDING), none set"
+            } else {
+                "not supported by this library"
+            };
+            let _ = write!(reasons, "; {name}: {why}");
+        }
+    }
+    Err(format!("No worthy mechs found{reasons}"))
+}
+
+fn flag_names(flags: u32) -> String {
+    const NAMES: [(u32, &str); 7] = [
+        (sec::NOPLAINTEXT, "NOPLAINTEXT"),
+        (sec::NOACTIVE, "NOACTIVE"),
+        (sec::NODICTIONARY, "NODICTIONARY"),
+        (sec::FORWARD_SECRECY, "FORWARD_SECRECY"),
+        (sec::NOANONYMOUS, "NOANONYMOUS"),
+        (sec::PASS_CREDENTIALS, "PASS_CREDENTIALS"),
+        (sec::MUTUAL_AUTH, "MUTUAL_AUTH"),
+    ];
+    let names: Vec<&str> = NAMES.iter().filter(|(f, _)| flags & f != 0).map(|(_, n)| *n).collect();
+    if names.is_empty() { format!("0x{flags:x}") } else { names.join("|") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::callbacks::{Availability, CallbackId, Lookup};
+    use crate::mech::{LogLevel, Secret, MECHANISMS};
+
+    struct Cbs {
+        pass: Availability,
+    }
+    impl AppCallbacks for Cbs {
+        fn availability(&self, id: CallbackId) -> Availability {
+            if id == CallbackId::Pass { self.pass } else { Availability::Absent }
+        }
+        fn simple(&mut self, _: CallbackId) -> Lookup<String> {
+            Lookup::Absent
+        }
+        fn secret(&mut self) -> Lookup<Secret> {
+            Lookup::Absent
+        }
+        fn realm(&mut self, _: &[String]) -> Lookup<String> {
+            Lookup::Absent
+        }
+        fn option(&mut self, _: Option<&str>, _: &str) -> Option<String> {
+            None
+        }
+        fn log(&mut self, _: LogLevel, _: &str) {}
+    }
+
+    fn ctx() -> Context<'static> {
+        Context {
+            available: MECHANISMS,
+            props: SecurityProps::default(),
+            external_ssf: 0,
+            has_external_authid: false,
+            has_server_fqdn: true,
+            flags: 0,
+            channel_binding: None,
+        }
+    }
+
+    fn pick(ctx: &Context<'_>, list: &str) -> Result<String, String> {
+        select(ctx, list, &Cbs { pass: Availability::Callback })
+            .map(|c| if c.plus { format!("{}-PLUS", c.info.name) } else { c.info.name.to_string() })
+    }
+
+    #[test]
+    fn client_strength_order_wins_over_server_order() {
+        // Observed with Debian's Cyrus 2.1.28.
+        let c = ctx();
+        assert_eq!(pick(&c, "PLAIN CRAM-MD5").unwrap(), "CRAM-MD5");
+        assert_eq!(pick(&c, "LOGIN PLAIN ANONYMOUS").unwrap(), "PLAIN");
+        assert_eq!(pick(&c, "SCRAM-SHA-1 DIGEST-MD5").unwrap(), "SCRAM-SHA-1");
+        assert_eq!(pick(&c, "scram-sha-1,scram-sha-256").unwrap(), "SCRAM-SHA-256");
+        assert_eq!(pick(&c, "SCRAM-SHA-1 PLAIN SCRAM-SHA-512").unwrap(), "SCRAM-SHA-512");
+    }
+
+    #[test]
+    fn security_flags_and_ssf_filter() {
+        let mut c = ctx();
+        c.props.security_flags = sec::NOPLAINTEXT;
+        assert_eq!(pick(&c, "PLAIN CRAM-MD5 ANONYMOUS").unwrap(), "CRAM-MD5");
+        let err = pick(&c, "PLAIN LOGIN").unwrap_err();
+        assert!(err.contains("PLAIN: excluded by the security flags (NOPLAINTEXT)"), "{err}");
+        c.props.security_flags = 0;
+        c.props.min_ssf = 56;
+        let err = pick(&c, "PLAIN CRAM-MD5").unwrap_err();
+        assert!(err.contains("CRAM-MD5: too weak"), "{err}");
+        // A TLS layer strong enough lifts both the SSF need and NOPLAINTEXT.
+        c.external_ssf = 256;
+        c.props.security_flags = sec::NOPLAINTEXT;
+        assert_eq!(pick(&c, "PLAIN").unwrap(), "PLAIN");
+    }
+
+    #[test]
+    fn reasons_for_unknown_and_missing_credentials() {
+        let c = ctx();
+        let err = select(&c, "PLAIN FOO EXTERNAL", &Cbs { pass: Availability::Absent }).unwrap_err();
+        assert!(err.starts_with("No worthy mechs found"), "{err}");
+        assert!(err.contains("PLAIN: the application provides no callback"), "{err}");
+        assert!(err.contains("FOO: not supported"), "{err}");
+        assert!(err.contains("EXTERNAL: no external identity"), "{err}");
+        assert!(pick(&c, " ,, ").unwrap_err().contains("no mechanisms"));
+    }
+
+    #[test]
+    fn bearer_tokens_are_a_last_resort() {
+        let c = ctx();
+        assert_eq!(pick(&c, "OAUTHBEARER PLAIN").unwrap(), "PLAIN");
+        assert_eq!(pick(&c, "XOAUTH2 OAUTHBEARER").unwrap(), "OAUTHBEARER");
+    }
+
+    #[test]
+    fn channel_binding_prefers_plus() {
+        let binding = ChannelBinding { name: "tls-unique".into(), critical: false, data: vec![1, 2, 3] };
+        let mut c = ctx();
+        c.channel_binding = Some(&binding);
+        let choice = select(&c, "SCRAM-SHA-1 SCRAM-SHA-256-PLUS SCRAM-SHA-512", &Cbs { pass: Availability::Callback }).unwrap();
+        assert_eq!((choice.info.name, choice.plus, choice.cb), ("SCRAM-SHA-256", true, CbDisposition::Used));
+        // Without -PLUS on offer the client signals that it could bind ('y').
+        let choice = select(&c, "SCRAM-SHA-1 PLAIN", &Cbs { pass: Availability::Callback }).unwrap();
+        assert_eq!(choice.cb, CbDisposition::Want);
+        // Without binding data -PLUS names are ignored.
+        assert!(pick(&ctx(), "SCRAM-SHA-256-PLUS").is_err());
+        // A critical binding never downgrades silently.
+        let critical = ChannelBinding { critical: true, ..binding.clone() };
+        c.channel_binding = Some(&critical);
+        assert!(pick(&c, "SCRAM-SHA-256 PLAIN").unwrap_err().contains("critical"));
+    }
+}
