@@ -1,1 +1,109 @@
-//! C ABI (being written).
+//! The C ABI: every exported function of libsasl2.so.2, the `#[repr(C)]`
+//! types of sasl.h, and the conversions between C and the safe core.
+//!
+//! Rules every function here follows:
+//! * its body runs inside [`ffi_boundary!`], so a panic becomes an error code
+//!   and never unwinds into C;
+//! * every pointer is checked before use: NULL gives `SASL_BADPARAM`;
+//! * a failure on a connection records a code and a message for
+//!   `sasl_errdetail`.
+#![allow(non_camel_case_types, clippy::missing_safety_doc)]
+
+/// Runs `$body`, turning a panic into `$on_panic` (a panic must never unwind
+/// into C).
+macro_rules! ffi_boundary {
+    ($on_panic:expr, $body:block) => {{
+        match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| $body)) {
+            Ok(value) => value,
+            Err(_) => $on_panic,
+        }
+    }};
+}
+
+mod callbacks;
+pub mod client;
+pub mod common;
+pub mod conn;
+mod global;
+pub mod layer;
+pub mod server;
+pub mod types;
+pub mod util;
+
+pub use types::*;
+
+use std::ffi::{c_char, CStr};
+
+/// Borrows a C string; None for NULL.
+///
+/// # Safety
+/// `ptr` is NULL or points to a NUL-terminated string that outlives the use.
+unsafe fn opt_str<'a>(ptr: *const c_char) -> Option<&'a str> {
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL and NUL-terminated per the caller's contract.
+    let bytes = unsafe { CStr::from_ptr(ptr) }.to_bytes();
+    Some(std::str::from_utf8(bytes).unwrap_or_else(|_| "\u{fffd}"))
+}
+
+/// Borrows a C string's bytes; None for NULL.
+///
+/// # Safety
+/// As [`opt_str`].
+unsafe fn opt_bytes<'a>(ptr: *const c_char) -> Option<&'a [u8]> {
+    if ptr.is_null() {
+        None
+    } else {
+        // SAFETY: per the caller's contract.
+        Some(unsafe { CStr::from_ptr(ptr) }.to_bytes())
+    }
+}
+
+/// Borrows `len` bytes at `ptr` (an empty slice for NULL with length 0).
+///
+/// # Safety
+/// `ptr` is NULL only if `len` is 0; else it points to `len` readable bytes.
+unsafe fn bytes<'a>(ptr: *const c_char, len: usize) -> &'a [u8] {
+    if ptr.is_null() || len == 0 {
+        &[]
+    } else {
+        // SAFETY: per the caller's contract.
+        unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) }
+    }
+}
+
+/// Writes `value` through an optional out-pointer.
+///
+/// # Safety
+/// `ptr` is NULL or valid for a write of `T`.
+unsafe fn put<T>(ptr: *mut T, value: T) {
+    if !ptr.is_null() {
+        // SAFETY: non-NULL and writable per the caller's contract.
+        unsafe { ptr.write(value) };
+    }
+}
+
+/// The C value of a mechanism/core result code.
+pub(crate) fn code_value(code: crate::mech::Code) -> std::ffi::c_int {
+    use crate::mech::Code::*;
+    match code {
+        Interact => SASL_INTERACT,
+        Fail => SASL_FAIL,
+        NoMem => SASL_NOMEM,
+        BufOver => SASL_BUFOVER,
+        NoMech => SASL_NOMECH,
+        BadProt => SASL_BADPROT,
+        NotDone => SASL_NOTDONE,
+        BadParam => SASL_BADPARAM,
+        TryAgain => SASL_TRYAGAIN,
+        BadMac => SASL_BADMAC,
+        BadServ => SASL_BADSERV,
+        WrongMech => SASL_WRONGMECH,
+        BadAuth => SASL_BADAUTH,
+        NoAuthz => SASL_NOAUTHZ,
+        TooWeak => SASL_TOOWEAK,
+        Encrypt => SASL_ENCRYPT,
+        BadBinding => SASL_BADBINDING,
+    }
+}

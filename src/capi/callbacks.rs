@@ -1,0 +1,266 @@
+//! The application's `sasl_callback_t` arrays, seen by the core through
+//! [`AppCallbacks`]: the connection's array first, then the global one given
+//! to `sasl_client_init`, as Cyrus looks them up. An entry with a NULL
+//! function means "ask through SASL_INTERACT".
+
+use std::ffi::{c_char, c_int, c_uint, c_ulong, c_void, CStr};
+use std::ptr;
+
+use zeroize::Zeroizing;
+
+use super::conn::c_string;
+use super::types::*;
+use crate::core::{Answer, AppCallbacks, Availability, CallbackId, Lookup};
+use crate::mech::{Code, LogLevel, Secret};
+
+type GetSimple = unsafe extern "C" fn(*mut c_void, c_int, *mut *const c_char, *mut c_uint) -> c_int;
+type GetSecret = unsafe extern "C" fn(*mut sasl_conn_t, *mut c_void, c_int, *mut *mut sasl_secret_t) -> c_int;
+type GetRealm = unsafe extern "C" fn(*mut c_void, c_int, *mut *const c_char, *mut *const c_char) -> c_int;
+type GetOpt =
+    unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, *mut *const c_char, *mut c_uint) -> c_int;
+type Log = unsafe extern "C" fn(*mut c_void, c_int, *const c_char) -> c_int;
+
+/// Passwords longer than this from a callback are refused (a `len` that
+/// large is a bug or an attack, not a password).
+const MAX_SECRET: usize = 1 << 20;
+
+pub(crate) fn c_id(id: CallbackId) -> c_ulong {
+    match id {
+        CallbackId::User => SASL_CB_USER,
+        CallbackId::AuthName => SASL_CB_AUTHNAME,
+        CallbackId::Language => SASL_CB_LANGUAGE,
+        CallbackId::Pass => SASL_CB_PASS,
+        CallbackId::EchoPrompt => SASL_CB_ECHOPROMPT,
+        CallbackId::NoEchoPrompt => SASL_CB_NOECHOPROMPT,
+        CallbackId::CNonce => SASL_CB_CNONCE,
+        CallbackId::GetRealm => SASL_CB_GETREALM,
+    }
+}
+
+fn core_id(id: c_ulong) -> Option<CallbackId> {
+    [
+        CallbackId::User,
+        CallbackId::AuthName,
+        CallbackId::Language,
+        CallbackId::Pass,
+        CallbackId::EchoPrompt,
+        CallbackId::NoEchoPrompt,
+        CallbackId::CNonce,
+        CallbackId::GetRealm,
+    ]
+    .into_iter()
+    .find(|&c| c_id(c) == id)
+}
+
+/// Callback lookup for one API call on one connection.
+pub(crate) struct CCallbacks {
+    /// Passed to SASL_CB_PASS callbacks, which take the connection.
+    conn: *mut sasl_conn_t,
+    local: *const sasl_callback_t,
+    global: *const sasl_callback_t,
+}
+
+impl CCallbacks {
+    /// # Safety
+    /// `local` and the global array are NULL or `SASL_CB_LIST_END`-terminated
+    /// arrays of valid entries, alive for the lifetime of this value.
+    pub unsafe fn new(conn: *mut sasl_conn_t, local: *const sasl_callback_t) -> Self {
+        CCallbacks { conn, local, global: super::global::callbacks() }
+    }
+
+    fn find(&self, id: c_ulong) -> Option<&sasl_callback_t> {
+        [self.local, self.global].into_iter().find_map(|list| {
+            let mut entry = list;
+            // SAFETY: the arrays are valid and terminated (constructor contract).
+            while let Some(e) = unsafe { entry.as_ref() } {
+                if e.id == SASL_CB_LIST_END {
+                    break;
+                }
+                if e.id == id {
+                    return Some(e);
+                }
+                // SAFETY: not yet at the terminator, so the next entry exists.
+                entry = unsafe { entry.add(1) };
+            }
+            None
+        })
+    }
+
+    /// The registered function for `id`, cast to its real signature.
+    fn function<F: Copy>(&self, id: c_ulong) -> Result<(F, *mut c_void), Availability> {
+        match self.find(id) {
+            None => Err(Availability::Absent),
+            Some(sasl_callback { proc: None, .. }) => Err(Availability::Prompt),
+            Some(&sasl_callback { proc: Some(f), context, .. }) => {
+                assert_eq!(std::mem::size_of::<F>(), std::mem::size_of_val(&f));
+                // SAFETY: the application registered this function for `id`,
+                // whose C type is F (the sasl.h contract for callback ids).
+                Ok((unsafe { std::mem::transmute_copy::<unsafe extern "C" fn() -> c_int, F>(&f) }, context))
+            }
+        }
+    }
+}
+
+fn unavailable<T>(a: Availability) -> Lookup<T> {
+    match a {
+        Availability::Prompt => Lookup::Prompt,
+        _ => Lookup::Absent,
+    }
+}
+
+/// Copies a callback's (result, len) string; `len` 0 means NUL-terminated.
+///
+/// # Safety
+/// `result` is NULL or valid for `len` bytes (or NUL-terminated when 0).
+unsafe fn callback_bytes(result: *const c_char, len: c_uint) -> Option<Vec<u8>> {
+    if result.is_null() {
+        return None;
+    }
+    Some(if len > 0 {
+        // SAFETY: the callback promised `len` bytes.
+        unsafe { std::slice::from_raw_parts(result.cast::<u8>(), len as usize) }.to_vec()
+    } else {
+        // SAFETY: NUL-terminated per the callback contract.
+        unsafe { CStr::from_ptr(result) }.to_bytes().to_vec()
+    })
+}
+
+impl AppCallbacks for CCallbacks {
+    fn availability(&self, id: CallbackId) -> Availability {
+        match self.find(c_id(id)) {
+            None => Availability::Absent,
+            Some(e) if e.proc.is_none() => Availability::Prompt,
+            Some(_) => Availability::Callback,
+        }
+    }
+
+    fn simple(&mut self, id: CallbackId) -> Lookup<String> {
+        let (f, ctx) = match self.function::<GetSimple>(c_id(id)) {
+            Ok(found) => found,
+            Err(a) => return unavailable(a),
+        };
+        let mut result: *const c_char = ptr::null();
+        let mut len: c_uint = 0;
+        // SAFETY: calling the application's sasl_getsimple_t with valid out-pointers.
+        let rc = unsafe { f(ctx, c_id(id) as c_int, &mut result, &mut len) };
+        if rc != SASL_OK {
+            return Lookup::Failed(code_of(rc));
+        }
+        // SAFETY: the callback returned a valid (result, len).
+        match unsafe { callback_bytes(result, len) } {
+            Some(v) => Lookup::Value(String::from_utf8_lossy(&v).into_owned()),
+            None if id == CallbackId::User => Lookup::Absent,
+            None => Lookup::Failed(Code::BadParam),
+        }
+    }
+
+    fn secret(&mut self) -> Lookup<Secret> {
+        let (f, ctx) = match self.function::<GetSecret>(SASL_CB_PASS) {
+            Ok(found) => found,
+            Err(a) => return unavailable(a),
+        };
+        let mut secret: *mut sasl_secret_t = ptr::null_mut();
+        // SAFETY: calling the application's sasl_getsecret_t with a valid out-pointer.
+        let rc = unsafe { f(self.conn, ctx, SASL_CB_PASS as c_int, &mut secret) };
+        if rc != SASL_OK {
+            return Lookup::Failed(code_of(rc));
+        }
+        if secret.is_null() {
+            return Lookup::Failed(Code::BadParam);
+        }
+        // SAFETY: a non-NULL sasl_secret_t from the application: `len` bytes follow.
+        let len = unsafe { (*secret).len } as usize;
+        if len > MAX_SECRET {
+            return Lookup::Failed(Code::BadParam);
+        }
+        // SAFETY: `data` has `len` bytes (variable-sized member).
+        let data = unsafe { std::slice::from_raw_parts(ptr::addr_of!((*secret).data).cast::<u8>(), len) };
+        Lookup::Value(Zeroizing::new(data.to_vec()))
+    }
+
+    fn realm(&mut self, offered: &[String]) -> Lookup<String> {
+        let (f, ctx) = match self.function::<GetRealm>(SASL_CB_GETREALM) {
+            Ok(found) => found,
+            Err(a) => return unavailable(a),
+        };
+        let owned: Vec<_> = offered.iter().map(|r| c_string(r)).collect();
+        let mut list: Vec<*const c_char> = owned.iter().map(|c| c.as_ptr()).collect();
+        list.push(ptr::null());
+        let mut result: *const c_char = ptr::null();
+        // SAFETY: a NULL-terminated list of valid strings and a valid out-pointer.
+        let rc = unsafe { f(ctx, SASL_CB_GETREALM as c_int, list.as_mut_ptr(), &mut result) };
+        if rc != SASL_OK {
+            return Lookup::Failed(code_of(rc));
+        }
+        // SAFETY: NULL or a NUL-terminated string from the callback ("" for NULL).
+        let realm = unsafe { callback_bytes(result, 0) }.unwrap_or_default();
+        Lookup::Value(String::from_utf8_lossy(&realm).into_owned())
+    }
+
+    fn option(&mut self, plugin: Option<&str>, name: &str) -> Option<String> {
+        let plugin = plugin.map(c_string);
+        let name = c_string(name);
+        // Each array's getopt is asked in turn, as Cyrus does.
+        for list in [self.local, self.global] {
+            let single = CCallbacks { conn: self.conn, local: list, global: ptr::null() };
+            let Ok((f, ctx)) = single.function::<GetOpt>(SASL_CB_GETOPT) else { continue };
+            let mut result: *const c_char = ptr::null();
+            let mut len: c_uint = 0;
+            let plugin_ptr = plugin.as_ref().map_or(ptr::null(), |p| p.as_ptr());
+            // SAFETY: calling the application's sasl_getopt_t with valid arguments.
+            let rc = unsafe { f(ctx, plugin_ptr, name.as_ptr(), &mut result, &mut len) };
+            if rc == SASL_OK {
+                // SAFETY: the callback returned a valid (result, len).
+                if let Some(v) = unsafe { callback_bytes(result, len) } {
+                    return Some(String::from_utf8_lossy(&v).into_owned());
+                }
+            }
+        }
+        None
+    }
+
+    fn log(&mut self, level: LogLevel, message: &str) {
+        let Ok((f, ctx)) = self.function::<Log>(SASL_CB_LOG) else { return };
+        let message = c_string(message);
+        // SAFETY: calling the application's sasl_log_t with a valid string.
+        unsafe { f(ctx, level as c_int, message.as_ptr()) };
+    }
+}
+
+/// The core code for a callback's failure.
+fn code_of(rc: c_int) -> Code {
+    match rc {
+        SASL_NOMEM => Code::NoMem,
+        SASL_BADPARAM => Code::BadParam,
+        SASL_INTERACT => Code::Interact,
+        _ => Code::Fail,
+    }
+}
+
+/// Reads what the application wrote into the prompt array we handed out.
+///
+/// # Safety
+/// `prompts` is our array; the application set each `result` to NULL or to
+/// `len` valid bytes (or a NUL-terminated string when `len` is 0).
+pub(crate) unsafe fn read_answers(prompts: &[sasl_interact_t]) -> Vec<Answer> {
+    prompts
+        .iter()
+        .filter(|p| p.id != SASL_CB_LIST_END)
+        .filter_map(|p| {
+            let id = core_id(p.id)?;
+            // SAFETY: per the function contract.
+            let value = unsafe { callback_bytes(p.result.cast(), p.len) };
+            let value = match id {
+                // Text answers are C strings: stop at a NUL inside `len`.
+                CallbackId::Pass => value,
+                _ => value.map(|mut v| {
+                    if let Some(nul) = v.iter().position(|&b| b == 0) {
+                        v.truncate(nul);
+                    }
+                    v
+                }),
+            };
+            Some(Answer::new(id, value.as_deref()))
+        })
+        .collect()
+}

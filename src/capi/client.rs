@@ -1,0 +1,386 @@
+//! The client API: init and done, connections, and the authentication steps.
+#![allow(unused_variables)]
+
+use std::ffi::{c_char, c_int, c_uint, c_void};
+use std::ptr;
+
+use super::callbacks::{read_answers, CCallbacks};
+use super::conn::{c_string, sasl_conn};
+use super::types::*;
+use super::{bytes, code_value, global, opt_str, put};
+use crate::core::{AppCallbacks, ClientConn, Status};
+use crate::mech::{self, LogLevel};
+
+/// Initialises the client side (reference-counted, like Cyrus). The
+/// callbacks serve every connection and are kept by pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_client_init(callbacks: *const sasl_callback_t) -> c_int {
+    ffi_boundary!(SASL_FAIL, {
+        global::client_init(callbacks);
+        SASL_OK
+    })
+}
+
+/// Releases one `sasl_client_init`: `SASL_CONTINUE` while others remain.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_client_done() -> c_int {
+    ffi_boundary!(SASL_FAIL, {
+        match global::client_done() {
+            None => SASL_NOTINIT,
+            Some(true) => SASL_OK,
+            Some(false) => SASL_CONTINUE,
+        }
+    })
+}
+
+/// Deprecated form of `sasl_client_done` (and `sasl_server_done`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_done() {
+    ffi_boundary!((), {
+        let _ = global::client_done();
+    })
+}
+
+/// Creates a client connection.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_client_new(
+    service: *const c_char,
+    server_fqdn: *const c_char,
+    iplocalport: *const c_char,
+    ipremoteport: *const c_char,
+    prompt_supp: *const sasl_callback_t,
+    flags: c_uint,
+    pconn: *mut *mut sasl_conn_t,
+) -> c_int {
+    ffi_boundary!(SASL_FAIL, {
+        if !global::client_active() {
+            return SASL_NOTINIT;
+        }
+        if pconn.is_null() {
+            return SASL_BADPARAM;
+        }
+        // SAFETY: pconn is non-NULL; the application owns the slot.
+        unsafe { pconn.write(ptr::null_mut()) };
+        // SAFETY: NULL or NUL-terminated strings, per the API.
+        let (service, fqdn, local, remote) =
+            unsafe { (opt_str(service), opt_str(server_fqdn), opt_str(iplocalport), opt_str(ipremoteport)) };
+        let Some(service) = service else { return SASL_BADPARAM };
+        // SAFETY: the callback arrays are the application's, valid per the API.
+        let mut callbacks = unsafe { CCallbacks::new(ptr::null_mut(), prompt_supp) };
+        let mech_list = callbacks.option(None, "client_mech_list");
+        match ClientConn::new(service, fqdn, local, remote, flags, mech_list.as_deref()) {
+            Ok(core) => {
+                let conn = sasl_conn::new(core, prompt_supp);
+                // SAFETY: pconn is non-NULL and writable.
+                unsafe { pconn.write(Box::into_raw(conn)) };
+                SASL_OK
+            }
+            Err(e) => {
+                callbacks.log(LogLevel::Err, &e.detail);
+                code_value(e.code)
+            }
+        }
+    })
+}
+
+/// Disposes of a connection and sets `*pconn` to NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_dispose(pconn: *mut *mut sasl_conn_t) {
+    ffi_boundary!((), {
+        if pconn.is_null() {
+            return;
+        }
+        // SAFETY: non-NULL; holds NULL or a connection from sasl_client_new.
+        let conn = unsafe { pconn.read() };
+        // SAFETY: as above; from_ptr checks the connection is ours.
+        if unsafe { sasl_conn::from_ptr(conn) }.is_some() {
+            // SAFETY: created by Box::into_raw in sasl_client_new, disposed once.
+            drop(unsafe { Box::from_raw(conn) });
+        }
+        // SAFETY: non-NULL and writable.
+        unsafe { pconn.write(ptr::null_mut()) };
+    })
+}
+
+/// Selects a mechanism from the server's list and, when `clientout` is
+/// given, produces the initial response.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_client_start(
+    conn: *mut sasl_conn_t,
+    mechlist: *const c_char,
+    prompt_need: *mut *mut sasl_interact_t,
+    clientout: *mut *const c_char,
+    clientoutlen: *mut c_uint,
+    mech: *mut *const c_char,
+) -> c_int {
+    ffi_boundary!(SASL_FAIL, {
+        if !global::client_active() {
+            return SASL_NOTINIT;
+        }
+        // SAFETY: conn is NULL or a live connection, per the API.
+        let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return SASL_BADPARAM };
+        // SAFETY: NULL or NUL-terminated.
+        let Some(mechlist) = (unsafe { opt_str(mechlist) }) else {
+            return c.fail(SASL_BADPARAM, "sasl_client_start: mechlist is NULL");
+        };
+        // SAFETY: out-pointers are NULL or writable.
+        unsafe {
+            put(clientout, ptr::null());
+            put(clientoutlen, 0);
+        }
+        // SAFETY: prompt_need is NULL or points to the application's slot.
+        let resuming = !prompt_need.is_null() && !unsafe { *prompt_need }.is_null() && !c.prompts.is_empty();
+        // SAFETY: the callback arrays are valid per the API.
+        let mut callbacks = unsafe { CCallbacks::new(conn, c.callbacks) };
+        let result = if resuming {
+            // SAFETY: the prompt array is ours, filled in by the application.
+            let answers = unsafe { read_answers(&c.prompts.array) };
+            c.prompts.clear();
+            c.core.step(&[], &mut callbacks, &answers)
+        } else {
+            c.prompts.clear();
+            c.core.start(mechlist, &mut callbacks, !clientout.is_null())
+        };
+        if let Some(name) = c.core.mech_name().map(str::to_owned) {
+            let name = c.props.string(super::conn::StringProp::MechName, Some(&name));
+            // SAFETY: NULL or writable.
+            unsafe { put(mech, name) };
+        }
+        // SAFETY: the out-pointers are NULL or writable.
+        unsafe { finish(c, result, prompt_need, clientout, clientoutlen) }
+    })
+}
+
+/// One step of the exchange with the server's challenge.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_client_step(
+    conn: *mut sasl_conn_t,
+    serverin: *const c_char,
+    serverinlen: c_uint,
+    prompt_need: *mut *mut sasl_interact_t,
+    clientout: *mut *const c_char,
+    clientoutlen: *mut c_uint,
+) -> c_int {
+    ffi_boundary!(SASL_FAIL, {
+        if !global::client_active() {
+            return SASL_NOTINIT;
+        }
+        // SAFETY: conn is NULL or a live connection, per the API.
+        let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return SASL_BADPARAM };
+        if serverin.is_null() && serverinlen > 0 {
+            return c.fail(SASL_BADPARAM, "sasl_client_step: serverin is NULL but serverinlen is not 0");
+        }
+        if clientout.is_null() || clientoutlen.is_null() {
+            return c.fail(SASL_BADPARAM, "sasl_client_step: clientout and clientoutlen are required");
+        }
+        // SAFETY: both checked non-NULL above.
+        unsafe {
+            clientout.write(ptr::null());
+            clientoutlen.write(0);
+        }
+        // SAFETY: serverin holds serverinlen bytes per the API.
+        let input = unsafe { bytes(serverin, serverinlen as usize) }.to_vec();
+        let answers = if c.prompts.is_empty() {
+            Vec::new()
+        } else {
+            // SAFETY: the prompt array is ours, filled in by the application.
+            unsafe { read_answers(&c.prompts.array) }
+        };
+        c.prompts.clear();
+        // SAFETY: the callback arrays are valid per the API.
+        let mut callbacks = unsafe { CCallbacks::new(conn, c.callbacks) };
+        let result = c.core.step(&input, &mut callbacks, &answers);
+        // SAFETY: out-pointers are NULL or writable.
+        unsafe { finish(c, result, prompt_need, clientout, clientoutlen) }
+    })
+}
+
+/// Turns a core result into the C outputs and return code.
+///
+/// # Safety
+/// The out-pointers are NULL or writable.
+unsafe fn finish(
+    c: &mut sasl_conn,
+    result: mech::Result<(Status, Option<Vec<u8>>)>,
+    prompt_need: *mut *mut sasl_interact_t,
+    clientout: *mut *const c_char,
+    clientoutlen: *mut c_uint,
+) -> c_int {
+    // SAFETY: NULL or writable, per the function contract.
+    unsafe { put(prompt_need, ptr::null_mut()) };
+    match result {
+        Ok((Status::Interact, _)) => {
+            if prompt_need.is_null() {
+                c.prompts.clear();
+                return c.fail(SASL_BADPARAM, "user interaction is needed but prompt_need is NULL");
+            }
+            let prompts = c.core.prompts().to_vec();
+            let array = c.prompts.fill(&prompts);
+            // SAFETY: non-NULL and writable.
+            unsafe { prompt_need.write(array) };
+            SASL_INTERACT
+        }
+        Ok((status, out)) => {
+            if let Some(out) = out {
+                if clientout.is_null() {
+                    return c.fail(SASL_BADPARAM, "the mechanism has output but clientout is NULL");
+                }
+                let Ok(len) = c_uint::try_from(out.len()) else {
+                    return c.fail(SASL_BUFOVER, "client output too large");
+                };
+                let data = c.set_output(&out);
+                // SAFETY: clientout non-NULL; clientoutlen NULL or writable.
+                unsafe {
+                    clientout.write(data);
+                    put(clientoutlen, len);
+                }
+            }
+            if status == Status::Ok {
+                c.sync_outcome();
+                SASL_OK
+            } else {
+                SASL_CONTINUE
+            }
+        }
+        Err(e) => c.fail(code_value(e.code), e.detail),
+    }
+}
+
+/// Lists the mechanisms a connection could use.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_listmech(
+    conn: *mut sasl_conn_t,
+    user: *const c_char,
+    prefix: *const c_char,
+    sep: *const c_char,
+    suffix: *const c_char,
+    result: *mut *const c_char,
+    plen: *mut c_uint,
+    pcount: *mut c_int,
+) -> c_int {
+    ffi_boundary!(SASL_FAIL, {
+        if !global::client_active() {
+            return SASL_NOTINIT;
+        }
+        // SAFETY: conn is NULL or a live connection, per the API.
+        let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return SASL_BADPARAM };
+        if result.is_null() {
+            return c.fail(SASL_BADPARAM, "sasl_listmech: result is NULL");
+        }
+        // SAFETY: the callback arrays are valid per the API.
+        let callbacks = unsafe { CCallbacks::new(conn, c.callbacks) };
+        let names = c.core.usable_mechs(&callbacks);
+        // SAFETY: NULL or NUL-terminated strings.
+        let (prefix, sep, suffix) = unsafe { (opt_str(prefix), opt_str(sep), opt_str(suffix)) };
+        let text = format!("{}{}{}", prefix.unwrap_or(""), names.join(sep.unwrap_or(" ")), suffix.unwrap_or(""));
+        let text = c_string(&text);
+        // SAFETY: out-pointers are NULL or writable; result checked above.
+        unsafe {
+            put(plen, text.as_bytes().len() as c_uint);
+            put(pcount, names.len() as c_int);
+            result.write(text.as_ptr());
+        }
+        c.listmech = Some(text);
+        SASL_OK
+    })
+}
+
+/// A NULL-terminated list of every mechanism this library has, kept for the
+/// life of the process.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_global_listmech() -> *mut *const c_char {
+    ffi_boundary!(ptr::null_mut(), {
+        struct List(Vec<*const c_char>);
+        // SAFETY: the pointers are to 'static C strings, never written.
+        unsafe impl Send for List {}
+        unsafe impl Sync for List {}
+        static LIST: std::sync::OnceLock<(Vec<std::ffi::CString>, List)> = std::sync::OnceLock::new();
+        let (_, list) = LIST.get_or_init(|| {
+            let names: Vec<_> = mech::MECHANISMS.iter().rev().map(|m| c_string(m.name)).collect();
+            let mut ptrs: Vec<*const c_char> = names.iter().map(|n| n.as_ptr()).collect();
+            ptrs.push(ptr::null());
+            (names, List(ptrs))
+        });
+        list.0.as_ptr().cast_mut()
+    })
+}
+
+/// Dumps information about the client mechanisms: to stdout when `info_cb`
+/// is NULL (like Cyrus); with a callback, this library (which has no
+/// plugins) reports only the start and end of the list.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_client_plugin_info(
+    mech_list: *const c_char,
+    info_cb: Option<unsafe extern "C" fn(*mut c_void, c_int, *mut c_void)>,
+    info_cb_rock: *mut c_void,
+) -> c_int {
+    ffi_boundary!(SASL_FAIL, {
+        if !global::client_active() {
+            return SASL_NOTINIT;
+        }
+        // SAFETY: NULL or NUL-terminated.
+        let wanted = unsafe { opt_str(mech_list) };
+        let selected = |m: &&&mech::MechInfo| {
+            wanted.is_none_or(|w| crate::core::select::split_mechlist(w).any(|n| n.eq_ignore_ascii_case(m.name)))
+        };
+        match info_cb {
+            None => {
+                println!("List of client plugins follows");
+                for m in mech::MECHANISMS.iter().filter(selected) {
+                    println!("Plugin \"sasl2-rs\" [built in], \tAPI version: 4");
+                    println!("\tSASL mechanism: {}, best SSF: {}", m.name, m.max_ssf);
+                }
+            }
+            Some(cb) => {
+                // Stages SASL_INFO_LIST_START (0) and SASL_INFO_LIST_END (2).
+                // SAFETY: calling the application's callback as documented.
+                unsafe {
+                    cb(ptr::null_mut(), 0, info_cb_rock);
+                    cb(ptr::null_mut(), 2, info_cb_rock);
+                }
+            }
+        }
+        SASL_OK
+    })
+}
+
+/// Accepted for compatibility; this library uses Rust's allocator.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_set_alloc(
+    malloc: Option<unsafe extern "C" fn(usize) -> *mut c_void>,
+    calloc: Option<unsafe extern "C" fn(usize, usize) -> *mut c_void>,
+    realloc: Option<unsafe extern "C" fn(*mut c_void, usize) -> *mut c_void>,
+    free: Option<unsafe extern "C" fn(*mut c_void)>,
+) {
+}
+
+/// Accepted for compatibility; this library is thread-safe on its own.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_set_mutex(
+    alloc: Option<unsafe extern "C" fn() -> *mut c_void>,
+    lock: Option<unsafe extern "C" fn(*mut c_void) -> c_int>,
+    unlock: Option<unsafe extern "C" fn(*mut c_void) -> c_int>,
+    free: Option<unsafe extern "C" fn(*mut c_void)>,
+) {
+}
+
+/// Plugins are built in, and the client reads no configuration file, so
+/// paths are accepted and not used.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_set_path(path_type: c_int, path: *mut c_char) -> c_int {
+    ffi_boundary!(SASL_FAIL, {
+        if path.is_null() {
+            return SASL_FAIL;
+        }
+        match path_type {
+            SASL_PATH_TYPE_PLUGIN | SASL_PATH_TYPE_CONFIG => SASL_OK,
+            _ => SASL_FAIL,
+        }
+    })
+}
+
+/// No mechanism here precomputes anything.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_idle(conn: *mut sasl_conn_t) -> c_int {
+    0
+}

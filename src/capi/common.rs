@@ -1,0 +1,318 @@
+//! Functions common to clients and servers: errors, properties, versions.
+#![allow(unused_variables)]
+
+use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
+use std::ptr;
+
+use super::conn::{c_string, sasl_conn, StringProp};
+use super::types::*;
+use super::{opt_bytes, opt_str, put};
+use crate::mech::{ChannelBinding, SecurityProps};
+
+/// Cyrus's messages for each code (applications print and compare them).
+fn error_text(code: c_int) -> &'static CStr {
+    match code {
+        SASL_CONTINUE => c"another step is needed in authentication",
+        SASL_OK => c"successful result",
+        SASL_FAIL => c"generic failure",
+        SASL_NOMEM => c"no memory available",
+        SASL_BUFOVER => c"overflowed buffer",
+        SASL_NOMECH => c"no mechanism available",
+        SASL_BADPROT => c"bad protocol / cancel",
+        SASL_NOTDONE => c"can't request information until later in exchange",
+        SASL_BADPARAM => c"invalid parameter supplied",
+        SASL_TRYAGAIN => c"transient failure (e.g., weak key)",
+        SASL_BADMAC => c"integrity check failed",
+        SASL_NOTINIT => c"SASL library is not initialized",
+        SASL_INTERACT => c"needs user interaction",
+        SASL_BADSERV => c"server failed mutual authentication step",
+        SASL_WRONGMECH => c"mechanism doesn't support requested feature",
+        SASL_BADAUTH => c"authentication failure",
+        SASL_NOAUTHZ => c"authorization failure",
+        SASL_TOOWEAK => c"mechanism too weak for this user",
+        SASL_ENCRYPT => c"encryption needed to use mechanism",
+        SASL_TRANS => c"One time use of a plaintext password will enable requested mechanism for user",
+        SASL_EXPIRED => c"passphrase expired, has to be reset",
+        SASL_DISABLED => c"account disabled",
+        SASL_NOUSER => c"user not found",
+        SASL_BADVERS => c"version mismatch with plug-in",
+        SASL_UNAVAIL => c"remote authentication server unavailable",
+        SASL_NOVERIFY => c"user exists, but no verifier for user",
+        SASL_PWLOCK => c"passphrase locked",
+        SASL_NOCHANGE => c"requested change was not needed",
+        SASL_WEAKPASS => c"passphrase is too weak for security policy",
+        SASL_NOUSERPASS => c"user supplied passwords are not permitted",
+        SASL_NEED_OLD_PASSWD => c"sasl_setpass needs old password in order to perform password change",
+        SASL_CONSTRAINT_VIOLAT => c"sasl_setpass can't store a property because of a constraint violation",
+        SASL_BADBINDING => c"channel binding failure",
+        SASL_CONFIGERR => c"error when parsing configuration file",
+        _ => c"undefined error!",
+    }
+}
+
+/// The message for a result code (US-ASCII; `langlist` is ignored).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_errstring(
+    saslerr: c_int,
+    langlist: *const c_char,
+    outlang: *mut *const c_char,
+) -> *const c_char {
+    error_text(saslerr).as_ptr()
+}
+
+/// The last error on a connection: `SASL(code): message: detail`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_errdetail(conn: *mut sasl_conn_t) -> *const c_char {
+    ffi_boundary!(ptr::null(), {
+        // SAFETY: conn is NULL or a live connection, per the API.
+        let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return ptr::null() };
+        // Hide whether a user exists, as Cyrus does.
+        let code = if c.error.code == SASL_NOUSER { SASL_BADAUTH } else { c.error.code };
+        let text = error_text(code).to_string_lossy();
+        let detail = c_string(&format!("SASL({code}): {text}: {}", c.error.message));
+        c.error.detail.insert(detail).as_ptr()
+    })
+}
+
+/// Target of the C shim behind `sasl_seterror` (which formats the message).
+/// Not exported from the shared library.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl2_rs_seterror_formatted(conn: *mut sasl_conn_t, flags: c_uint, msg: *const c_char) {
+    ffi_boundary!((), {
+        // SAFETY: conn is NULL or a live connection; msg NUL-terminated.
+        let (Some(c), Some(msg)) = (unsafe { sasl_conn::from_ptr(conn) }, unsafe { opt_bytes(msg) }) else {
+            return;
+        };
+        c.error.message = String::from_utf8_lossy(msg).into_owned();
+        if flags & SASL_NOLOG == 0 {
+            use crate::core::AppCallbacks;
+            // SAFETY: the callback arrays are valid per the API.
+            let mut callbacks = unsafe { super::callbacks::CCallbacks::new(conn, c.callbacks) };
+            callbacks.log(crate::mech::LogLevel::Fail, &c.error.message);
+        }
+    })
+}
+
+/// Reads a property of a connection; pointers stay valid while the value
+/// does not change, and at most until `sasl_dispose`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pvalue: *mut *const c_void) -> c_int {
+    ffi_boundary!(SASL_FAIL, {
+        // SAFETY: conn is NULL or a live connection, per the API.
+        let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return SASL_BADPARAM };
+        if pvalue.is_null() {
+            return c.fail(SASL_BADPARAM, "sasl_getprop: pvalue is NULL");
+        }
+        let not_yet = |c: &mut sasl_conn| c.fail(SASL_NOTDONE, "Information that was requested is not yet available.");
+        let value: *const c_void = match propnum {
+            SASL_USERNAME | SASL_AUTHUSER => {
+                let (slot, value) = if propnum == SASL_USERNAME {
+                    (StringProp::User, c.core.user.clone())
+                } else {
+                    (StringProp::AuthUser, c.core.authid.clone())
+                };
+                let Some(value) = value else { return not_yet(c) };
+                c.props.string(slot, Some(&value)).cast()
+            }
+            SASL_SSF => ptr::addr_of!(c.props.ssf).cast(),
+            SASL_MAXOUTBUF => ptr::addr_of!(c.props.maxoutbuf).cast(),
+            SASL_SSF_EXTERNAL => ptr::addr_of!(c.props.external_ssf).cast(),
+            SASL_SEC_PROPS => ptr::addr_of!(c.props.sec_props).cast(),
+            SASL_SERVICE => {
+                let s = c.core.service.clone();
+                c.props.string(StringProp::Service, Some(&s)).cast()
+            }
+            SASL_SERVERFQDN => {
+                let s = c.core.server_fqdn.clone();
+                c.props.string(StringProp::ServerFqdn, s.as_deref()).cast()
+            }
+            SASL_IPLOCALPORT | SASL_IPREMOTEPORT => {
+                let (slot, value) = if propnum == SASL_IPLOCALPORT {
+                    (StringProp::LocalAddr, c.core.local_addr.clone())
+                } else {
+                    (StringProp::RemoteAddr, c.core.remote_addr.clone())
+                };
+                let Some(value) = value else {
+                    // SAFETY: checked non-NULL above.
+                    unsafe { pvalue.write(ptr::null()) };
+                    return not_yet(c);
+                };
+                c.props.string(slot, Some(&value)).cast()
+            }
+            SASL_MECHNAME | SASL_AUTHSOURCE => {
+                let Some(name) = c.core.mech_name().map(str::to_owned) else { return not_yet(c) };
+                c.props.string(StringProp::MechName, Some(&name)).cast()
+            }
+            SASL_AUTH_EXTERNAL => {
+                let s = c.core.external_authid.clone();
+                c.props.string(StringProp::AuthExternal, s.as_deref()).cast()
+            }
+            SASL_CALLBACK => c.callbacks.cast(),
+            SASL_GETOPTCTX => {
+                let ctx = find_context(c.callbacks, SASL_CB_GETOPT)
+                    .or_else(|| find_context(super::global::callbacks(), SASL_CB_GETOPT));
+                ctx.unwrap_or(ptr::null_mut()).cast_const()
+            }
+            SASL_PLUGERR => {
+                let msg = c_string(&c.error.message);
+                c.error.plugerr.insert(msg).as_ptr().cast()
+            }
+            SASL_CHANNEL_BINDING => c.props.channel_binding.cast(),
+            SASL_DELEGATEDCREDS | SASL_GSS_PEER_NAME | SASL_GSS_LOCAL_NAME | SASL_GSS_CREDS => return not_yet(c),
+            SASL_APPNAME | SASL_DEFUSERREALM => {
+                return c.fail(SASL_BADPROT, "this property exists only on server connections");
+            }
+            _ => return c.fail(SASL_BADPARAM, format!("sasl_getprop: unknown property {propnum}")),
+        };
+        // SAFETY: checked non-NULL above.
+        unsafe { pvalue.write(value) };
+        SASL_OK
+    })
+}
+
+/// The context of the first callback with `id` in a C callback array.
+fn find_context(list: *const sasl_callback_t, id: std::ffi::c_ulong) -> Option<*mut c_void> {
+    let mut entry = list;
+    // SAFETY: NULL or a SASL_CB_LIST_END-terminated array, per the API.
+    while let Some(e) = unsafe { entry.as_ref() } {
+        if e.id == SASL_CB_LIST_END {
+            return None;
+        }
+        if e.id == id {
+            return Some(e.context);
+        }
+        // SAFETY: not at the terminator yet.
+        entry = unsafe { entry.add(1) };
+    }
+    None
+}
+
+/// Sets a property of a connection.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_setprop(conn: *mut sasl_conn_t, propnum: c_int, value: *const c_void) -> c_int {
+    ffi_boundary!(SASL_FAIL, {
+        // SAFETY: conn is NULL or a live connection, per the API.
+        let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return SASL_BADPARAM };
+        match propnum {
+            SASL_SSF_EXTERNAL => {
+                if value.is_null() {
+                    return c.fail(SASL_BADPARAM, "SASL_SSF_EXTERNAL needs a sasl_ssf_t value");
+                }
+                // SAFETY: the API passes a sasl_ssf_t* for this property.
+                let ssf = unsafe { value.cast::<sasl_ssf_t>().read_unaligned() };
+                c.core.external_ssf = ssf;
+                c.props.external_ssf = ssf;
+            }
+            SASL_AUTH_EXTERNAL => {
+                // SAFETY: NULL or a NUL-terminated string, per the API.
+                let id = unsafe { opt_str(value.cast()) }.filter(|s| !s.is_empty());
+                c.core.external_authid = id.map(str::to_owned);
+            }
+            SASL_SEC_PROPS => {
+                if value.is_null() {
+                    return c.fail(SASL_BADPARAM, "SASL_SEC_PROPS needs a sasl_security_properties_t value");
+                }
+                // SAFETY: the API passes a sasl_security_properties_t* here.
+                let p = unsafe { value.cast::<sasl_security_properties_t>().read_unaligned() };
+                if p.maxbufsize == 0 && p.min_ssf > 1 {
+                    return c.fail(
+                        SASL_TOOWEAK,
+                        format!("Invalid security properties: minimum SSF of {} with maxbufsize of 0", p.min_ssf),
+                    );
+                }
+                c.core.props = SecurityProps {
+                    min_ssf: p.min_ssf,
+                    max_ssf: p.max_ssf,
+                    maxbufsize: p.maxbufsize,
+                    security_flags: p.security_flags,
+                };
+                c.props.sec_props = p;
+            }
+            SASL_IPLOCALPORT | SASL_IPREMOTEPORT => {
+                // SAFETY: NULL or a NUL-terminated string, per the API.
+                let addr = unsafe { opt_str(value.cast()) };
+                if let Some(a) = addr {
+                    if let Err(e) = crate::core::conn::check_ip_port(a) {
+                        return c.fail(SASL_BADPARAM, e.detail);
+                    }
+                }
+                let slot = if propnum == SASL_IPLOCALPORT { &mut c.core.local_addr } else { &mut c.core.remote_addr };
+                *slot = addr.map(str::to_owned);
+            }
+            SASL_CHANNEL_BINDING => {
+                let cb = value.cast::<sasl_channel_binding_t>();
+                // SAFETY: NULL or a sasl_channel_binding_t*, per the API.
+                match unsafe { channel_binding(cb) } {
+                    Ok(binding) => {
+                        c.core.channel_binding = binding;
+                        c.props.channel_binding = cb;
+                    }
+                    Err(why) => return c.fail(SASL_BADPARAM, why),
+                }
+            }
+            SASL_APPNAME | SASL_DEFUSERREALM => {
+                return c.fail(SASL_BADPROT, "this property exists only on server connections");
+            }
+            SASL_GSS_CREDS | SASL_HTTP_REQUEST => {
+                return c.fail(SASL_BADPARAM, "no mechanism of this library uses this property");
+            }
+            _ => return c.fail(SASL_BADPARAM, "Unknown parameter type"),
+        }
+        SASL_OK
+    })
+}
+
+/// Copies the application's channel-binding data (Cyrus keeps the pointer;
+/// a copy cannot go stale).
+///
+/// # Safety
+/// `cb` is NULL or points to a valid `sasl_channel_binding_t`.
+unsafe fn channel_binding(cb: *const sasl_channel_binding_t) -> Result<Option<ChannelBinding>, String> {
+    // SAFETY: per the function contract.
+    let Some(cb) = (unsafe { cb.as_ref() }) else { return Ok(None) };
+    // SAFETY: a NUL-terminated name, per the API.
+    let name = unsafe { opt_str(cb.name) }.ok_or("channel binding without a name")?;
+    if cb.len > 0 && cb.data.is_null() {
+        return Err("channel binding data is NULL".into());
+    }
+    if cb.len > (1 << 16) {
+        return Err("channel binding data is too large".into());
+    }
+    // SAFETY: `len` bytes at `data`, per the API.
+    let data = unsafe { super::bytes(cb.data.cast(), cb.len as usize) }.to_vec();
+    Ok(Some(ChannelBinding { name: name.to_owned(), critical: cb.critical != 0, data }))
+}
+
+const IMPLEMENTATION: &CStr = c"Cyrus SASL (sasl2-rs)";
+
+/// Deprecated: the implementation's name and a packed version number.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_version(implementation: *mut *const c_char, version: *mut c_int) {
+    // SAFETY: out-pointers are NULL or writable.
+    unsafe {
+        put(implementation, IMPLEMENTATION.as_ptr());
+        put(version, (SASL_VERSION_MAJOR << 24) | (SASL_VERSION_MINOR << 16) | SASL_VERSION_STEP);
+    }
+}
+
+/// The implementation's name and version; every argument is optional.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sasl_version_info(
+    implementation: *mut *const c_char,
+    version_string: *mut *const c_char,
+    version_major: *mut c_int,
+    version_minor: *mut c_int,
+    version_step: *mut c_int,
+    version_patch: *mut c_int,
+) {
+    // SAFETY: out-pointers are NULL or writable.
+    unsafe {
+        put(implementation, IMPLEMENTATION.as_ptr());
+        put(version_string, c"2.1.28".as_ptr());
+        put(version_major, SASL_VERSION_MAJOR);
+        put(version_minor, SASL_VERSION_MINOR);
+        put(version_step, SASL_VERSION_STEP);
+        put(version_patch, 0);
+    }
+}
+

@@ -1,0 +1,226 @@
+//! `sasl_conn_t`: the core connection plus what C callers hold pointers
+//! into (output buffers, property strings, prompts, the error message).
+//! Everything returned to C lives here, valid until the next call that
+//! replaces it or until `sasl_dispose`.
+
+use std::ffi::{c_char, c_int, c_uint, CString};
+use std::ptr;
+
+use zeroize::Zeroize;
+
+use super::types::*;
+use crate::core::{ClientConn, Prompt};
+
+/// Marks a live connection; checked on entry to catch foreign pointers.
+const MAGIC: u64 = 0x7361_736c_3272_7331; // "sasl2rs1"
+
+pub struct sasl_conn {
+    magic: u64,
+    pub(crate) core: ClientConn,
+    /// The application's per-connection callbacks, kept by pointer.
+    pub(crate) callbacks: *const sasl_callback_t,
+    pub(crate) error: ErrorState,
+    pub(crate) props: PropMirror,
+    /// Client output of the last start/step, NUL-terminated.
+    pub(crate) out: Vec<u8>,
+    pub(crate) encoded: Vec<u8>,
+    pub(crate) decoded: Vec<u8>,
+    pub(crate) prompts: PromptStore,
+    pub(crate) listmech: Option<CString>,
+}
+
+/// The last error: its code and message (`sasl_errdetail`, `SASL_PLUGERR`).
+#[derive(Default)]
+pub(crate) struct ErrorState {
+    pub code: c_int,
+    pub message: String,
+    /// The formatted `sasl_errdetail` text.
+    pub detail: Option<CString>,
+    pub plugerr: Option<CString>,
+}
+
+/// Values `sasl_getprop` hands out pointers to.
+pub(crate) struct PropMirror {
+    pub ssf: sasl_ssf_t,
+    pub maxoutbuf: c_uint,
+    pub external_ssf: sasl_ssf_t,
+    pub sec_props: sasl_security_properties_t,
+    pub strings: [Option<CString>; STRING_PROPS],
+    pub channel_binding: *const sasl_channel_binding_t,
+}
+
+/// Slots for string properties, so a returned pointer stays valid while
+/// its value does not change.
+#[derive(Clone, Copy)]
+pub(crate) enum StringProp {
+    User,
+    AuthUser,
+    Service,
+    ServerFqdn,
+    LocalAddr,
+    RemoteAddr,
+    MechName,
+    AuthExternal,
+}
+const STRING_PROPS: usize = 8;
+
+impl PropMirror {
+    /// A stable C pointer for `value` in `slot` (NULL for None).
+    pub fn string(&mut self, slot: StringProp, value: Option<&str>) -> *const c_char {
+        let cell = &mut self.strings[slot as usize];
+        match value {
+            None => {
+                *cell = None;
+                ptr::null()
+            }
+            Some(v) => {
+                if cell.as_ref().map(|c| c.as_bytes()) != Some(v.as_bytes()) {
+                    *cell = Some(c_string(v));
+                }
+                cell.as_ref().map_or(ptr::null(), |c| c.as_ptr())
+            }
+        }
+    }
+}
+
+/// The prompt array handed to the application after `SASL_INTERACT`.
+#[derive(Default)]
+pub(crate) struct PromptStore {
+    pub array: Vec<sasl_interact_t>,
+    texts: Vec<CString>,
+}
+
+impl PromptStore {
+    /// Builds the array for `prompts`, ended by a `SASL_CB_LIST_END` entry.
+    pub fn fill(&mut self, prompts: &[Prompt]) -> *mut sasl_interact_t {
+        self.clear();
+        for p in prompts {
+            let mut text = |s: Option<&str>| match s {
+                None => ptr::null(),
+                Some(s) => {
+                    let c = c_string(s);
+                    let p = c.as_ptr();
+                    self.texts.push(c);
+                    p
+                }
+            };
+            let challenge = text(p.challenge.as_deref());
+            let prompt = text(Some(&p.prompt));
+            let defresult = text(p.defresult.as_deref());
+            self.array.push(sasl_interact {
+                id: super::callbacks::c_id(p.id),
+                challenge,
+                prompt,
+                defresult,
+                result: ptr::null(),
+                len: 0,
+            });
+        }
+        self.array.push(sasl_interact {
+            id: SASL_CB_LIST_END,
+            challenge: ptr::null(),
+            prompt: ptr::null(),
+            defresult: ptr::null(),
+            result: ptr::null(),
+            len: 0,
+        });
+        self.array.as_mut_ptr()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.array.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.array.clear();
+        self.texts.clear();
+    }
+}
+
+/// A C string of `s`, cut at an interior NUL (C would stop there anyway).
+pub(crate) fn c_string(s: &str) -> CString {
+    let end = s.find('\0').unwrap_or(s.len());
+    CString::new(&s[..end]).expect("no interior NUL after cutting")
+}
+
+impl sasl_conn {
+    pub fn new(core: ClientConn, callbacks: *const sasl_callback_t) -> Box<Self> {
+        Box::new(sasl_conn {
+            magic: MAGIC,
+            core,
+            callbacks,
+            error: ErrorState::default(),
+            props: PropMirror {
+                ssf: 0,
+                maxoutbuf: 0,
+                external_ssf: 0,
+                sec_props: sasl_security_properties {
+                    min_ssf: 0,
+                    max_ssf: c_uint::MAX,
+                    maxbufsize: 0,
+                    security_flags: 0,
+                    property_names: ptr::null_mut(),
+                    property_values: ptr::null_mut(),
+                },
+                strings: Default::default(),
+                channel_binding: ptr::null(),
+            },
+            out: Vec::new(),
+            encoded: Vec::new(),
+            decoded: Vec::new(),
+            prompts: PromptStore::default(),
+            listmech: None,
+        })
+    }
+
+    /// The connection behind a C pointer, or None for NULL or a pointer that
+    /// is not a live connection of this library.
+    ///
+    /// # Safety
+    /// `conn` is NULL or was returned by `sasl_client_new` and not disposed.
+    pub(crate) unsafe fn from_ptr<'a>(conn: *mut sasl_conn) -> Option<&'a mut sasl_conn> {
+        // SAFETY: per the caller's contract the pointer is NULL or live.
+        let conn = unsafe { conn.as_mut() }?;
+        (conn.magic == MAGIC).then_some(conn)
+    }
+
+    /// Records a failure (Cyrus records only negative codes).
+    pub fn fail(&mut self, code: c_int, message: impl Into<String>) -> c_int {
+        self.error.code = code;
+        self.error.message = message.into();
+        code
+    }
+
+    /// Records the outcome of an API call: negative codes become the error.
+    pub fn ret(&mut self, code: c_int) -> c_int {
+        if code < 0 {
+            self.error.code = code;
+        }
+        code
+    }
+
+    /// Copies the completed exchange's results into the C-visible mirror.
+    pub fn sync_outcome(&mut self) {
+        self.props.ssf = self.core.ssf;
+        self.props.maxoutbuf = self.core.maxoutbuf;
+    }
+
+    /// Stores `data` NUL-terminated as the client output; returns its address.
+    pub fn set_output(&mut self, data: &[u8]) -> *const c_char {
+        self.out.zeroize();
+        self.out.clear();
+        self.out.extend_from_slice(data);
+        self.out.push(0);
+        self.out.as_ptr().cast()
+    }
+}
+
+impl Drop for sasl_conn {
+    fn drop(&mut self) {
+        // Outputs can hold credentials (PLAIN) or session data.
+        self.out.zeroize();
+        self.encoded.zeroize();
+        self.decoded.zeroize();
+        self.magic = 0;
+    }
+}
