@@ -1,0 +1,158 @@
+# shellcheck shell=bash
+# Shared helpers for the interop scripts; source it, then call interop_init.
+#
+#   interop_init NAME LIBDIR   pick the library under test, make $T, set the trap
+#                              LIBDIR: a folder holding libsasl2.so.2, or "system"/""
+#   need_pkgs PKG...           apt-get install whatever is missing (non-interactive)
+#   client_env MODE            set CLIENT_ENV=(VAR=...) for MODE ldpath|preload
+#   check_linkage NAME BIN     case: BIN under CLIENT_ENV resolves libsasl2 to $LIBSASL
+#   later_case CMD...          run CMD only when INTEROP_LATER=1, else count a skip
+#                              (cases for mechanisms not yet in sasl2-rs)
+#   free_port / wait_for_port PORT / wait_for_socket PATH / urlencode STRING
+#   bg CMD...                  start a server in the background, killed by pid on exit
+#   pass NAME / fail NAME WHY / skip / summary (prints "SCRIPT: N passed, M failed")
+#
+# Set INTEROP_KEEP=1 to keep the temp dir (its path is printed) for debugging.
+
+# shellcheck disable=SC2034 # HERE is for the scripts that source this file
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PASSED=0 FAILED=0 SKIPPED=0
+BG_PIDS=()
+CLIENT_ENV=()
+SCRIPT_NAME=interop
+T=
+
+pass() { PASSED=$((PASSED + 1)); echo "PASS $1"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL $1: ${2//$'\n'/ }"; }
+skip() { SKIPPED=$((SKIPPED + 1)); }
+later_case() { if [ "${INTEROP_LATER:-0}" = 1 ]; then "$@"; else skip; fi; }
+
+summary() {
+    if [ "$SKIPPED" -gt 0 ]; then
+        echo "($SKIPPED $SCRIPT_NAME cases for mechanisms not yet in sasl2-rs skipped; INTEROP_LATER=1 runs them)"
+    fi
+    echo "$SCRIPT_NAME: $PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+}
+
+die() { fail "$SCRIPT_NAME/setup" "$*"; summary; exit 1; }
+
+cleanup() {
+    local pid
+    for pid in "${BG_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || continue
+        for _ in $(seq 10); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.2
+        done
+        kill -9 "$pid" 2>/dev/null || true
+    done
+    if [ -n "$T" ]; then
+        if [ "${INTEROP_KEEP:-0}" = 1 ]; then echo "(kept $T)"; else rm -rf "$T"; fi
+    fi
+}
+
+bg() {
+    "$@" &
+    BG_PIDS+=("$!")
+}
+
+pkg_installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+need_pkgs() {
+    local missing=() p
+    for p in "$@"; do pkg_installed "$p" || missing+=("$p"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    [ "$(id -u)" -eq 0 ] || die "missing packages ${missing[*]} and not root"
+    # slapd: no system instance (no config, no service start).
+    echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+    local made_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        made_policy=1
+    fi
+    # apt-get update once: skip it when the package lists are less than an hour old.
+    if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -60 2>/dev/null)" ]; then
+        apt-get update -qq >/dev/null 2>&1 || true
+    fi
+    local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
+        --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+    if ! "${install[@]}" "${missing[@]}" </dev/null >"${T:-/tmp}/apt.log" 2>&1; then
+        apt-get update -qq >/dev/null 2>&1 || true
+        "${install[@]}" "${missing[@]}" </dev/null >"${T:-/tmp}/apt.log" 2>&1 ||
+            { [ $made_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
+              die "apt-get install ${missing[*]} failed: $(tail -n 1 "${T:-/tmp}/apt.log")"; }
+    fi
+    [ $made_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
+    return 0
+}
+
+# interop_init NAME LIBDIR: sets LIBDIR and LIBSASL (the libsasl2.so.2 under test).
+interop_init() {
+    SCRIPT_NAME=$1
+    T=$(mktemp -d "${TMPDIR:-/tmp}/sasl2-interop-$1.XXXXXX")
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+    command -v python3 >/dev/null || need_pkgs python3
+    local arg=${2:-system}
+    if [ "$arg" = system ]; then
+        need_pkgs libsasl2-2
+        LIBSASL=$(ldconfig -p | awk '$1 == "libsasl2.so.2" && /x86-64|64bit|aarch64/ {print $NF; exit}')
+        [ -n "$LIBSASL" ] || LIBSASL=$(ldconfig -p | awk '$1 == "libsasl2.so.2" {print $NF; exit}')
+        [ -n "$LIBSASL" ] || die "no system libsasl2.so.2"
+        LIBDIR=$(dirname "$LIBSASL")
+    else
+        [ -d "$arg" ] || die "no such folder: $arg"
+        LIBDIR=$(cd "$arg" && pwd)
+        LIBSASL=$LIBDIR/libsasl2.so.2
+        [ -e "$LIBSASL" ] || die "no libsasl2.so.2 in $LIBDIR"
+    fi
+    echo "# $SCRIPT_NAME: library under test $LIBSASL -> $(readlink -f "$LIBSASL")"
+}
+
+client_env() {
+    case $1 in
+        ldpath) CLIENT_ENV=("LD_LIBRARY_PATH=$LIBDIR") ;;
+        preload) CLIENT_ENV=("LD_PRELOAD=$LIBSASL") ;;
+        *) die "unknown client mode $1" ;;
+    esac
+}
+
+# check_linkage NAME BIN: the dynamic linker gives BIN exactly one libsasl2, ours.
+check_linkage() {
+    local want got
+    want=$(readlink -f "$LIBSASL")
+    got=$(env "${CLIENT_ENV[@]}" ldd "$2" 2>&1 |
+        awk '/libsasl2/ && (/\(0x/ || /not found/) { p = "not-found"; for (i = 1; i <= NF; i++) if ($i ~ /^\//) { p = $i; break }; print p }' |
+        while read -r f; do if [ -e "$f" ]; then readlink -f "$f"; else echo "$f"; fi; done | sort -u)
+    if [ "$got" = "$want" ]; then pass "$1"; else fail "$1" "libsasl2 resolves to '$got', want $want"; fi
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_for_port() {
+
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+wait_for_socket() {
+
+    for _ in $(seq 100); do
+        [ -S "$1" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+urlencode() {
+    python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"
+}

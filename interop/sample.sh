@@ -1,0 +1,125 @@
+#!/bin/bash
+# Unchanged /usr/bin/sasl-sample-client on the library under test (once with
+# LD_LIBRARY_PATH, once with LD_PRELOAD) against /usr/sbin/sasl-sample-server
+# on the system Cyrus library, with users in a private sasldb.
+#
+# The sample programs speak "S: <base64>" / "C: <base64>" lines on
+# stdin/stdout (not TCP); samplerelay.py wires them together and types the
+# password at the client's getpass() prompt. After authentication both sides
+# exchange one message through sasl_encode/sasl_decode (even at SSF 0).
+#
+# usage: interop/sample.sh [LIBDIR|system]
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+interop_init sample "${1:-}"
+need_pkgs sasl2-bin libsasl2-modules libsasl2-modules-db
+
+REALM=example.com
+printf secret | saslpasswd2 -f "$T/sasldb2" -p -c -u "$REALM" user
+printf bosspw | saslpasswd2 -f "$T/sasldb2" -p -c -u "$REALM" boss
+
+# has DIR STREAM TEXT: TEXT occurs in stream server|client|server-err|client-err.
+has() {
+    local f=${2/-err/.err}
+    [[ $f == *.err ]] || f=$f.out
+    grep -aqF -- "$3" "$1/$f"
+}
+
+# last_err DIR: the last meaningful stderr line of each program.
+last_err() {
+    local c s
+    c=$(grep -av 'SASL Other: \|^Password: $' "$1/client.err" | tail -n 1 || true)
+    s=$(grep -av 'SASL Other: ' "$1/server.err" | tail -n 1 || true)
+    echo "client: ${c:-(nothing)}; server: ${s:-(nothing)}"
+}
+
+# run NAME WANT PASSWORD MECHS 'SERVER-ARGS' 'CLIENT-ARGS' [STREAM:TEXT...]
+#   WANT   ok: both programs succeed, the message round-trips, every TEXT appears
+#          fail: the server refuses (exits without "Negotiation complete"), every TEXT appears
+#   MECHS  the server's mech_list; a single mechanism is also forced on both sides (-m)
+run() {
+    local name=$MODE/$1 want=$2 pw=$3 mechs=$4 sargs=$5 cargs=$6 d rc=0 why="" check
+    shift 6
+    d=$T/$MODE-$(tr -c 'A-Za-z0-9_.-' _ <<<"$name")
+    mkdir -p "$d"
+    printf 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: %s\nmech_list: %s\n' \
+        "$T/sasldb2" "$mechs" >"$d/sample.conf"
+    if [[ $mechs != *" "* ]]; then sargs="-m $mechs $sargs" cargs="-m $mechs $cargs"; fi
+    # shellcheck disable=SC2086 # word-split the argument strings on purpose
+    timeout 60 python3 "$HERE/samplerelay.py" "$pw" "$d" \
+        env -u LD_LIBRARY_PATH -u LD_PRELOAD SASL_CONF_PATH="$d" \
+        timeout 30 stdbuf -oL /usr/sbin/sasl-sample-server -s sample -d localhost -u "$REALM" $sargs -- \
+        timeout 30 env "${CLIENT_ENV[@]}" stdbuf -oL /usr/bin/sasl-sample-client -s sample -n localhost $cargs \
+        >"$d/relay" 2>&1 || rc=$?
+    if grep -q 'timeout\|=124' "$d/relay" || [ "$rc" = 124 ]; then
+        why="timed out ($(cat "$d/relay"))"
+    elif [ "$want" = ok ]; then
+        if [ "$rc" != 0 ]; then
+            why="$(cat "$d/relay"): $(last_err "$d")"
+        else
+            for check in "client:Negotiation complete" "server:Negotiation complete" \
+                "client:recieved decoded message 'srv message 1'" \
+                "server:recieved decoded message 'client message 1'" "$@"; do
+                has "$d" "${check%%:*}" "${check#*:}" || { why="no '${check#*:}' from ${check%%:*}"; break; }
+            done
+        fi
+    else
+        if [ "$rc" = 0 ] || has "$d" server "Negotiation complete"; then
+            why="authentication succeeded, expected failure"
+        else
+            for check in "$@"; do
+                has "$d" "${check%%:*}" "${check#*:}" ||
+                    { why="no '${check#*:}' from ${check%%:*}: $(last_err "$d")"; break; }
+            done
+        fi
+    fi
+    if [ -z "$why" ]; then pass "sample/$name"; else fail "sample/$name" "$why"; fi
+}
+
+U="server:Username: user@$REALM"
+BADPW="server-err:authentication failure"
+
+for MODE in ldpath preload; do
+    client_env "$MODE"
+    check_linkage "sample/$MODE/linkage" /usr/bin/sasl-sample-client
+
+    run ANONYMOUS ok - ANONYMOUS "" "" "server:Username: anonymous@$REALM" "client:Using mechanism ANONYMOUS"
+    run PLAIN ok secret PLAIN "" "-a user" "$U" "client:Using mechanism PLAIN"
+    run PLAIN-wrong-password fail wrong PLAIN "" "-a user" "$BADPW"
+    run PLAIN-authzid-self ok secret PLAIN "" "-a user -u user" "$U"
+    run PLAIN-authzid-other fail secret PLAIN "" "-a user -u boss" \
+        "server-err:Requested identity not authenticated identity"
+    run LOGIN ok secret LOGIN "" "-a user" "$U"
+    run LOGIN-wrong-password fail wrong LOGIN "" "-a user" "$BADPW"
+    run CRAM-MD5 ok secret CRAM-MD5 "" "-a user" "$U"
+    run CRAM-MD5-wrong-password fail wrong CRAM-MD5 "" "-a user" "$BADPW"
+    run CRAM-MD5-server-last ok secret CRAM-MD5 "-l" "-a user -l" "$U"
+    # The client picks the mechanism from the server's list, as Cyrus does.
+    run choose-best ok secret "ANONYMOUS PLAIN LOGIN CRAM-MD5" "" "-a user" \
+        "client:Using mechanism CRAM-MD5" "$U"
+    run choose-noanonymous ok secret "ANONYMOUS PLAIN LOGIN" "" "-a user -f noanonymous" \
+        "client:Using mechanism PLAIN" "$U"
+    # EXTERNAL is not tested here: both sample programs pass &id (a char **)
+    # to sasl_setprop(SASL_AUTH_EXTERNAL), so the external identity is stack
+    # garbage (sometimes empty); slapd.sh tests EXTERNAL over ldapi://.
+
+    # DIGEST-MD5: qop auth / auth-int / auth-conf (rc4-40, rc4-56, rc4) picked by the
+    # client's SSF range; the sample message then goes through the security layer.
+    # (3des cannot be tested: the system Cyrus fails to init it under OpenSSL 3.)
+    for spec in auth:max=0:0 auth-int:min=1,max=1:1 rc4-40:min=40,max=40:40 \
+        rc4-56:min=41,max=56:56 rc4:min=113:128; do
+        IFS=: read -r qop bits ssf <<<"$spec"
+        later_case run "DIGEST-MD5-$qop" ok secret DIGEST-MD5 "" "-a user -b $bits" "$U" \
+            "client:SSF: $ssf" "server:SSF: $ssf"
+    done
+    later_case run DIGEST-MD5-server-last ok secret DIGEST-MD5 "-l" "-a user -l" "$U" "client:SSF: 128"
+    later_case run DIGEST-MD5-wrong-password fail wrong DIGEST-MD5 "" "-a user" "$BADPW"
+    for sha in 1 224 256 384 512; do
+        later_case run "SCRAM-SHA-$sha" ok secret "SCRAM-SHA-$sha" "" "-a user" "$U"
+    done
+    later_case run SCRAM-SHA-256-server-last ok secret SCRAM-SHA-256 "-l" "-a user -l" "$U"
+    later_case run SCRAM-SHA-256-wrong-password fail wrong SCRAM-SHA-256 "" "-a user" "$BADPW"
+done
+
+summary
