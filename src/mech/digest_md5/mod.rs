@@ -1,6 +1,10 @@
 //! DIGEST-MD5 (RFC 2831) with its integrity and confidentiality layers. (Stub: being written.)
 use super::*;
 
+// Used by the exchange, which is being written.
+#[allow(dead_code)]
+mod parse;
+
 fn not_yet(_: &Params<'_>) -> Result<Box<dyn ClientMech>> {
     Err(Error::new(Code::NoMech, "DIGEST-MD5 is not implemented yet"))
 }
