@@ -4,6 +4,8 @@ use super::*;
 // Used by the exchange, which is being written.
 #[allow(dead_code)]
 mod parse;
+#[allow(dead_code)]
+mod layer;
 
 fn not_yet(_: &Params<'_>) -> Result<Box<dyn ClientMech>> {
     Err(Error::new(Code::NoMech, "DIGEST-MD5 is not implemented yet"))
