@@ -527,3 +527,96 @@ mod known_answers {
         );
     }
 }
+
+/// Cross-check against Cyrus SASL's own server side. Not run by default:
+/// it needs a peer program driving libsasl2's server API over a line
+/// protocol on stdio (challenge "C hex"; our response "R hex" answered by
+/// "S hex" and "P ssf maxoutbuf" or "E code detail"; framed client packets
+/// "W hex" answered by the decoded "D hex"; plaintext "X hex" answered by
+/// the server's framed packet "F hex"), with a sasldb holding chris/secret
+/// in realm test.realm (or DIGEST_MD5_CYRUS_USER="name:password"), service
+/// imap, server name localhost. Run with
+/// `DIGEST_MD5_CYRUS_PEER="/path/to/peer server /path/to/sasldb"
+///  cargo test --lib digest_md5::tests::cyrus_server -- --ignored`.
+#[test]
+#[ignore]
+fn cyrus_server_interop() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let Ok(peer) = std::env::var("DIGEST_MD5_CYRUS_PEER") else {
+        eprintln!("DIGEST_MD5_CYRUS_PEER not set: skipped");
+        return;
+    };
+    let unhex = |s: &str| -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    };
+    // (server max SSF, expected SSF)
+    for (max_ssf, ssf) in [(0, 0), (1, 1), (40, 40), (56, 56), (128, 128), (55, 55), (112, 112)] {
+        let mut words = peer.split_whitespace();
+        let mut child = Command::new(words.next().unwrap())
+            .args(words)
+            .args(["0", &max_ssf.to_string(), "4096"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut to = child.stdin.take().unwrap();
+        let mut from = BufReader::new(child.stdout.take().unwrap());
+        let mut read = || {
+            let mut l = String::new();
+            from.read_line(&mut l).unwrap();
+            l.trim_end().to_owned()
+        };
+        let challenge = read();
+        let challenge = unhex(challenge.strip_prefix("C ").unwrap());
+        let mut s = FakeSession { cnonce: None, random_byte: 7, ..chris() };
+        if let Ok(user) = std::env::var("DIGEST_MD5_CYRUS_USER") {
+            let (name, pass) = user.split_once(':').unwrap();
+            s.authname = Some(name.into());
+            s.password = Some(pass.as_bytes().to_vec());
+        }
+        let mut p = params();
+        p.server_fqdn = Some("localhost");
+        p.props = props(0, 256, 8192);
+        let mut m = (INFO.new)(&p).unwrap();
+        let Step::Continue(resp) = m.step(&challenge, &mut s).unwrap() else { panic!() };
+        writeln!(to, "R {}", hex(&resp).as_str()).unwrap();
+        let answer = read();
+        let Some(rspauth) = answer.strip_prefix("S ") else {
+            // Cyrus built against OpenSSL 3 may fail to set up DES.
+            eprintln!("ssf {max_ssf}: Cyrus server refused: {answer}");
+            continue;
+        };
+        let sp = read();
+        assert_eq!(m.step(&unhex(rspauth), &mut s).unwrap(), Step::Done(None));
+        let o = m.outcome().unwrap();
+        assert_eq!(o.ssf, ssf);
+        eprintln!("ssf {ssf}: ok, server says {sp}, our maxoutbuf {}", o.maxoutbuf);
+        let Some(mut layer) = o.layer else {
+            writeln!(to, "Q").unwrap();
+            continue;
+        };
+        for n in 0..50usize {
+            let msg: Vec<u8> = (0..(n * 97) % (o.maxoutbuf as usize + 1)).map(|i| (i * 7 + n) as u8).collect();
+            let mut packet = Vec::new();
+            layer.wrap(&msg, &mut packet).unwrap();
+            let mut framed = (packet.len() as u32).to_be_bytes().to_vec();
+            framed.extend_from_slice(&packet);
+            writeln!(to, "W {}", hex(&framed).as_str()).unwrap();
+            assert_eq!(read(), format!("D {}", hex(&msg).as_str()).trim_end(), "ssf {ssf} packet {n} to Cyrus");
+            if msg.is_empty() {
+                continue; // sasl_encode refuses empty input
+            }
+            writeln!(to, "X {}", hex(&msg).as_str()).unwrap();
+            let reply = read();
+            let framed = unhex(reply.strip_prefix("F ").expect("server encoded"));
+            assert_eq!(u32::from_be_bytes(framed[..4].try_into().unwrap()) as usize, framed.len() - 4);
+            let mut back = Vec::new();
+            layer.unwrap(&framed[4..], &mut back).unwrap();
+            assert_eq!(back, msg, "ssf {ssf} packet {n} from Cyrus");
+        }
+        eprintln!("ssf {ssf}: 50 packets each way ok");
+        writeln!(to, "Q").unwrap();
+        child.wait().unwrap();
+    }
+}
