@@ -213,9 +213,8 @@ impl Sealer {
             // derivation of Kc differs), as Cyrus does.
             Cipher::Rc4_40 | Cipher::Rc4_56 | Cipher::Rc4 => Sealer::Rc4(Rc4::new(kc)),
             Cipher::Des => {
-                let mut k = Zeroizing::new(des_key(&kc[0..7]));
+                let k = Zeroizing::new(des_key(&kc[0..7]));
                 let cipher = Des::new(GenericArray::from_slice(&k[..]));
-                k.zeroize();
                 Sealer::Des(Cbc { cipher, iv })
             }
             Cipher::TripleDes => {
