@@ -1,0 +1,590 @@
+//! DIGEST-MD5 (RFC 2831), client side, with its integrity and
+//! confidentiality layers, speaking as Cyrus SASL 2.1.28 does.
+//!
+//! The exchange: the server's challenge (realms, nonce, qop and cipher
+//! options, maxbuf...), our digest-response, the server's `rspauth`, which
+//! proves that it knows the password too. Fast reauthentication (Cyrus's
+//! client-first reuse of an old nonce) is not implemented: every
+//! authentication starts from a server challenge.
+use base64::Engine;
+use md5::{Digest, Md5};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use super::*;
+
+mod layer;
+mod parse;
+
+use layer::{Cipher, Key};
+
+pub static INFO: MechInfo = MechInfo {
+    name: "DIGEST-MD5",
+    max_ssf: 128,
+    security_flags: sec::NOANONYMOUS | sec::NOPLAINTEXT | sec::MUTUAL_AUTH,
+    features: feat::ALLOWS_PROXY | feat::NEED_SERVER_FQDN | feat::SUPPORTS_HTTP,
+    required: NEEDS_USER_PASS,
+    last_resort: false,
+    new: new_client,
+};
+
+/// RFC 2831: maxbuf defaults to 65536 when not given.
+const DEFAULT_MAXBUF: u32 = 65536;
+/// The largest maxbuf Cyrus accepts (the 4-byte length leaves 24 bits).
+const MAX_MAXBUF: u32 = 0xFF_FFFF;
+/// RFC 2831 2.1.2: "The size of a digest-response MUST be less than 4096
+/// bytes"; Cyrus's server refuses more.
+const MAX_RESPONSE: usize = 4096;
+/// Random bytes in our cnonce (as Cyrus: 32, base64-encoded).
+const CNONCE_BYTES: usize = 32;
+
+fn new_client(params: &Params<'_>) -> Result<Box<dyn ClientMech>> {
+    let fqdn = params
+        .server_fqdn
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| Error::bad_param("DIGEST-MD5 needs the server's fully qualified domain name"))?;
+    Ok(Box::new(DigestMd5 {
+        digest_uri: format!("{}/{}", params.service, fqdn),
+        server_fqdn: fqdn.to_owned(),
+        props: params.props,
+        external_ssf: params.external_ssf,
+        state: State::Challenge,
+        outcome: None,
+    }))
+}
+
+/// The security layer chosen from the server's offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protection {
+    /// qop=auth
+    None,
+    /// qop=auth-int
+    Integrity,
+    /// qop=auth-conf with this cipher
+    Privacy(Cipher),
+}
+
+impl Protection {
+    fn qop(self) -> &'static str {
+        match self {
+            Protection::None => "auth",
+            Protection::Integrity => "auth-int",
+            Protection::Privacy(_) => "auth-conf",
+        }
+    }
+    fn ssf(self) -> u32 {
+        match self {
+            Protection::None => 0,
+            Protection::Integrity => 1,
+            Protection::Privacy(c) => c.ssf(),
+        }
+    }
+    fn cipher(self) -> Option<Cipher> {
+        match self {
+            Protection::Privacy(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+const QOP_AUTH: u8 = 1;
+const QOP_INT: u8 = 2;
+const QOP_CONF: u8 = 4;
+
+/// What the server's challenge says.
+#[derive(Debug)]
+struct Challenge {
+    realms: Vec<String>,
+    nonce: String,
+    /// `QOP_*` bits offered.
+    qops: u8,
+    /// Ciphers offered that we know.
+    ciphers: Vec<Cipher>,
+    /// The largest packet the server accepts.
+    maxbuf: u32,
+    /// The server sent charset=utf-8.
+    utf8: bool,
+}
+
+fn parse_challenge(input: &[u8], session: &mut dyn Session) -> Result<Challenge> {
+    let mut ch = Challenge {
+        realms: Vec::new(),
+        nonce: String::new(),
+        qops: 0,
+        ciphers: Vec::new(),
+        maxbuf: DEFAULT_MAXBUF,
+        utf8: false,
+    };
+    let (mut nonce, mut stale, mut maxbuf, mut charset, mut algorithm, mut cipher, mut qop) =
+        (false, false, false, false, false, false, false);
+    let once = |seen: &mut bool, name: &str| {
+        if std::mem::replace(seen, true) {
+            Err(Error::bad_prot(format!("DIGEST-MD5 challenge has more than one {name} directive")))
+        } else {
+            Ok(())
+        }
+    };
+    for d in parse::directives(input)? {
+        let value = d.value;
+        match d.name.to_ascii_lowercase().as_str() {
+            "realm" => ch.realms.push(value),
+            "nonce" => {
+                once(&mut nonce, "nonce")?;
+                if value.is_empty() {
+                    return Err(Error::bad_prot("DIGEST-MD5 challenge has an empty nonce"));
+                }
+                ch.nonce = value;
+            }
+            "qop" => {
+                // Several qop directives are merged, as Cyrus does.
+                qop = true;
+                for q in parse::list(&value) {
+                    match q.to_ascii_lowercase().as_str() {
+                        "auth" => ch.qops |= QOP_AUTH,
+                        "auth-int" => ch.qops |= QOP_INT,
+                        "auth-conf" => ch.qops |= QOP_CONF,
+                        _ => session.log(LogLevel::Debug, &format!("DIGEST-MD5: server offers unknown qop {q}")),
+                    }
+                }
+            }
+            "cipher" => {
+                once(&mut cipher, "cipher")?;
+                for c in parse::list(&value) {
+                    match Cipher::ALL.iter().find(|k| k.name().eq_ignore_ascii_case(c)) {
+                        Some(&k) => ch.ciphers.push(k),
+                        None => session.log(LogLevel::Debug, &format!("DIGEST-MD5: server offers unknown cipher {c}")),
+                    }
+                }
+            }
+            "stale" => once(&mut stale, "stale")?,
+            "maxbuf" => {
+                once(&mut maxbuf, "maxbuf")?;
+                let n = (!value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| value.parse::<u32>().ok())
+                    .flatten()
+                    .ok_or_else(|| Error::bad_prot("DIGEST-MD5 challenge has an invalid maxbuf"))?;
+                // Cyrus: more than the 16 bytes of an empty integrity
+                // packet, at most 2^24 - 1.
+                if n <= 16 || n > MAX_MAXBUF {
+                    return Err(Error::bad_prot(format!("DIGEST-MD5 challenge has an unusable maxbuf {n}")));
+                }
+                ch.maxbuf = n;
+            }
+            "charset" => {
+                once(&mut charset, "charset")?;
+                if !value.eq_ignore_ascii_case("utf-8") {
+                    return Err(Error::bad_prot("DIGEST-MD5 challenge names a charset other than utf-8"));
+                }
+                ch.utf8 = true;
+            }
+            "algorithm" => {
+                once(&mut algorithm, "algorithm")?;
+                if !value.eq_ignore_ascii_case("md5-sess") {
+                    return Err(Error::bad_prot("DIGEST-MD5 challenge names an algorithm other than md5-sess"));
+                }
+            }
+            other => session.log(LogLevel::Debug, &format!("DIGEST-MD5: ignoring unknown directive {other}")),
+        }
+    }
+    if !nonce {
+        return Err(Error::bad_prot("DIGEST-MD5 challenge has no nonce"));
+    }
+    if !algorithm {
+        return Err(Error::bad_prot("DIGEST-MD5 challenge has no algorithm=md5-sess"));
+    }
+    if !qop {
+        // RFC 2831: qop-options defaults to "auth".
+        ch.qops = QOP_AUTH;
+    } else if ch.qops == 0 {
+        return Err(Error::bad_prot("DIGEST-MD5 server offers no known qop"));
+    }
+    Ok(ch)
+}
+
+/// Picks the strongest layer the server offers within our SSF bounds, as
+/// Cyrus does: bounds are relative to the external SSF; no layer at all
+/// when the application accepts none (maxbufsize 0).
+fn choose_protection(ch: &Challenge, props: &SecurityProps, external_ssf: u32) -> Result<Protection> {
+    let (need, limit) = if props.maxbufsize == 0 {
+        (0, 0)
+    } else {
+        (props.min_ssf.saturating_sub(external_ssf), props.max_ssf.saturating_sub(external_ssf))
+    };
+    if limit > 1 && ch.qops & QOP_CONF != 0 {
+        let best = ch
+            .ciphers
+            .iter()
+            .copied()
+            .filter(|c| (need..=limit).contains(&c.ssf()))
+            .max_by_key(|c| c.ssf());
+        if let Some(c) = best {
+            return Ok(Protection::Privacy(c));
+        }
+    }
+    if limit >= 1 && need <= 1 && ch.qops & QOP_INT != 0 {
+        Ok(Protection::Integrity)
+    } else if need == 0 {
+        if ch.qops & QOP_AUTH != 0 {
+            Ok(Protection::None)
+        } else {
+            // Cyrus fails with SASL_FAIL here.
+            Err(Error::fail("DIGEST-MD5 server requires a security layer the application does not allow"))
+        }
+    } else {
+        Err(Error::new(Code::TooWeak, "DIGEST-MD5 server offers no security layer strong enough"))
+    }
+}
+
+/// Whether `s` is UTF-8 text entirely within ISO 8859-1: every byte below
+/// 0xC0, or a 0xC0..=0xC3 lead byte followed by one continuation byte.
+/// Applied to raw bytes (passwords need not be UTF-8), as Cyrus does.
+fn in_latin1(s: &[u8]) -> bool {
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            0xC0..=0xC3 if matches!(s.get(i + 1), Some(0x80..=0xBF)) => i += 2,
+            0xC0.. => return false,
+            _ => i += 1,
+        }
+    }
+    true
+}
+
+/// Hashes `s`, converted from UTF-8 to ISO 8859-1 when it fits (RFC 2831
+/// 2.1.2.1 and its section 8 sample code, per string as Cyrus does).
+fn update_latin1(h: &mut Md5, s: &[u8]) {
+    if !in_latin1(s) {
+        h.update(s);
+        return;
+    }
+    let mut rest = s;
+    while let Some(lead) = rest.iter().position(|&b| b >= 0xC0) {
+        h.update(&rest[..lead]);
+        h.update([(rest[lead] & 0x03) << 6 | (rest[lead + 1] & 0x3F)]);
+        rest = &rest[lead + 2..];
+    }
+    h.update(rest);
+}
+
+fn hex(bytes: &[u8]) -> Zeroizing<String> {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = Zeroizing::new(String::with_capacity(bytes.len() * 2));
+    for &b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+fn unhex16(s: &str) -> Option<[u8; 16]> {
+    let b = s.as_bytes();
+    if b.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (o, pair) in out.iter_mut().zip(b.chunks_exact(2)) {
+        let d = |c: u8| (c as char).to_digit(16).map(|v| v as u8);
+        *o = d(pair[0])? << 4 | d(pair[1])?;
+    }
+    Some(out)
+}
+
+fn md5(parts: &[&[u8]]) -> Key {
+    let mut h = Md5::new();
+    for p in parts {
+        h.update(p);
+    }
+    let mut k = Zeroizing::new([0u8; 16]);
+    k.copy_from_slice(&h.finalize());
+    k
+}
+
+/// The inputs of one digest computation (RFC 2831 2.1.2.1).
+struct Inputs<'a> {
+    username: &'a str,
+    realm: &'a str,
+    password: &'a [u8],
+    authzid: Option<&'a str>,
+    nonce: &'a str,
+    cnonce: &'a str,
+    qop: &'a str,
+    digest_uri: &'a str,
+}
+
+/// The session key H(A1) and the hex `response` and expected `rspauth`.
+struct Computed {
+    ha1: Key,
+    response: Zeroizing<String>,
+    rspauth: Key,
+}
+
+impl Inputs<'_> {
+    fn compute(&self) -> Computed {
+        // H({ username-value, ":", realm-value, ":", passwd })
+        let mut h = Md5::new();
+        update_latin1(&mut h, self.username.as_bytes());
+        h.update(b":");
+        update_latin1(&mut h, self.realm.as_bytes());
+        h.update(b":");
+        update_latin1(&mut h, self.password);
+        let mut urp = Zeroizing::new([0u8; 16]);
+        urp.copy_from_slice(&h.finalize());
+        // A1 = { H(...), ":", nonce-value, ":", cnonce-value [":", authzid-value] }
+        let mut h = Md5::new();
+        h.update(&urp[..]);
+        h.update(b":");
+        h.update(self.nonce.as_bytes());
+        h.update(b":");
+        h.update(self.cnonce.as_bytes());
+        if let Some(z) = self.authzid {
+            h.update(b":");
+            h.update(z.as_bytes());
+        }
+        let mut ha1 = Zeroizing::new([0u8; 16]);
+        ha1.copy_from_slice(&h.finalize());
+        let ha1_hex = hex(&ha1[..]);
+        let digest = |a2_prefix: &str| {
+            // A2 = { [method] ":", digest-uri-value [":" 32 zeros] }
+            let mut a2 = Md5::new();
+            a2.update(a2_prefix.as_bytes());
+            a2.update(self.digest_uri.as_bytes());
+            if self.qop != "auth" {
+                a2.update(b":00000000000000000000000000000000");
+            }
+            let ha2 = hex(&a2.finalize());
+            md5(&[
+                ha1_hex.as_bytes(),
+                b":",
+                self.nonce.as_bytes(),
+                b":00000001:",
+                self.cnonce.as_bytes(),
+                b":",
+                self.qop.as_bytes(),
+                b":",
+                ha2.as_bytes(),
+            ])
+        };
+        let response = hex(&digest("AUTHENTICATE:")[..]);
+        let rspauth = digest(":");
+        Computed { ha1, response, rspauth }
+    }
+}
+
+/// Appends `,name="value"` with `"` and `\` escaped.
+fn push_quoted(out: &mut String, name: &str, value: &str) {
+    if !out.is_empty() {
+        out.push(',');
+    }
+    out.push_str(name);
+    out.push_str("=\"");
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+fn push_token(out: &mut String, name: &str, value: &str) {
+    if !out.is_empty() {
+        out.push(',');
+    }
+    out.push_str(name);
+    out.push('=');
+    out.push_str(value);
+}
+
+enum State {
+    /// Waiting for the server's challenge.
+    Challenge,
+    /// Response sent; waiting for rspauth.
+    Rspauth(Box<Pending>),
+    Done,
+}
+
+/// What the rspauth check needs, and then the outcome.
+struct Pending {
+    rspauth: Key,
+    ha1: Key,
+    protection: Protection,
+    server_maxbuf: u32,
+    /// The maxbuf we announced: the largest packet we accept.
+    our_maxbuf: u32,
+    user: String,
+    authid: String,
+}
+
+struct DigestMd5 {
+    digest_uri: String,
+    server_fqdn: String,
+    props: SecurityProps,
+    external_ssf: u32,
+    state: State,
+    outcome: Option<Outcome>,
+}
+
+impl DigestMd5 {
+    fn respond(&mut self, input: &[u8], session: &mut dyn Session) -> Result<Step> {
+        if input.is_empty() {
+            return Err(Error::bad_prot("DIGEST-MD5 expects a challenge from the server"));
+        }
+        if self.props.min_ssf > self.props.max_ssf {
+            return Err(Error::bad_param("minimum SSF is above the maximum SSF"));
+        }
+        let ch = parse_challenge(input, session)?;
+        let protection = choose_protection(&ch, &self.props, self.external_ssf)?;
+        let overhead = match protection {
+            Protection::None => 0,
+            Protection::Integrity => layer::INTEGRITY_OVERHEAD,
+            Protection::Privacy(_) => Cipher::OVERHEAD,
+        };
+        if ch.maxbuf <= overhead {
+            return Err(Error::bad_prot("DIGEST-MD5 server maxbuf is too small for the security layer"));
+        }
+
+        // One realm is taken as it is; among several the user chooses
+        // (SASL_CB_GETREALM or a prompt); with none, Cyrus uses the server's
+        // name, as it does when the user gives no answer.
+        let choose_realm = ch.realms.len() > 1;
+        let creds = session.credentials(&Request {
+            realm: choose_realm.then_some(&ch.realms[..]),
+            ..Request::USER_PASS
+        })?;
+        // Nothing above changed our state: after Interact we run again.
+        let authid = creds.authname.unwrap_or_default();
+        let password = creds.password.unwrap_or_default();
+        // The authzid is sent only when it differs from the authid (Cyrus).
+        let authzid = creds.authzid.filter(|z| !z.is_empty() && *z != authid);
+        let realm = match &ch.realms[..] {
+            [one] => one.clone(),
+            [] => self.server_fqdn.clone(),
+            _ => creds.realm.unwrap_or_else(|| self.server_fqdn.clone()),
+        };
+        let cnonce = match session.test_cnonce() {
+            Some(c) => c,
+            None => {
+                let mut raw = Zeroizing::new([0u8; CNONCE_BYTES]);
+                session.random(&mut raw[..])?;
+                base64::engine::general_purpose::STANDARD.encode(&raw[..])
+            }
+        };
+        let qop = protection.qop();
+        let computed = Inputs {
+            username: &authid,
+            realm: &realm,
+            password: &password,
+            authzid: authzid.as_deref(),
+            nonce: &ch.nonce,
+            cnonce: &cnonce,
+            qop,
+            digest_uri: &self.digest_uri,
+        }
+        .compute();
+
+        // Our receive buffer, announced as Cyrus does whenever a layer is
+        // possible at all (even when it is the default 65536).
+        let our_maxbuf = self.props.maxbufsize.min(MAX_MAXBUF);
+        let mut out = String::new();
+        if ch.utf8 {
+            // Only a server that announced charset=utf-8 may be told so.
+            push_token(&mut out, "charset", "utf-8");
+        }
+        push_quoted(&mut out, "username", &authid);
+        push_quoted(&mut out, "realm", &realm);
+        if let Some(z) = &authzid {
+            push_quoted(&mut out, "authzid", z);
+        }
+        push_quoted(&mut out, "nonce", &ch.nonce);
+        push_quoted(&mut out, "cnonce", &cnonce);
+        push_token(&mut out, "nc", "00000001");
+        push_token(&mut out, "qop", qop);
+        if let Some(c) = protection.cipher() {
+            push_token(&mut out, "cipher", c.name());
+        }
+        if our_maxbuf != 0 {
+            push_token(&mut out, "maxbuf", &our_maxbuf.to_string());
+        }
+        push_quoted(&mut out, "digest-uri", &self.digest_uri);
+        push_token(&mut out, "response", &computed.response);
+        if out.len() >= MAX_RESPONSE {
+            return Err(Error::fail("DIGEST-MD5 response would exceed 4096 bytes"));
+        }
+        session.log(LogLevel::Debug, &format!("DIGEST-MD5: qop={qop}, ssf {}", protection.ssf()));
+
+        self.state = State::Rspauth(Box::new(Pending {
+            rspauth: computed.rspauth,
+            ha1: computed.ha1,
+            protection,
+            server_maxbuf: ch.maxbuf,
+            our_maxbuf,
+            user: authzid.unwrap_or_else(|| authid.clone()),
+            authid,
+        }));
+        Ok(Step::Continue(out.into_bytes()))
+    }
+
+    fn verify(pending: &Pending, input: &[u8]) -> Result<Outcome> {
+        if input.is_empty() {
+            return Err(Error::bad_serv("DIGEST-MD5 server did not prove that it knows the password (no rspauth)"));
+        }
+        let mut rspauth = None;
+        for d in parse::directives(input)? {
+            if d.name.eq_ignore_ascii_case("rspauth") && rspauth.replace(d.value).is_some() {
+                return Err(Error::bad_prot("DIGEST-MD5 server sent more than one rspauth"));
+            }
+        }
+        let rspauth = rspauth.ok_or_else(|| Error::bad_prot("DIGEST-MD5 server's final message has no rspauth"))?;
+        let got = unhex16(&rspauth).ok_or_else(|| Error::bad_prot("DIGEST-MD5 rspauth is not 32 hex digits"))?;
+        if !bool::from(got.ct_eq(&pending.rspauth[..])) {
+            return Err(Error::bad_serv("DIGEST-MD5 server's rspauth is wrong: it does not know the password"));
+        }
+        let p = pending.protection;
+        let (maxoutbuf, layer): (u32, Option<Box<dyn SecurityLayer>>) = match p {
+            // Cyrus reports the server's maxbuf even without a layer.
+            Protection::None => (pending.server_maxbuf, None),
+            Protection::Integrity | Protection::Privacy(_) => {
+                let overhead =
+                    if p == Protection::Integrity { layer::INTEGRITY_OVERHEAD } else { Cipher::OVERHEAD };
+                let (c2s, s2c) = layer::derive_keys(&pending.ha1, p.cipher());
+                (
+                    pending.server_maxbuf - overhead,
+                    Some(Box::new(layer::Layer::new(&c2s, &s2c, p.cipher(), pending.our_maxbuf))),
+                )
+            }
+        };
+        Ok(Outcome {
+            user: pending.user.clone(),
+            authid: pending.authid.clone(),
+            ssf: p.ssf(),
+            maxoutbuf,
+            layer,
+        })
+    }
+}
+
+impl ClientMech for DigestMd5 {
+    fn step(&mut self, input: &[u8], session: &mut dyn Session) -> Result<Step> {
+        if input.len() > parse::MAX_MESSAGE {
+            return Err(Error::bad_prot(format!("DIGEST-MD5 server message exceeds {} bytes", parse::MAX_MESSAGE)));
+        }
+        match &self.state {
+            State::Challenge => self.respond(input, session),
+            State::Rspauth(pending) => {
+                let outcome = Self::verify(pending, input);
+                // Whatever the answer, the session key is no longer needed.
+                self.state = State::Done;
+                self.outcome = Some(outcome?);
+                Ok(Step::Done(None))
+            }
+            State::Done => Err(Error::bad_prot("DIGEST-MD5 has no further steps")),
+        }
+    }
+
+    fn outcome(&mut self) -> Result<Outcome> {
+        self.outcome.take().ok_or_else(|| Error::new(Code::NotDone, "DIGEST-MD5 has not completed"))
+    }
+}
+
+#[cfg(test)]
+mod tests;
