@@ -444,7 +444,8 @@ pub(crate) mod testing {
             server_fqdn: Some("elwood.innosoft.com"),
             local_addr: None,
             remote_addr: None,
-            props: SecurityProps::default(),
+            // An application that supports security layers.
+            props: SecurityProps { maxbufsize: 65536, ..SecurityProps::default() },
             external_ssf: 0,
             external_authid: None,
             flags: 0,

@@ -112,39 +112,10 @@ pub(super) fn derive_keys(ha1: &[u8; 16], cipher: Option<Cipher>) -> (DirectionK
     )
 }
 
-/// RC4 keeps its state across packets; written out here (rather than
-/// taken from the rc4 crate) so that the state is wiped on drop.
-#[derive(Zeroize, ZeroizeOnDrop)]
-pub(super) struct Rc4 {
-    s: [u8; 256],
-    i: u8,
-    j: u8,
-}
-
-impl Rc4 {
-    pub(super) fn new(key: &[u8]) -> Rc4 {
-        let mut s = [0u8; 256];
-        for (k, v) in s.iter_mut().enumerate() {
-            *v = k as u8;
-        }
-        let mut j = 0u8;
-        for k in 0..256 {
-            j = j.wrapping_add(s[k]).wrapping_add(key[k % key.len()]);
-            s.swap(k, j as usize);
-        }
-        Rc4 { s, i: 0, j: 0 }
-    }
-
-    pub(super) fn apply(&mut self, data: &mut [u8]) {
-        for b in data {
-            self.i = self.i.wrapping_add(1);
-            self.j = self.j.wrapping_add(self.s[self.i as usize]);
-            self.s.swap(self.i as usize, self.j as usize);
-            let k = self.s[self.i as usize].wrapping_add(self.s[self.j as usize]);
-            *b ^= self.s[k as usize];
-        }
-    }
-}
+/// RC4 keyed with the whole 16-byte Kc for every RC4 variant (only the
+/// derivation of Kc differs), as Cyrus does; the state continues across
+/// packets and is wiped on drop (the crate's `zeroize` feature).
+type Rc4 = rc4::Rc4<rc4::consts::U16>;
 
 /// Spreads 56 key bits over 8 bytes, 7 bits to a byte in the high bits,
 /// leaving the low (parity) bit clear, as DES keys are laid out.
@@ -211,7 +182,9 @@ impl Sealer {
         match cipher {
             // All RC4 variants key with the whole 16-byte Kc (only the
             // derivation of Kc differs), as Cyrus does.
-            Cipher::Rc4_40 | Cipher::Rc4_56 | Cipher::Rc4 => Sealer::Rc4(Rc4::new(kc)),
+            Cipher::Rc4_40 | Cipher::Rc4_56 | Cipher::Rc4 => {
+                Sealer::Rc4(<Rc4 as rc4::KeyInit>::new(GenericArray::from_slice(kc)))
+            }
             Cipher::Des => {
                 let k = Zeroizing::new(des_key(&kc[0..7]));
                 let cipher = Des::new(GenericArray::from_slice(&k[..]));
@@ -236,7 +209,7 @@ impl Sealer {
 
     fn encrypt(&mut self, data: &mut [u8]) {
         match self {
-            Sealer::Rc4(c) => c.apply(data),
+            Sealer::Rc4(c) => rc4::StreamCipher::apply_keystream(c, data),
             Sealer::Des(c) => c.encrypt(data),
             Sealer::TripleDes(c) => c.encrypt(data),
         }
@@ -244,7 +217,7 @@ impl Sealer {
 
     fn decrypt(&mut self, data: &mut [u8]) {
         match self {
-            Sealer::Rc4(c) => c.apply(data),
+            Sealer::Rc4(c) => rc4::StreamCipher::apply_keystream(c, data),
             Sealer::Des(c) => c.decrypt(data),
             Sealer::TripleDes(c) => c.decrypt(data),
         }
@@ -547,14 +520,13 @@ mod tests {
     }
 
     #[test]
-    fn rc4_matches_known_answers() {
-        // Classic test vectors (key "Key", "Wiki").
-        let mut data = b"Plaintext".to_vec();
-        Rc4::new(b"Key").apply(&mut data);
-        assert_eq!(data, hex("bbf316e8d940af0ad3"));
-        let mut data = b"pedia".to_vec();
-        Rc4::new(b"Wiki").apply(&mut data);
-        assert_eq!(data, hex("1021bf0420"));
+    fn rc4_matches_rfc6229() {
+        // RFC 6229, 128-bit key 0x0102...10, keystream bytes 0..16.
+        let key = hex("0102030405060708090a0b0c0d0e0f10");
+        let mut data = vec![0u8; 16];
+        let mut c = <Rc4 as rc4::KeyInit>::new(GenericArray::from_slice(&key));
+        rc4::StreamCipher::apply_keystream(&mut c, &mut data);
+        assert_eq!(data, hex("9ac7cc9a609d1ef7b2932899cde41b97"));
     }
 
     #[test]

@@ -22,7 +22,8 @@ pub static INFO: MechInfo = MechInfo {
     name: "DIGEST-MD5",
     max_ssf: 128,
     security_flags: sec::NOANONYMOUS | sec::NOPLAINTEXT | sec::MUTUAL_AUTH,
-    features: feat::ALLOWS_PROXY | feat::NEED_SERVER_FQDN | feat::SUPPORTS_HTTP,
+    // Server-first: like Cyrus, sasl_client_start sends no initial response.
+    features: feat::SERVER_FIRST | feat::ALLOWS_PROXY | feat::NEED_SERVER_FQDN | feat::SUPPORTS_HTTP,
     required: NEEDS_USER_PASS,
     last_resort: false,
     new: new_client,

@@ -249,7 +249,9 @@ fn layer_selection() {
     };
     use Cipher::*;
     use Protection::*;
-    let d = SecurityProps::default();
+    // Cyrus's default properties allow no layer (maxbufsize 0).
+    assert_eq!(pick(ALL_OFFERED, SecurityProps::default(), 0), Ok(None));
+    let d = props(0, u32::MAX, 65536);
     assert_eq!(pick(ALL_OFFERED, d, 0), Ok(Privacy(Rc4)));
     assert_eq!(pick(ALL_OFFERED, props(0, 127, 65536), 0), Ok(Privacy(TripleDes)));
     assert_eq!(pick(ALL_OFFERED, props(0, 111, 65536), 0), Ok(Privacy(Rc4_56)));
