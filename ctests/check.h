@@ -238,7 +238,7 @@ static int CT_UNUSED cb_getsecret(sasl_conn_t *conn, void *context, int id,
 
 /* Fill cbs[] (at least 4 entries) with AUTHNAME, USER (only if c->user),
  * PASS (only if c->pass), LIST_END.  Returns cbs. */
-static sasl_callback_t * CT_UNUSED make_callbacks(sasl_callback_t *cbs,
+static CT_UNUSED sasl_callback_t *make_callbacks(sasl_callback_t *cbs,
                                                   struct creds *c)
 {
     int i = 0;
@@ -275,7 +275,7 @@ static void CT_UNUSED init_client_or_die(const sasl_callback_t *global)
 }
 
 /* Fresh client connection for service "imap" on "mail.example.com". */
-static sasl_conn_t * CT_UNUSED new_conn(const sasl_callback_t *cbs)
+static CT_UNUSED sasl_conn_t *new_conn(const sasl_callback_t *cbs)
 {
     sasl_conn_t *conn = NULL;
     int r = sasl_client_new("imap", "mail.example.com", NULL, NULL, cbs, 0,

@@ -57,6 +57,19 @@ static inline double wall_now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+UNUSED static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median of n values (sorts v). */
+UNUSED static double median_of(double *v, int n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 /* Path of the libsasl2 this process actually loaded. */
 static inline const char *sasl_lib_path(void)
 {

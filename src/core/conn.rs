@@ -225,7 +225,13 @@ impl ClientConn {
             mech: active.info.name,
         };
         match active.mech.step(input, &mut session) {
-            Ok(Step::Continue(out)) => Ok((Status::Continue, Some(out))),
+            Ok(Step::Continue(out)) => {
+                if let Some((user, authid)) = active.mech.identity() {
+                    self.user = Some(user.to_owned());
+                    self.authid = Some(authid.to_owned());
+                }
+                Ok((Status::Continue, Some(out)))
+            }
             Ok(Step::Done(out)) => {
                 let outcome = active.mech.outcome();
                 let outcome = match outcome {

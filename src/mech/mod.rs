@@ -322,6 +322,12 @@ pub trait ClientMech: Send {
     fn name(&self) -> Option<&str> {
         None
     }
+    /// `(user, authid)` once they have been sent, before the exchange is
+    /// complete: for mechanisms whose last message the server answers only
+    /// with success, after which the application never steps again.
+    fn identity(&self) -> Option<(&str, &str)> {
+        None
+    }
 }
 
 /// Static facts about a mechanism, what Cyrus plugins declare: used by the

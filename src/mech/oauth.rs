@@ -266,6 +266,13 @@ impl ClientMech for OAuth {
         }
     }
 
+    fn identity(&self) -> Option<(&str, &str)> {
+        match &self.state {
+            State::Sent { user, authid } => Some((user, authid)),
+            _ => None,
+        }
+    }
+
     fn outcome(&mut self) -> Result<Outcome> {
         self.outcome
             .take()
