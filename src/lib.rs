@@ -12,3 +12,15 @@
 pub mod capi;
 pub mod core;
 pub mod mech;
+
+#[cfg(test)]
+mod header_tests {
+    /// The committed header must be what cbindgen generates now
+    /// (`make header` refreshes it).
+    #[test]
+    fn committed_header_is_current() {
+        let generated = include_str!(concat!(env!("OUT_DIR"), "/sasl.h"));
+        let committed = include_str!("../include/sasl/sasl.h");
+        assert!(generated == committed, "include/sasl/sasl.h is stale: run `make header`");
+    }
+}

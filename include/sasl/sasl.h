@@ -347,7 +347,7 @@ typedef unsigned int sasl_ssf_t;
  */
 struct sasl_secret {
   unsigned long len;
-  uint8_t data[1];
+  unsigned char data[1];
 };
 
 typedef struct sasl_secret sasl_secret_t;
@@ -376,7 +376,7 @@ struct sasl_channel_binding {
   const char *name;
   int critical;
   unsigned long len;
-  const uint8_t *data;
+  const unsigned char *data;
 };
 
 typedef struct sasl_channel_binding sasl_channel_binding_t;
@@ -387,7 +387,7 @@ typedef struct sasl_channel_binding sasl_channel_binding_t;
 struct sasl_http_request {
   const char *method;
   const char *uri;
-  const uint8_t *entity;
+  const unsigned char *entity;
   unsigned long elen;
   unsigned int non_persist;
 };

@@ -3,7 +3,7 @@
 //! of Cyrus SASL 2.1.28 so that existing C sources compile unchanged.
 #![allow(non_camel_case_types)]
 
-use std::ffi::{c_char, c_int, c_uint, c_ulong, c_void};
+use std::ffi::{c_char, c_int, c_uchar, c_uint, c_ulong, c_void};
 
 pub const SASL_VERSION_MAJOR: c_int = 2;
 pub const SASL_VERSION_MINOR: c_int = 1;
@@ -156,7 +156,7 @@ pub type sasl_conn_t = super::conn::sasl_conn;
 #[repr(C)]
 pub struct sasl_secret {
     pub len: c_ulong,
-    pub data: [u8; 1],
+    pub data: [c_uchar; 1],
 }
 pub type sasl_secret_t = sasl_secret;
 
@@ -204,7 +204,7 @@ pub struct sasl_channel_binding {
     pub name: *const c_char,
     pub critical: c_int,
     pub len: c_ulong,
-    pub data: *const u8,
+    pub data: *const c_uchar,
 }
 pub type sasl_channel_binding_t = sasl_channel_binding;
 
@@ -213,7 +213,7 @@ pub type sasl_channel_binding_t = sasl_channel_binding;
 pub struct sasl_http_request {
     pub method: *const c_char,
     pub uri: *const c_char,
-    pub entity: *const u8,
+    pub entity: *const c_uchar,
     pub elen: c_ulong,
     pub non_persist: c_uint,
 }
