@@ -108,21 +108,31 @@ fn unavailable<T>(a: Availability) -> Lookup<T> {
     }
 }
 
-/// Copies a callback's (result, len) string; `len` 0 means NUL-terminated.
+/// Borrows a callback's (result, len) string; `len` 0 means NUL-terminated.
 ///
 /// # Safety
-/// `result` is NULL or valid for `len` bytes (or NUL-terminated when 0).
-unsafe fn callback_bytes(result: *const c_char, len: c_uint) -> Option<Vec<u8>> {
+/// `result` is NULL or valid for `len` bytes (or NUL-terminated when 0),
+/// and stays so for `'a`.
+unsafe fn callback_bytes<'a>(result: *const c_char, len: c_uint) -> Option<&'a [u8]> {
     if result.is_null() {
         return None;
     }
     Some(if len > 0 {
         // SAFETY: the callback promised `len` bytes.
-        unsafe { std::slice::from_raw_parts(result.cast::<u8>(), len as usize) }.to_vec()
+        unsafe { std::slice::from_raw_parts(result.cast::<u8>(), len as usize) }
     } else {
         // SAFETY: NUL-terminated per the callback contract.
-        unsafe { CStr::from_ptr(result) }.to_bytes().to_vec()
+        unsafe { CStr::from_ptr(result) }.to_bytes()
     })
+}
+
+/// An owned string of callback bytes (one allocation; invalid UTF-8 is
+/// replaced, as for every name the application hands over).
+fn owned_text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 impl AppCallbacks for CCallbacks {
@@ -148,7 +158,7 @@ impl AppCallbacks for CCallbacks {
         }
         // SAFETY: the callback returned a valid (result, len).
         match unsafe { callback_bytes(result, len) } {
-            Some(v) => Lookup::Value(String::from_utf8_lossy(&v).into_owned()),
+            Some(v) => Lookup::Value(owned_text(v)),
             None if id == CallbackId::User => Lookup::Absent,
             None => Lookup::Failed(Code::BadParam),
         }
@@ -194,10 +204,13 @@ impl AppCallbacks for CCallbacks {
         }
         // SAFETY: NULL or a NUL-terminated string from the callback ("" for NULL).
         let realm = unsafe { callback_bytes(result, 0) }.unwrap_or_default();
-        Lookup::Value(String::from_utf8_lossy(&realm).into_owned())
+        Lookup::Value(owned_text(realm))
     }
 
     fn option(&mut self, plugin: Option<&str>, name: &str) -> Option<String> {
+        if self.find(SASL_CB_GETOPT).is_none() {
+            return None;
+        }
         let plugin = plugin.map(c_string);
         let name = c_string(name);
         // Each array's getopt is asked in turn, as Cyrus does.
@@ -212,7 +225,7 @@ impl AppCallbacks for CCallbacks {
             if rc == SASL_OK {
                 // SAFETY: the callback returned a valid (result, len).
                 if let Some(v) = unsafe { callback_bytes(result, len) } {
-                    return Some(String::from_utf8_lossy(&v).into_owned());
+                    return Some(owned_text(v));
                 }
             }
         }
@@ -253,14 +266,9 @@ pub(crate) unsafe fn read_answers(prompts: &[sasl_interact_t]) -> Vec<Answer> {
             let value = match id {
                 // Text answers are C strings: stop at a NUL inside `len`.
                 CallbackId::Pass => value,
-                _ => value.map(|mut v| {
-                    if let Some(nul) = v.iter().position(|&b| b == 0) {
-                        v.truncate(nul);
-                    }
-                    v
-                }),
+                _ => value.map(|v| v.iter().position(|&b| b == 0).map_or(v, |nul| &v[..nul])),
             };
-            Some(Answer::new(id, value.as_deref()))
+            Some(Answer::new(id, value))
         })
         .collect()
 }

@@ -141,10 +141,9 @@ pub unsafe extern "C" fn sasl_client_start(
             c.prompts.clear();
             c.core.start(mechlist, &mut callbacks, !clientout.is_null())
         };
-        if let Some(name) = c.core.mech_name().map(str::to_owned) {
-            let name = c.props.string(super::conn::StringProp::MechName, Some(&name));
+        if let Some(name) = c.core.mech_name() {
             // SAFETY: NULL or writable.
-            unsafe { put(mech, name) };
+            unsafe { put(mech, mech_c_name(name)) };
         }
         // SAFETY: the out-pointers are NULL or writable.
         unsafe { finish(c, result, prompt_need, clientout, clientoutlen) }
@@ -195,6 +194,19 @@ pub unsafe extern "C" fn sasl_client_step(
     })
 }
 
+/// A NUL-terminated, process-lifetime copy of a mechanism name (every
+/// mechanism, and its -PLUS variant), so no connection allocates one.
+pub(crate) fn mech_c_name(name: &str) -> *const c_char {
+    static NAMES: std::sync::OnceLock<Vec<std::ffi::CString>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        mech::MECHANISMS
+            .iter()
+            .flat_map(|m| [c_string(m.name), c_string(&format!("{}-PLUS", m.name))])
+            .collect()
+    });
+    names.iter().find(|n| n.as_bytes() == name.as_bytes()).map_or(ptr::null(), |n| n.as_ptr())
+}
+
 /// Turns a core result into the C outputs and return code.
 ///
 /// # Safety
@@ -228,7 +240,7 @@ unsafe fn finish(
                 let Ok(len) = c_uint::try_from(out.len()) else {
                     return c.fail(SASL_BUFOVER, "client output too large");
                 };
-                let data = c.set_output(&out);
+                let data = c.set_output(out);
                 // SAFETY: clientout non-NULL; clientoutlen NULL or writable.
                 unsafe {
                     clientout.write(data);

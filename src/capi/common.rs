@@ -140,8 +140,8 @@ pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pv
                 c.props.string(slot, Some(&value)).cast()
             }
             SASL_MECHNAME | SASL_AUTHSOURCE => {
-                let Some(name) = c.core.mech_name().map(str::to_owned) else { return not_yet(c) };
-                c.props.string(StringProp::MechName, Some(&name)).cast()
+                let Some(name) = c.core.mech_name() else { return not_yet(c) };
+                super::client::mech_c_name(name).cast()
             }
             SASL_AUTH_EXTERNAL => {
                 let s = c.core.external_authid.clone();
@@ -244,7 +244,7 @@ pub unsafe extern "C" fn sasl_setprop(conn: *mut sasl_conn_t, propnum: c_int, va
                 // SAFETY: NULL or a sasl_channel_binding_t*, per the API.
                 match unsafe { channel_binding(cb) } {
                     Ok(binding) => {
-                        c.core.channel_binding = binding;
+                        c.core.channel_binding = binding.map(Box::new);
                         c.props.channel_binding = cb;
                     }
                     Err(why) => return c.fail(SASL_BADPARAM, why),

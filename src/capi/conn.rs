@@ -45,7 +45,8 @@ pub(crate) struct PropMirror {
     pub maxoutbuf: c_uint,
     pub external_ssf: sasl_ssf_t,
     pub sec_props: sasl_security_properties_t,
-    pub strings: [Option<CString>; STRING_PROPS],
+    /// Boxed on first use: most connections never read a string property.
+    pub strings: Option<Box<[Option<CString>; STRING_PROPS]>>,
     pub channel_binding: *const sasl_channel_binding_t,
 }
 
@@ -59,15 +60,14 @@ pub(crate) enum StringProp {
     ServerFqdn,
     LocalAddr,
     RemoteAddr,
-    MechName,
     AuthExternal,
 }
-const STRING_PROPS: usize = 8;
+const STRING_PROPS: usize = 7;
 
 impl PropMirror {
     /// A stable C pointer for `value` in `slot` (NULL for None).
     pub fn string(&mut self, slot: StringProp, value: Option<&str>) -> *const c_char {
-        let cell = &mut self.strings[slot as usize];
+        let cell = &mut self.strings.get_or_insert_with(Default::default)[slot as usize];
         match value {
             None => {
                 *cell = None;
@@ -162,7 +162,7 @@ impl sasl_conn {
                     property_names: ptr::null_mut(),
                     property_values: ptr::null_mut(),
                 },
-                strings: Default::default(),
+                strings: None,
                 channel_binding: ptr::null(),
             },
             out: Vec::new(),
@@ -205,12 +205,12 @@ impl sasl_conn {
         self.props.maxoutbuf = self.core.maxoutbuf;
     }
 
-    /// Stores `data` NUL-terminated as the client output; returns its address.
-    pub fn set_output(&mut self, data: &[u8]) -> *const c_char {
+    /// Keeps `data` NUL-terminated as the client output; returns its address.
+    pub fn set_output(&mut self, mut data: Vec<u8>) -> *const c_char {
+        data.push(0);
+        // The previous output may have held credentials.
         self.out.zeroize();
-        self.out.clear();
-        self.out.extend_from_slice(data);
-        self.out.push(0);
+        self.out = data;
         self.out.as_ptr().cast()
     }
 }
@@ -224,3 +224,4 @@ impl Drop for sasl_conn {
         self.magic = 0;
     }
 }
+

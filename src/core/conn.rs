@@ -35,7 +35,7 @@ struct Active {
     info: &'static MechInfo,
     mech: Box<dyn ClientMech>,
     /// The name reported to the application (with -PLUS when binding).
-    name: String,
+    name: std::borrow::Cow<'static, str>,
 }
 
 pub struct ClientConn {
@@ -47,7 +47,8 @@ pub struct ClientConn {
     pub props: SecurityProps,
     pub external_ssf: u32,
     pub external_authid: Option<String>,
-    pub channel_binding: Option<ChannelBinding>,
+    /// Boxed: rarely set, and connections should stay small.
+    pub channel_binding: Option<Box<ChannelBinding>>,
     /// The `client_mech_list` option's mechanisms, or None for all.
     mechs: Option<Vec<&'static MechInfo>>,
     active: Option<Active>,
@@ -59,7 +60,7 @@ pub struct ClientConn {
     pub authid: Option<String>,
     pub ssf: u32,
     pub maxoutbuf: u32,
-    framing: Option<Framing>,
+    framing: Option<Box<Framing>>,
 }
 
 impl ClientConn {
@@ -120,7 +121,7 @@ impl ClientConn {
 
     /// The selected mechanism's name, once one is selected.
     pub fn mech_name(&self) -> Option<&str> {
-        self.active.as_ref().map(|a| a.name.as_str())
+        self.active.as_ref().map(|a| &*a.name)
     }
 
     /// Prompts to show after a [`Status::Interact`].
@@ -144,7 +145,7 @@ impl ClientConn {
             has_external_authid: self.external_authid.is_some(),
             has_server_fqdn: self.server_fqdn.is_some(),
             flags: self.flags,
-            channel_binding: self.channel_binding.as_ref(),
+            channel_binding: self.channel_binding.as_deref(),
         }
     }
 
@@ -186,14 +187,14 @@ impl ClientConn {
             external_ssf: self.external_ssf,
             external_authid: self.external_authid.as_deref(),
             flags: self.flags,
-            channel_binding: if cb == CbDisposition::None { None } else { self.channel_binding.as_ref() },
+            channel_binding: if cb == CbDisposition::None { None } else { self.channel_binding.as_deref() },
             cb_disposition: cb,
         };
         let mech = (info.new)(&params)?;
         let name = match mech.name() {
-            Some(n) => n.to_owned(),
-            None if plus => format!("{}-PLUS", info.name),
-            None => info.name.to_owned(),
+            Some(n) => n.to_owned().into(),
+            None if plus => format!("{}-PLUS", info.name).into(),
+            None => info.name.into(),
         };
         self.active = Some(Active { info, mech, name });
         self.phase = Phase::Running;
@@ -241,11 +242,11 @@ impl ClientConn {
                         return Err(e);
                     }
                 };
-                self.user = Some(outcome.user);
+                self.user = Some(outcome.user.unwrap_or_else(|| outcome.authid.clone()));
                 self.authid = Some(outcome.authid);
                 self.ssf = outcome.ssf;
                 self.maxoutbuf = if outcome.maxoutbuf == 0 { self.props.maxbufsize } else { outcome.maxoutbuf };
-                self.framing = outcome.layer.map(|l| Framing::new(l, self.maxoutbuf, self.props.maxbufsize));
+                self.framing = outcome.layer.map(|l| Box::new(Framing::new(l, self.maxoutbuf, self.props.maxbufsize)));
                 self.phase = Phase::Done;
                 let out = match out {
                     None if self.flags & conn_flags::SUCCESS_DATA == 0 => Some(Vec::new()),

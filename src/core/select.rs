@@ -50,7 +50,25 @@ fn strip_plus(name: &str) -> Option<&str> {
 
 /// Selects a mechanism, or explains in one message why none qualified.
 pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -> Result<Choice, String> {
-    let offered: Vec<&str> = split_mechlist(mechlist).collect();
+    // Server lists are short: keep them on the stack (this runs per connection).
+    let mut stack = [""; 32];
+    let mut heap = Vec::new();
+    let mut count = 0;
+    for name in split_mechlist(mechlist) {
+        if count < stack.len() {
+            stack[count] = name;
+        } else {
+            heap.push(name);
+        }
+        count += 1;
+    }
+    let offered: Vec<&str>;
+    let offered: &[&str] = if heap.is_empty() {
+        &stack[..count]
+    } else {
+        offered = stack.iter().copied().chain(heap).collect();
+        &offered
+    };
     if offered.is_empty() {
         return Err("the server offered no mechanisms".into());
     }
@@ -92,7 +110,6 @@ pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -
             if !listed {
                 continue;
             }
-            let shown = if plus { format!("{}-PLUS", info.name) } else { info.name.to_string() };
             let why = if plus && info.features & feat::CHANNEL_BINDING == 0 {
                 Some("does not support channel binding".to_string())
             } else if !info.required.iter().all(|&need| can_supply(callbacks, need)) {
@@ -118,7 +135,7 @@ pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -
                 None
             };
             if let Some(why) = why {
-                let _ = write!(reasons, "; {shown}: {why}");
+                let _ = write!(reasons, "; {}{}: {why}", info.name, if plus { "-PLUS" } else { "" });
                 continue;
             }
             let cb_disp = if plus { CbDisposition::Used } else { base_cb };
@@ -138,7 +155,7 @@ pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -
         return Ok(choice);
     }
 
-    for name in &offered {
+    for name in offered {
         let base = strip_plus(name).unwrap_or(name);
         let known = ctx.available.iter().any(|m| m.name.eq_ignore_ascii_case(base));
         if !known {

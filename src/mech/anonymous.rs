@@ -61,7 +61,7 @@ mod tests {
         let mut s = FakeSession { authzid: Some("sirhc".into()), hostname: "host".into(), ..Default::default() };
         let mut m = (INFO.new)(&params()).unwrap();
         assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(Some(b"sirhc@host".to_vec())));
-        assert_eq!(m.outcome().unwrap().user, "anonymous");
+        assert_eq!(m.outcome().unwrap().user(), "anonymous");
     }
 
     #[test]

@@ -59,7 +59,7 @@ mod tests {
         let mut s = FakeSession::default();
         assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(Some(Vec::new())));
         let o = m.outcome().unwrap();
-        assert_eq!((o.user.as_str(), o.authid.as_str()), ("cn=me", "cn=me"));
+        assert_eq!((o.user(), o.authid.as_str()), ("cn=me", "cn=me"));
 
         let mut m = (INFO.new)(&p).unwrap();
         let mut s = FakeSession { authzid: Some("bob".into()), ..Default::default() };

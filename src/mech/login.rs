@@ -62,7 +62,7 @@ mod tests {
         let mut m = (INFO.new)(&params()).unwrap();
         assert_eq!(m.step(b"Username:", &mut s).unwrap(), Step::Continue(b"tim".to_vec()));
         assert_eq!(m.step(b"Password:", &mut s).unwrap(), Step::Done(Some(b"secret".to_vec())));
-        assert_eq!(m.outcome().unwrap().user, "tim");
+        assert_eq!(m.outcome().unwrap().user(), "tim");
         assert_eq!(m.step(b"", &mut s).unwrap_err().code, Code::BadProt);
     }
 }

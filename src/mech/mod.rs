@@ -274,9 +274,9 @@ pub enum Step {
 
 /// What a completed authentication established.
 pub struct Outcome {
-    /// Authorization identity in effect (the authzid if one was sent,
-    /// otherwise the authentication identity): `SASL_USERNAME`.
-    pub user: String,
+    /// Authorization identity in effect, `SASL_USERNAME`: the authzid if
+    /// one was sent; None when it is the authentication identity.
+    pub user: Option<String>,
     /// Authentication identity: `SASL_AUTHUSER`.
     pub authid: String,
     /// Security strength factor of the negotiated layer (0 = none).
@@ -284,6 +284,13 @@ pub struct Outcome {
     /// Largest plaintext the layer can encode in one packet (0 = no layer).
     pub maxoutbuf: u32,
     pub layer: Option<Box<dyn SecurityLayer>>,
+}
+
+impl Outcome {
+    /// The authorization identity in effect (`SASL_USERNAME`).
+    pub fn user(&self) -> &str {
+        self.user.as_deref().unwrap_or(&self.authid)
+    }
 }
 
 impl fmt::Debug for Outcome {

@@ -610,7 +610,7 @@ mod tests {
         );
         assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(None));
         let o = m.outcome().unwrap();
-        assert_eq!((o.user.as_str(), o.authid.as_str(), o.ssf, o.layer.is_none()), ("user@example.com", "user@example.com", 0, true));
+        assert_eq!((o.user(), o.authid.as_str(), o.ssf, o.layer.is_none()), ("user@example.com", "user@example.com", 0, true));
         assert_eq!(m.step(b"", &mut s).unwrap_err().code, Code::BadProt);
     }
 
@@ -650,7 +650,7 @@ mod tests {
         assert_eq!(msg, b"n,a=admin=2Cx=3Dy,\x01auth=Bearer t0k-en.~_+/==\x01\x01");
         assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(None));
         let o = m.outcome().unwrap();
-        assert_eq!((o.user.as_str(), o.authid.as_str()), ("admin,x=y", "tim"));
+        assert_eq!((o.user(), o.authid.as_str()), ("admin,x=y", "tim"));
     }
 
     #[test]
@@ -660,7 +660,7 @@ mod tests {
         assert_eq!(msg, b"user=someuser@example.com\x01auth=Bearer ya29.vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg\x01\x01");
         assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(None));
         let o = m.outcome().unwrap();
-        assert_eq!((o.user.as_str(), o.authid.as_str()), ("someuser@example.com", "someuser@example.com"));
+        assert_eq!((o.user(), o.authid.as_str()), ("someuser@example.com", "someuser@example.com"));
         // The same authzid is fine, another is not.
         let mut s = session(Some("u"), "u", b"t");
         let (_, msg) = start(&XOAUTH2, None, None, &mut s);

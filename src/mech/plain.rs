@@ -19,7 +19,8 @@ struct Plain {
 /// The PLAIN message; authzid is sent only when non-empty, as Cyrus does.
 pub fn message(authzid: Option<&str>, authcid: &str, password: &[u8]) -> Secret {
     let authzid = authzid.unwrap_or("");
-    let mut out = Secret::new(Vec::with_capacity(authzid.len() + authcid.len() + password.len() + 2));
+    // One spare byte: the C layer appends a NUL without reallocating.
+    let mut out = Secret::new(Vec::with_capacity(authzid.len() + authcid.len() + password.len() + 3));
     out.extend_from_slice(authzid.as_bytes());
     out.push(0);
     out.extend_from_slice(authcid.as_bytes());
@@ -37,10 +38,11 @@ impl ClientMech for Plain {
         let authname = creds.authname.unwrap_or_default();
         let password = creds.password.unwrap_or_default();
         let authzid = creds.authzid.filter(|z| !z.is_empty());
-        let msg = message(authzid.as_deref(), &authname, &password);
+        let mut msg = message(authzid.as_deref(), &authname, &password);
         self.done = true;
         self.outcome = Some(simple_outcome(authzid, authname));
-        Ok(Step::Done(Some(msg.to_vec())))
+        // The caller owns (and wipes) the output from here on.
+        Ok(Step::Done(Some(std::mem::take(&mut *msg))))
     }
 
     fn outcome(&mut self) -> Result<Outcome> {
@@ -51,7 +53,7 @@ impl ClientMech for Plain {
 /// The outcome of a mechanism without a security layer.
 pub(crate) fn simple_outcome(authzid: Option<String>, authid: String) -> Outcome {
     Outcome {
-        user: authzid.unwrap_or_else(|| authid.clone()),
+        user: authzid,
         authid,
         ssf: 0,
         maxoutbuf: 0,
@@ -82,7 +84,7 @@ mod tests {
         let mut m = (INFO.new)(&params()).unwrap();
         assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(Some(b"Ursel\0Kurt\0xipj3plmq".to_vec())));
         let o = m.outcome().unwrap();
-        assert_eq!((o.user.as_str(), o.authid.as_str()), ("Ursel", "Kurt"));
+        assert_eq!((o.user(), o.authid.as_str()), ("Ursel", "Kurt"));
         assert_eq!(m.step(b"", &mut s).unwrap_err().code, Code::BadProt);
     }
 

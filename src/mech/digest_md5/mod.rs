@@ -555,7 +555,7 @@ impl DigestMd5 {
             }
         };
         Ok(Outcome {
-            user: pending.user.clone(),
+            user: Some(pending.user.clone()),
             authid: pending.authid.clone(),
             ssf: p.ssf(),
             maxoutbuf,

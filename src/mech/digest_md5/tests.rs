@@ -52,7 +52,7 @@ fn rfc2831_imap_example() {
     );
     assert_eq!(m.step(b"rspauth=ea40f60335c427b5527b84dbabcdfffd", &mut s).unwrap(), Step::Done(None));
     let o = m.outcome().unwrap();
-    assert_eq!((o.user.as_str(), o.authid.as_str(), o.ssf, o.maxoutbuf), ("chris", "chris", 0, 65536));
+    assert_eq!((o.user(), o.authid.as_str(), o.ssf, o.maxoutbuf), ("chris", "chris", 0, 65536));
     assert!(o.layer.is_none());
     assert_eq!(code(m.step(b"rspauth=ea40f60335c427b5527b84dbabcdfffd", &mut s)), Code::BadProt);
 }
@@ -380,7 +380,7 @@ fn full_exchange_and_layers_with_test_server() {
         let (rspauth, server_layer) = server.answer(out.as_bytes()).unwrap();
         assert_eq!(m.step(&rspauth, &mut s).unwrap(), Step::Done(None));
         let o = m.outcome().unwrap();
-        assert_eq!(o.user, "boss");
+        assert_eq!(o.user(), "boss");
         assert_eq!(o.authid, "j\u{fc}rgen \"jay\"");
         assert_eq!(o.ssf, expect.ssf());
         let overhead = match expect {
