@@ -18,6 +18,7 @@
 #include <string.h>
 #include <stdarg.h>
 #include <unistd.h>
+#include <sys/uio.h> /* struct iovec for sasl_encodev */
 
 #include <sasl/sasl.h>
 

@@ -29,8 +29,24 @@ if [ $# -lt 1 ]; then
 fi
 
 CC="${CC:-cc}"
+
+# apt_install PKG...: best-effort install (root or passwordless sudo).
+apt_install() {
+    local sudo=()
+    [ "$(id -u)" = "0" ] || sudo=(sudo -n)
+    "${sudo[@]}" apt-get install -y -qq "$@" >/dev/null 2>&1 ||
+        { "${sudo[@]}" apt-get update -qq >/dev/null 2>&1 &&
+          "${sudo[@]}" apt-get install -y -qq "$@" >/dev/null 2>&1; }
+}
+
 expect_rust=1
 if [ "$1" = "system" ]; then
+    # The reference: Cyrus headers, library and its mechanism plug-ins.
+    if [ ! -e /usr/include/sasl/sasl.h ] ||
+       [ -z "$(ls /usr/lib/*/sasl2/libplain.so* 2>/dev/null)" ]; then
+        echo "run.sh: installing libsasl2-dev libsasl2-modules" >&2
+        apt_install libsasl2-dev libsasl2-modules
+    fi
     expect_rust=0
     INCDIR="${2:-/usr/include}"
     libfile="$("$CC" -print-file-name=libsasl2.so.2)"
@@ -74,13 +90,7 @@ vg=()
 if [ "$use_valgrind" != "0" ]; then
     if ! command -v valgrind >/dev/null 2>&1; then
         echo "run.sh: installing valgrind" >&2
-        if [ "$(id -u)" = "0" ]; then
-            (apt-get install -y -qq valgrind >/dev/null 2>&1 ||
-             { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq valgrind >/dev/null 2>&1; })
-        else
-            (sudo -n apt-get install -y -qq valgrind >/dev/null 2>&1 ||
-             { sudo -n apt-get update -qq >/dev/null 2>&1 && sudo -n apt-get install -y -qq valgrind >/dev/null 2>&1; })
-        fi
+        apt_install valgrind
     fi
     if ! command -v valgrind >/dev/null 2>&1; then
         echo "run.sh: valgrind is not available and could not be installed" >&2

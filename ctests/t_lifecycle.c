@@ -184,6 +184,26 @@ static void test_init_done(void)
                  SASL_NOTINIT);
 }
 
+/* A malformed address string: SASL_BADPARAM.  Cyrus leaks the half-built
+ * connection and leaves *pconn pointing at it (never disposable), hence the
+ * cyrus_leaky_ name (suppressed for the system library only); sasl2-rs must
+ * leave *pconn NULL. */
+static void __attribute__((noinline)) cyrus_leaky_bad_address(void)
+{
+    sasl_conn_t *conn = NULL;
+    CHECK_EQ_INT(sasl_client_new("imap", "h", "not-an-address", NULL, NULL, 0,
+                                 &conn),
+                 SASL_BADPARAM);
+    if (is_rust_impl())
+        CHECK(conn == NULL);
+    conn = NULL;
+    CHECK_EQ_INT(sasl_client_new("imap", "h", NULL, "1.2.3.4;port", NULL, 0,
+                                 &conn),
+                 SASL_BADPARAM);
+    if (is_rust_impl())
+        CHECK(conn == NULL);
+}
+
 static void test_client_new_args(void)
 {
     sasl_conn_t *conn = NULL;
@@ -220,19 +240,7 @@ static void test_client_new_args(void)
     CHECK_EQ_STR(v, "smtp");
     sasl_dispose(&conn);
 
-    if (is_rust_impl()) {
-        /* Cyrus returns SASL_BADPARAM for a malformed address too, but leaks
-         * the half-built connection and leaves *pconn pointing at it. */
-        conn = NULL;
-        CHECK_EQ_INT(sasl_client_new("imap", "h", "not-an-address", NULL, NULL,
-                                     0, &conn),
-                     SASL_BADPARAM);
-        CHECK(conn == NULL);
-        CHECK_EQ_INT(sasl_client_new("imap", "h", NULL, "1.2.3.4;port", NULL,
-                                     0, &conn),
-                     SASL_BADPARAM);
-        CHECK(conn == NULL);
-    }
+    cyrus_leaky_bad_address();
 
     CHECK_EQ_INT(sasl_client_done(), SASL_OK);
 }

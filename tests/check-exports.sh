@@ -17,6 +17,9 @@ if [ "$actual" != "$expected" ]; then
 fi
 versions=$(nm -D --defined-only "$lib" | awk '$2 == "A" {print $3}' | sort | tr '\n' ' ')
 if [ "$versions" != "SASL2 " ]; then echo "FAIL version definitions: $versions"; fail=1; fi
+# A library must not ask for an executable stack (an assembly object
+# without .note.GNU-stack would make the linker mark it so).
+if readelf -lW "$lib" | grep GNU_STACK | grep -q RWE; then echo "FAIL the library requests an executable stack"; fail=1; fi
 n=$(echo "$actual" | wc -l)
-if [ $fail -eq 0 ]; then echo "PASS exports: $n symbols at SASL2, soname libsasl2.so.2"; echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; fi
+if [ $fail -eq 0 ]; then echo "PASS exports: $n symbols at SASL2, soname libsasl2.so.2, no executable stack"; echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; fi
 exit $fail

@@ -243,10 +243,9 @@ impl AppCallbacks for CCallbacks {
 /// The core code for a callback's failure.
 fn code_of(rc: c_int) -> Code {
     match rc {
-        SASL_NOMEM => Code::NoMem,
-        SASL_BADPARAM => Code::BadParam,
-        SASL_INTERACT => Code::Interact,
-        _ => Code::Fail,
+        // Interaction is the core's to ask for, not a callback's answer.
+        SASL_INTERACT | SASL_CONTINUE | SASL_OK => Code::Fail,
+        rc => Code::Application(rc),
     }
 }
 

@@ -136,7 +136,7 @@ pub unsafe extern "C" fn sasl_client_start(
             // SAFETY: the prompt array is ours, filled in by the application.
             let answers = unsafe { read_answers(&c.prompts.array) };
             c.prompts.clear();
-            c.core.step(&[], &mut callbacks, &answers)
+            c.core.step(None, &mut callbacks, &answers)
         } else {
             c.prompts.clear();
             c.core.start(mechlist, &mut callbacks, !clientout.is_null())
@@ -178,7 +178,7 @@ pub unsafe extern "C" fn sasl_client_step(
             clientoutlen.write(0);
         }
         // SAFETY: serverin holds serverinlen bytes per the API.
-        let input = unsafe { bytes(serverin, serverinlen as usize) }.to_vec();
+        let input = (!serverin.is_null()).then(|| unsafe { bytes(serverin, serverinlen as usize) });
         let answers = if c.prompts.is_empty() {
             Vec::new()
         } else {
@@ -188,7 +188,7 @@ pub unsafe extern "C" fn sasl_client_step(
         c.prompts.clear();
         // SAFETY: the callback arrays are valid per the API.
         let mut callbacks = unsafe { CCallbacks::new(conn, c.callbacks) };
-        let result = c.core.step(&input, &mut callbacks, &answers);
+        let result = c.core.step(input, &mut callbacks, &answers);
         // SAFETY: out-pointers are NULL or writable.
         unsafe { finish(c, result, prompt_need, clientout, clientoutlen) }
     })
@@ -271,11 +271,11 @@ pub unsafe extern "C" fn sasl_listmech(
     pcount: *mut c_int,
 ) -> c_int {
     ffi_boundary!(SASL_FAIL, {
+        // SAFETY: conn is NULL or a live connection, per the API.
+        let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return SASL_BADPARAM };
         if !global::client_active() {
             return SASL_NOTINIT;
         }
-        // SAFETY: conn is NULL or a live connection, per the API.
-        let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return SASL_BADPARAM };
         if result.is_null() {
             return c.fail(SASL_BADPARAM, "sasl_listmech: result is NULL");
         }
@@ -302,6 +302,9 @@ pub unsafe extern "C" fn sasl_listmech(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_global_listmech() -> *mut *const c_char {
     ffi_boundary!(ptr::null_mut(), {
+        if !global::client_active() {
+            return ptr::null_mut();
+        }
         struct List(Vec<*const c_char>);
         // SAFETY: the pointers are to 'static C strings, never written.
         unsafe impl Send for List {}
@@ -317,9 +320,34 @@ pub unsafe extern "C" fn sasl_global_listmech() -> *mut *const c_char {
     })
 }
 
-/// Dumps information about the client mechanisms: to stdout when `info_cb`
-/// is NULL (like Cyrus); with a callback, this library (which has no
-/// plugins) reports only the start and end of the list.
+/// `sasl_client_plug_t` of saslplug.h, filled with what selection uses; its
+/// function pointers are NULL (mechanisms are built in, not plugins).
+#[repr(C)]
+struct ClientPlug {
+    mech_name: *const c_char,
+    max_ssf: sasl_ssf_t,
+    security_flags: c_uint,
+    features: c_uint,
+    required_prompts: *const std::ffi::c_ulong,
+    glob_context: *mut c_void,
+    functions: [Option<unsafe extern "C" fn()>; 7],
+}
+
+/// `client_sasl_mechanism_t` of saslplug.h.
+#[repr(C)]
+struct ClientMechanism {
+    version: c_int,
+    plugname: *mut c_char,
+    plug: *const ClientPlug,
+}
+
+/// The stages of `sasl_info_callback_stage_t`.
+const INFO_LIST_START: c_int = 0;
+const INFO_LIST_MECH: c_int = 1;
+const INFO_LIST_END: c_int = 2;
+
+/// Reports the client mechanisms: printed to stdout when `info_cb` is NULL
+/// (as Cyrus does), else through the callback, with saslplug.h's structures.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_client_plugin_info(
     mech_list: *const c_char,
@@ -332,26 +360,43 @@ pub unsafe extern "C" fn sasl_client_plugin_info(
         }
         // SAFETY: NULL or NUL-terminated.
         let wanted = unsafe { opt_str(mech_list) };
-        let selected = |m: &&&mech::MechInfo| {
-            wanted.is_none_or(|w| crate::core::select::split_mechlist(w).any(|n| n.eq_ignore_ascii_case(m.name)))
+        let selected: Vec<&mech::MechInfo> = mech::MECHANISMS
+            .iter()
+            .copied()
+            .filter(|m| {
+                wanted.is_none_or(|w| crate::core::select::split_mechlist(w).any(|n| n.eq_ignore_ascii_case(m.name)))
+            })
+            .collect();
+        let Some(cb) = info_cb else {
+            println!("List of client plugins follows");
+            for m in &selected {
+                println!("Plugin \"sasl2-rs\" [built in], \tAPI version: 4");
+                println!("\tSASL mechanism: {}, best SSF: {}", m.name, m.max_ssf);
+            }
+            return SASL_OK;
         };
-        match info_cb {
-            None => {
-                println!("List of client plugins follows");
-                for m in mech::MECHANISMS.iter().filter(selected) {
-                    println!("Plugin \"sasl2-rs\" [built in], \tAPI version: 4");
-                    println!("\tSASL mechanism: {}, best SSF: {}", m.name, m.max_ssf);
-                }
-            }
-            Some(cb) => {
-                // Stages SASL_INFO_LIST_START (0) and SASL_INFO_LIST_END (2).
-                // SAFETY: calling the application's callback as documented.
-                unsafe {
-                    cb(ptr::null_mut(), 0, info_cb_rock);
-                    cb(ptr::null_mut(), 2, info_cb_rock);
-                }
-            }
+        const NO_PROMPTS: [std::ffi::c_ulong; 1] = [SASL_CB_LIST_END];
+        let plugname = c"sasl2-rs";
+        // SAFETY: calling the application's callback as saslplug.h documents;
+        // every pointer passed stays valid for the duration of the call.
+        unsafe { cb(ptr::null_mut(), INFO_LIST_START, info_cb_rock) };
+        for m in &selected {
+            let plug = ClientPlug {
+                mech_name: mech_c_name(m.name),
+                max_ssf: m.max_ssf,
+                security_flags: m.security_flags,
+                features: m.features,
+                // Cyrus's NULL means "user and password".
+                required_prompts: if m.required.is_empty() { NO_PROMPTS.as_ptr() } else { ptr::null() },
+                glob_context: ptr::null_mut(),
+                functions: [None; 7],
+            };
+            let mut entry = ClientMechanism { version: 4, plugname: plugname.as_ptr().cast_mut(), plug: &plug };
+            // SAFETY: as above.
+            unsafe { cb(ptr::addr_of_mut!(entry).cast(), INFO_LIST_MECH, info_cb_rock) };
         }
+        // SAFETY: as above.
+        unsafe { cb(ptr::null_mut(), INFO_LIST_END, info_cb_rock) };
         SASL_OK
     })
 }

@@ -57,6 +57,8 @@ pub unsafe extern "C" fn sasl_errstring(
     langlist: *const c_char,
     outlang: *mut *const c_char,
 ) -> *const c_char {
+    // SAFETY: NULL or writable, per the API.
+    unsafe { put(outlang, c"en-us".as_ptr()) };
     error_text(saslerr).as_ptr()
 }
 
@@ -157,7 +159,9 @@ pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pv
                 let msg = c_string(&c.error.message);
                 c.error.plugerr.insert(msg).as_ptr().cast()
             }
-            SASL_CHANNEL_BINDING => c.props.channel_binding.cast(),
+            SASL_CHANNEL_BINDING => {
+                return c.fail(SASL_BADPARAM, "SASL_CHANNEL_BINDING can be set but not read back");
+            }
             SASL_DELEGATEDCREDS | SASL_GSS_PEER_NAME | SASL_GSS_LOCAL_NAME | SASL_GSS_CREDS => return not_yet(c),
             SASL_APPNAME | SASL_DEFUSERREALM => {
                 return c.fail(SASL_BADPROT, "this property exists only on server connections");
@@ -214,10 +218,14 @@ pub unsafe extern "C" fn sasl_setprop(conn: *mut sasl_conn_t, propnum: c_int, va
                 }
                 // SAFETY: the API passes a sasl_security_properties_t* here.
                 let p = unsafe { value.cast::<sasl_security_properties_t>().read_unaligned() };
-                if p.maxbufsize == 0 && p.min_ssf > 1 {
+                if p.maxbufsize == 0 && p.min_ssf > 0 {
                     return c.fail(
                         SASL_TOOWEAK,
-                        format!("Invalid security properties: minimum SSF of {} with maxbufsize of 0", p.min_ssf),
+                        format!(
+                            "invalid security properties: a minimum SSF of {} needs a security layer, \
+                             but maxbufsize is 0",
+                            p.min_ssf
+                        ),
                     );
                 }
                 c.core.props = SecurityProps {
@@ -245,7 +253,6 @@ pub unsafe extern "C" fn sasl_setprop(conn: *mut sasl_conn_t, propnum: c_int, va
                 match unsafe { channel_binding(cb) } {
                     Ok(binding) => {
                         c.core.channel_binding = binding.map(Box::new);
-                        c.props.channel_binding = cb;
                     }
                     Err(why) => return c.fail(SASL_BADPARAM, why),
                 }

@@ -47,7 +47,6 @@ pub(crate) struct PropMirror {
     pub sec_props: sasl_security_properties_t,
     /// Boxed on first use: most connections never read a string property.
     pub strings: Option<Box<[Option<CString>; STRING_PROPS]>>,
-    pub channel_binding: *const sasl_channel_binding_t,
 }
 
 /// Slots for string properties, so a returned pointer stays valid while
@@ -156,14 +155,13 @@ impl sasl_conn {
                 external_ssf: 0,
                 sec_props: sasl_security_properties {
                     min_ssf: 0,
-                    max_ssf: c_uint::MAX,
+                    max_ssf: 0,
                     maxbufsize: 0,
                     security_flags: 0,
                     property_names: ptr::null_mut(),
                     property_values: ptr::null_mut(),
                 },
                 strings: None,
-                channel_binding: ptr::null(),
             },
             out: Vec::new(),
             encoded: Vec::new(),

@@ -68,8 +68,8 @@ pub unsafe extern "C" fn sasl_encodev(
     ffi_boundary!(SASL_FAIL, {
         // SAFETY: conn is NULL or a live connection, per the API.
         let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return SASL_BADPARAM };
-        if invec.is_null() || output.is_null() || outputlen.is_null() {
-            return c.fail(SASL_BADPARAM, "sasl_encodev: invec, output and outputlen are required");
+        if invec.is_null() || numiov == 0 || output.is_null() || outputlen.is_null() {
+            return c.fail(SASL_BADPARAM, "sasl_encodev: invec (with numiov > 0), output and outputlen are required");
         }
         // SAFETY: `numiov` iovecs at `invec`, each describing readable memory.
         let vecs = unsafe { std::slice::from_raw_parts(invec, numiov as usize) };

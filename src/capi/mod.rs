@@ -105,5 +105,6 @@ pub(crate) fn code_value(code: crate::mech::Code) -> std::ffi::c_int {
         TooWeak => SASL_TOOWEAK,
         Encrypt => SASL_ENCRYPT,
         BadBinding => SASL_BADBINDING,
+        Application(code) => code,
     }
 }

@@ -155,22 +155,22 @@ pub unsafe extern "C" fn sasl_server_plugin_info(
 /// Cyrus plugins cannot be loaded: every mechanism is built in.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_client_add_plugin(plugname: *const c_char, entry: *mut c_void) -> c_int {
-    SASL_NOMECH
+    if plugname.is_null() || entry.is_null() { SASL_BADPARAM } else { SASL_NOMECH }
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_server_add_plugin(plugname: *const c_char, entry: *mut c_void) -> c_int {
-    SASL_NOMECH
+    if plugname.is_null() || entry.is_null() { SASL_BADPARAM } else { SASL_NOMECH }
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_canonuser_add_plugin(plugname: *const c_char, entry: *mut c_void) -> c_int {
-    SASL_NOMECH
+    if plugname.is_null() || entry.is_null() { SASL_BADPARAM } else { SASL_NOMECH }
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_auxprop_add_plugin(plugname: *const c_char, entry: *mut c_void) -> c_int {
-    SASL_NOMECH
+    if plugname.is_null() || entry.is_null() { SASL_BADPARAM } else { SASL_NOMECH }
 }
 
 #[unsafe(no_mangle)]

@@ -207,8 +207,9 @@ pub unsafe extern "C" fn sasl_strlower(val: *mut c_char) -> *mut c_char {
 pub unsafe extern "C" fn sasl_mkchal(conn: *mut sasl_conn_t, buf: *mut c_char, maxlen: c_uint, hostflag: c_uint) -> c_int {
     ffi_boundary!(0, {
         // SAFETY: conn is NULL or a live connection, per the API.
-        let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return 0 };
-        if buf.is_null() {
+        let c = unsafe { sasl_conn::from_ptr(conn) };
+        // The connection is needed only for its server name.
+        if buf.is_null() || (c.is_none() && hostflag != 0) {
             return 0;
         }
         let mut rnd = [0u8; 8];
@@ -216,7 +217,7 @@ pub unsafe extern "C" fn sasl_mkchal(conn: *mut sasl_conn_t, buf: *mut c_char, m
             return 0;
         }
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let host = c.core.server_fqdn.as_deref().filter(|_| hostflag != 0);
+        let host = c.and_then(|c| c.core.server_fqdn.as_deref()).filter(|_| hostflag != 0);
         let needed = 4 + 2 * 20 + host.map_or(0, |h| h.len() + 1);
         if (maxlen as usize) < needed {
             return 0;

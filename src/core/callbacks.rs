@@ -174,6 +174,18 @@ pub(crate) fn resolve(
         };
     }
 
+    creds.authzid = match creds.authzid.take() {
+        Some(z) => Some(canonical_name(z, "authorization")?).filter(|z| !z.is_empty()),
+        None => None,
+    };
+    if let Some(name) = creds.authname.take() {
+        let name = canonical_name(name, "authentication")?;
+        if name.is_empty() {
+            return Err(Error::fail("the authentication name is empty"));
+        }
+        creds.authname = Some(name);
+    }
+
     if pending.is_empty() {
         Ok(creds)
     } else {
@@ -191,6 +203,20 @@ fn text(id: CallbackId, answers: &[Answer], callbacks: &mut dyn AppCallbacks) ->
         None => Ok(callbacks.simple(id)),
     }
 }
+
+/// User names as Cyrus's client canonicalises them: surrounding white space
+/// removed, at most [`MAX_NAME`] bytes.
+fn canonical_name(name: String, what: &str) -> Result<String> {
+    let is_space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r');
+    let trimmed = name.trim_matches(is_space);
+    if trimmed.len() > MAX_NAME {
+        return Err(Error::new(Code::BufOver, format!("the {what} name is longer than {MAX_NAME} bytes")));
+    }
+    Ok(if trimmed.len() == name.len() { name } else { trimmed.to_owned() })
+}
+
+/// Cyrus's limit on a canonical user name.
+const MAX_NAME: usize = 1024;
 
 fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -94,7 +94,9 @@ impl ClientConn {
         };
         Ok(ClientConn {
             service: service.to_owned(),
-            server_fqdn: server_fqdn.map(str::to_owned),
+            // Host names compare case-insensitively; Cyrus keeps them lower-case
+            // (DIGEST-MD5's digest-uri and SASL_SERVERFQDN show it).
+            server_fqdn: server_fqdn.map(str::to_ascii_lowercase),
             local_addr: local_addr.map(str::to_owned),
             remote_addr: remote_addr.map(str::to_owned),
             flags,
@@ -173,7 +175,7 @@ impl ClientConn {
         if server_first {
             return Ok((Status::Continue, None));
         }
-        self.step(&[], callbacks, &[])
+        self.step(None, callbacks, &[])
     }
 
     fn begin(&mut self, choice: Choice) -> Result<()> {
@@ -201,11 +203,12 @@ impl ClientConn {
         Ok(())
     }
 
-    /// One step of the running mechanism. `answers` are the prompts the
+    /// One step of the running mechanism with the server's challenge (None
+    /// when the application passed none). `answers` are the prompts the
     /// application filled after the previous [`Status::Interact`].
     pub fn step(
         &mut self,
-        input: &[u8],
+        input: Option<&[u8]>,
         callbacks: &mut dyn AppCallbacks,
         answers: &[Answer],
     ) -> Result<(Status, Option<Vec<u8>>)> {
@@ -217,6 +220,12 @@ impl ClientConn {
         }
         self.prompts.clear();
         let active = self.active.as_mut().expect("running implies a mechanism");
+        if input.is_none() && active.info.features & mech::feat::SERVER_FIRST != 0 {
+            // Like Cyrus: a server-first mechanism needs the server's message.
+            self.phase = Phase::Failed;
+            return Err(Error::bad_prot(format!("{} expects a challenge from the server, and got none", active.info.name)));
+        }
+        let input = input.unwrap_or_default();
         let mut session = ConnSession {
             callbacks,
             answers,
@@ -320,6 +329,12 @@ impl ClientConn {
         self.layer_check("sasl_decode")?;
         out.clear();
         match &mut self.framing {
+            None if input.len() > self.props.maxbufsize as usize => {
+                return Err(Error::new(
+                    Code::BufOver,
+                    format!("input of {} bytes is larger than maxbufsize ({})", input.len(), self.props.maxbufsize),
+                ));
+            }
             None => out.extend_from_slice(input),
             Some(framing) => framing.decode(input, out)?,
         }
@@ -327,12 +342,15 @@ impl ClientConn {
     }
 }
 
-/// Cyrus's IP address syntax: `a.b.c.d;port` or `ipv6;port`.
+/// Cyrus's IP address syntax: a numeric IPv4 or IPv6 address, optionally
+/// followed by `;port` (the port may be empty).
 pub fn check_ip_port(s: &str) -> Result<()> {
     let bad = || Error::bad_param(format!("bad IP address and port \"{s}\" (expected a.b.c.d;port)"));
-    let (ip, port) = s.rsplit_once(';').ok_or_else(bad)?;
+    let (ip, port) = s.rsplit_once(';').unwrap_or((s, ""));
     ip.parse::<std::net::IpAddr>().map_err(|_| bad())?;
-    port.parse::<u16>().map_err(|_| bad())?;
+    if !port.is_empty() {
+        port.parse::<u16>().map_err(|_| bad())?;
+    }
     Ok(())
 }
 
@@ -392,6 +410,8 @@ mod tests {
         assert!(check_ip_port("127.0.0.1;389").is_ok());
         assert!(check_ip_port("::1;143").is_ok());
         assert!(check_ip_port("1.2.3.4:5").is_err());
+        assert!(check_ip_port("127.0.0.1").is_ok());
+        assert!(check_ip_port("127.0.0.1;").is_ok());
         assert!(check_ip_port("bogus").is_err());
         assert!(check_ip_port("1.2.3.4;70000").is_err());
     }

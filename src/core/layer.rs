@@ -14,9 +14,10 @@ pub struct Framing {
     max_in: usize,
     header: [u8; 4],
     header_len: usize,
-    /// Payload of the packet being received; `Some` once its header is in.
-    body: Option<Vec<u8>>,
-    body_len: usize,
+    /// Payload of the packet being received (reused across packets).
+    body: Vec<u8>,
+    /// Its announced length, once the header is complete.
+    body_len: Option<usize>,
 }
 
 impl Framing {
@@ -27,8 +28,8 @@ impl Framing {
             max_in: max_in as usize,
             header: [0; 4],
             header_len: 0,
-            body: None,
-            body_len: 0,
+            body: Vec::new(),
+            body_len: None,
         }
     }
 
@@ -53,35 +54,51 @@ impl Framing {
     /// and the partial state is dropped.
     pub fn decode(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<()> {
         while !input.is_empty() {
-            if self.body.is_none() {
-                let take = (4 - self.header_len).min(input.len());
-                self.header[self.header_len..self.header_len + take].copy_from_slice(&input[..take]);
-                self.header_len += take;
+            let len = match self.body_len {
+                Some(len) => len,
+                None => {
+                    let take = (4 - self.header_len).min(input.len());
+                    self.header[self.header_len..self.header_len + take].copy_from_slice(&input[..take]);
+                    self.header_len += take;
+                    input = &input[take..];
+                    if self.header_len < 4 {
+                        break;
+                    }
+                    let len = u32::from_be_bytes(self.header) as usize;
+                    if len > self.max_in {
+                        self.reset();
+                        return Err(Error::new(
+                            Code::Fail,
+                            format!("encoded packet size too big ({len} > {})", self.max_in),
+                        ));
+                    }
+                    self.body_len = Some(len);
+                    len
+                }
+            };
+            // A whole packet in the input is checked in place, without a copy.
+            let result = if self.body.is_empty() && input.len() >= len {
+                let (packet, rest) = input.split_at(len);
+                input = rest;
+                Some(self.unwrap_packet(packet, out))
+            } else {
+                let take = (len - self.body.len()).min(input.len());
+                self.body.extend_from_slice(&input[..take]);
                 input = &input[take..];
-                if self.header_len < 4 {
-                    break;
+                if self.body.len() == len {
+                    let packet = std::mem::take(&mut self.body);
+                    let result = self.unwrap_packet(&packet, out);
+                    self.body = packet;
+                    self.body.clear();
+                    Some(result)
+                } else {
+                    None
                 }
-                let len = u32::from_be_bytes(self.header) as usize;
-                if len > self.max_in {
-                    self.reset();
-                    return Err(Error::new(
-                        Code::Fail,
-                        format!("encoded packet size too big ({len} > {})", self.max_in),
-                    ));
-                }
-                self.body = Some(Vec::with_capacity(len));
-                self.body_len = len;
-            }
-            let body = self.body.as_mut().expect("header was read");
-            let take = (self.body_len - body.len()).min(input.len());
-            body.extend_from_slice(&input[..take]);
-            input = &input[take..];
-            if body.len() == self.body_len {
-                let packet = self.body.take().expect("body present");
+            };
+            if let Some(result) = result {
                 self.header_len = 0;
-                let before = out.len();
-                if let Err(e) = self.layer.unwrap(&packet, out) {
-                    out.truncate(before);
+                self.body_len = None;
+                if let Err(e) = result {
                     self.reset();
                     return Err(e);
                 }
@@ -90,9 +107,19 @@ impl Framing {
         Ok(())
     }
 
+    fn unwrap_packet(&mut self, packet: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let before = out.len();
+        let result = self.layer.unwrap(packet, out);
+        if result.is_err() {
+            out.truncate(before);
+        }
+        result
+    }
+
     fn reset(&mut self) {
         self.header_len = 0;
-        self.body = None;
+        self.body.clear();
+        self.body_len = None;
     }
 }
 

@@ -22,9 +22,12 @@ struct Anonymous {
 }
 
 impl ClientMech for Anonymous {
-    fn step(&mut self, _input: &[u8], session: &mut dyn Session) -> Result<Step> {
+    fn step(&mut self, input: &[u8], session: &mut dyn Session) -> Result<Step> {
         if self.done {
             return Err(Error::bad_prot("ANONYMOUS has no further steps"));
+        }
+        if !input.is_empty() {
+            return Err(Error::bad_prot("ANONYMOUS expects no challenge from the server"));
         }
         let creds = session.credentials(&Request {
             authzid: true,

@@ -14,8 +14,8 @@ pub static INFO: MechInfo = MechInfo {
     new: |_| Ok(Box::new(CramMd5 { done: false, outcome: None })),
 };
 
-/// Challenges are short (`<pid.clock@host>`); anything larger is hostile.
-const MAX_CHALLENGE: usize = 2048;
+/// Challenges are short (`<pid.clock@host>`); Cyrus refuses more than this.
+const MAX_CHALLENGE: usize = 1024;
 
 struct CramMd5 {
     done: bool,
@@ -41,8 +41,10 @@ impl ClientMech for CramMd5 {
         if self.done {
             return Err(Error::bad_prot("CRAM-MD5 has no further steps"));
         }
+        // Unlike Cyrus, an empty challenge is refused: answering it would give
+        // an attacker a fixed, precomputable response for the password.
         if challenge.is_empty() {
-            return Err(Error::bad_prot("CRAM-MD5 expects a challenge from the server"));
+            return Err(Error::bad_prot("CRAM-MD5 expects a challenge from the server, and it was empty"));
         }
         if challenge.len() > MAX_CHALLENGE {
             return Err(Error::bad_prot("CRAM-MD5 challenge is too long"));

@@ -25,9 +25,12 @@ struct External {
 }
 
 impl ClientMech for External {
-    fn step(&mut self, _input: &[u8], session: &mut dyn Session) -> Result<Step> {
+    fn step(&mut self, input: &[u8], session: &mut dyn Session) -> Result<Step> {
         if self.done {
             return Err(Error::bad_prot("EXTERNAL has no further steps"));
+        }
+        if !input.is_empty() {
+            return Err(Error::bad_prot("EXTERNAL expects no challenge from the server"));
         }
         let creds = session.credentials(&Request {
             authzid: true,

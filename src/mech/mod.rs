@@ -89,6 +89,9 @@ pub enum Code {
     Encrypt,
     /// Channel binding failed or is impossible.
     BadBinding,
+    /// A failure code an application callback returned, handed back to the
+    /// application unchanged.
+    Application(i32),
 }
 
 /// A mechanism failure: a SASL code and a human-readable detail for
@@ -236,10 +239,10 @@ pub struct SecurityProps {
 }
 
 impl Default for SecurityProps {
-    /// Cyrus's defaults for a new connection: no security layer until the
-    /// application says how large a buffer it can receive.
+    /// Cyrus's defaults for a new connection (all zero): no security layer
+    /// until the application says what it accepts.
     fn default() -> Self {
-        SecurityProps { min_ssf: 0, max_ssf: u32::MAX, maxbufsize: 0, security_flags: 0 }
+        SecurityProps { min_ssf: 0, max_ssf: 0, maxbufsize: 0, security_flags: 0 }
     }
 }
 
@@ -458,7 +461,7 @@ pub(crate) mod testing {
             local_addr: None,
             remote_addr: None,
             // An application that supports security layers.
-            props: SecurityProps { maxbufsize: 65536, ..SecurityProps::default() },
+            props: SecurityProps { max_ssf: u32::MAX, maxbufsize: 65536, ..SecurityProps::default() },
             external_ssf: 0,
             external_authid: None,
             flags: 0,
