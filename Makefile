@@ -32,7 +32,7 @@ $(STATIC): FORCE
 $(BUILD)/$(REALNAME): $(STATIC) link/libsasl2.map
 	@mkdir -p $(BUILD)
 	$(CC) -shared -o $@ -Wl,-soname,$(SONAME) \
-	  -Wl,--version-script=link/libsasl2.map -Wl,--gc-sections -Wl,-O1 -Wl,-z,relro,-z,now -Wl,-z,noexecstack \
+	  -Wl,--version-script=link/libsasl2.map -Wl,--gc-sections -Wl,-O1 -Wl,-z,relro,-z,now -Wl,-z,noexecstack -Wl,--strip-debug \
 	  -Wl,--whole-archive $(STATIC) -Wl,--no-whole-archive -lpthread -ldl -lm -lc
 
 $(BUILD)/$(SONAME): $(BUILD)/$(REALNAME)
