@@ -192,8 +192,8 @@ fn is_cb_name(name: &str) -> bool {
 }
 
 struct Identity {
-    /// Authorization identity in effect (authzid if sent, else authid).
-    user: String,
+    /// Authorization identity, when one was sent.
+    user: Option<String>,
     authid: String,
 }
 
@@ -380,7 +380,7 @@ impl<H: ScramHash> Scram<H> {
         out.extend_from_slice(gs2_header.as_bytes());
         out.extend_from_slice(first_bare.as_bytes());
 
-        let id = Identity { user: authzid.unwrap_or_else(|| authid.clone()), authid };
+        let id = Identity { user: authzid, authid };
         Ok((State::SentFirst { first: First { gs2_header, first_bare, cnonce, password }, id }, out))
     }
 
@@ -669,7 +669,7 @@ mod tests {
         assert_eq!(m.name(), None);
         assert_eq!(m.step(SERVER_FINAL, &mut s).unwrap(), Step::Done(None));
         let o = m.outcome().unwrap();
-        assert_eq!((o.user.as_str(), o.authid.as_str(), o.ssf, o.maxoutbuf), ("user", "user", 0, 0));
+        assert_eq!((o.user(), o.authid.as_str(), o.ssf, o.maxoutbuf), ("user", "user", 0, 0));
         assert!(o.layer.is_none());
         assert_eq!(m.outcome().unwrap_err().code, Code::NotDone);
         assert_eq!(err_code(m.step(b"", &mut s)), Code::BadProt);
@@ -849,7 +849,7 @@ mod tests {
         let v = format!("v={}", B64.encode(&p.server_signature[..20]));
         assert_eq!(m.step(v.as_bytes(), &mut s).unwrap(), Step::Done(None));
         let o = m.outcome().unwrap();
-        assert_eq!((o.user.as_str(), o.authid.as_str()), ("adm,in=", "us=er,x"));
+        assert_eq!((o.user(), o.authid.as_str()), ("adm,in=", "us=er,x"));
 
         // An empty authzid is not sent.
         let mut s = FakeSession { authzid: Some(String::new()), ..session(CNONCE) };
