@@ -6,8 +6,6 @@
 #   need_pkgs PKG...           apt-get install whatever is missing (non-interactive)
 #   client_env MODE            set CLIENT_ENV=(VAR=...) for MODE ldpath|preload
 #   check_linkage NAME BIN     case: BIN under CLIENT_ENV resolves libsasl2 to $LIBSASL
-#   later_case CMD...          run CMD only when INTEROP_LATER=1, else count a skip
-#                              (cases for mechanisms not yet in sasl2-rs)
 #   free_port / wait_for_port PORT / wait_for_socket PATH / urlencode STRING
 #   bg CMD...                  start a server in the background, killed by pid on exit
 #   pass NAME / fail NAME WHY / skip / summary (prints "SCRIPT: N passed, M failed")
@@ -25,11 +23,10 @@ T=
 pass() { PASSED=$((PASSED + 1)); echo "PASS $1"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL $1: ${2//$'\n'/ }"; }
 skip() { SKIPPED=$((SKIPPED + 1)); }
-later_case() { if [ "${INTEROP_LATER:-0}" = 1 ]; then "$@"; else skip; fi; }
 
 summary() {
     if [ "$SKIPPED" -gt 0 ]; then
-        echo "($SKIPPED $SCRIPT_NAME cases for mechanisms not yet in sasl2-rs skipped; INTEROP_LATER=1 runs them)"
+        echo "($SKIPPED $SCRIPT_NAME cases skipped)"
     fi
     echo "$SCRIPT_NAME: $PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]

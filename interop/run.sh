@@ -3,7 +3,7 @@
 # the folder holding libsasl2.so.2 ("system" or nothing: the system library),
 # and ends with "N passed, M failed"; exits non-zero if any case failed.
 #
-# usage: interop/run.sh [LIBDIR|system]     (INTEROP_LATER=1: also DIGEST-MD5, SCRAM)
+# usage: interop/run.sh [LIBDIR|system]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 libdir=${1:-system}

@@ -110,16 +110,16 @@ for MODE in ldpath preload; do
     for spec in auth:max=0:0 auth-int:min=1,max=1:1 rc4-40:min=40,max=40:40 \
         rc4-56:min=41,max=56:56 rc4:min=113:128; do
         IFS=: read -r qop bits ssf <<<"$spec"
-        later_case run "DIGEST-MD5-$qop" ok secret DIGEST-MD5 "" "-a user -b $bits" "$U" \
+        run "DIGEST-MD5-$qop" ok secret DIGEST-MD5 "" "-a user -b $bits" "$U" \
             "client:SSF: $ssf" "server:SSF: $ssf"
     done
-    later_case run DIGEST-MD5-server-last ok secret DIGEST-MD5 "-l" "-a user -l" "$U" "client:SSF: 128"
-    later_case run DIGEST-MD5-wrong-password fail wrong DIGEST-MD5 "" "-a user" "$BADPW"
+    run DIGEST-MD5-server-last ok secret DIGEST-MD5 "-l" "-a user -l" "$U" "client:SSF: 128"
+    run DIGEST-MD5-wrong-password fail wrong DIGEST-MD5 "" "-a user" "$BADPW"
     for sha in 1 224 256 384 512; do
-        later_case run "SCRAM-SHA-$sha" ok secret "SCRAM-SHA-$sha" "" "-a user" "$U"
+        run "SCRAM-SHA-$sha" ok secret "SCRAM-SHA-$sha" "" "-a user" "$U"
     done
-    later_case run SCRAM-SHA-256-server-last ok secret SCRAM-SHA-256 "-l" "-a user -l" "$U"
-    later_case run SCRAM-SHA-256-wrong-password fail wrong SCRAM-SHA-256 "" "-a user" "$BADPW"
+    run SCRAM-SHA-256-server-last ok secret SCRAM-SHA-256 "-l" "-a user -l" "$U"
+    run SCRAM-SHA-256-wrong-password fail wrong SCRAM-SHA-256 "" "-a user" "$BADPW"
 done
 
 summary

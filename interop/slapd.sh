@@ -110,28 +110,28 @@ ldap_case CRAM-MD5 ok "$USER_DN" "" ldapwhoami "${TCP[@]}" -Y CRAM-MD5 -U user -
 ldap_case CRAM-MD5-wrong-password fail "" "$BADPW" ldapwhoami "${TCP[@]}" -Y CRAM-MD5 -U user -w wrong
 ldap_case CRAM-MD5-search ok "$ALL" "" ldapsearch "${TCP[@]}" -Y CRAM-MD5 -U user -w secret "${SEARCH[@]}"
 
-# Mechanisms not yet in sasl2-rs (INTEROP_LATER=1).
-later_case ldap_case DIGEST-MD5 ok "$USER_DN" "SASL SSF: 0" \
+# DIGEST-MD5 (with security layers) and SCRAM.
+ldap_case DIGEST-MD5 ok "$USER_DN" "SASL SSF: 0" \
     ldapwhoami "${TCP[@]}" -Y DIGEST-MD5 -O maxssf=0 -U user -w secret
-later_case ldap_case DIGEST-MD5-wrong-password fail "" "$BADPW" \
+ldap_case DIGEST-MD5-wrong-password fail "" "$BADPW" \
     ldapwhoami "${TCP[@]}" -Y DIGEST-MD5 -U user -w wrong
-later_case ldap_case DIGEST-MD5-authzid ok "$BOSS_DN" "" \
+ldap_case DIGEST-MD5-authzid ok "$BOSS_DN" "" \
     ldapwhoami "${TCP[@]}" -Y DIGEST-MD5 -U user -w secret -X u:boss
-later_case ldap_case DIGEST-MD5-auth-int ok "$USER_DN" "SASL SSF: 1" \
+ldap_case DIGEST-MD5-auth-int ok "$USER_DN" "SASL SSF: 1" \
     ldapwhoami "${TCP[@]}" -Y DIGEST-MD5 -O minssf=1,maxssf=1 -U user -w secret
-later_case ldap_case DIGEST-MD5-auth-int-search ok "$ALL" "SASL SSF: 1" \
+ldap_case DIGEST-MD5-auth-int-search ok "$ALL" "SASL SSF: 1" \
     ldapsearch "${TCP[@]}" -Y DIGEST-MD5 -O minssf=1,maxssf=1 -U user -w secret "${SEARCH[@]}"
-later_case ldap_case DIGEST-MD5-auth-conf ok "$USER_DN" "SASL SSF: 128" \
+ldap_case DIGEST-MD5-auth-conf ok "$USER_DN" "SASL SSF: 128" \
     ldapwhoami "${TCP[@]}" -Y DIGEST-MD5 -O minssf=56 -U user -w secret
-later_case ldap_case DIGEST-MD5-auth-conf-search ok "$ALL" "SASL SSF: 128" \
+ldap_case DIGEST-MD5-auth-conf-search ok "$ALL" "SASL SSF: 128" \
     ldapsearch "${TCP[@]}" -Y DIGEST-MD5 -O minssf=56 -U user -w secret "${SEARCH[@]}"
 for sha in 1 224 256 384 512; do
-    later_case ldap_case "SCRAM-SHA-$sha" ok "$USER_DN" "" \
+    ldap_case "SCRAM-SHA-$sha" ok "$USER_DN" "" \
         ldapwhoami "${TCP[@]}" -Y "SCRAM-SHA-$sha" -U user -w secret
 done
-later_case ldap_case SCRAM-SHA-256-wrong-password fail "" "$BADPW" \
+ldap_case SCRAM-SHA-256-wrong-password fail "" "$BADPW" \
     ldapwhoami "${TCP[@]}" -Y SCRAM-SHA-256 -U user -w wrong
-later_case ldap_case SCRAM-SHA-256-authzid ok "$BOSS_DN" "" \
+ldap_case SCRAM-SHA-256-authzid ok "$BOSS_DN" "" \
     ldapwhoami "${TCP[@]}" -Y SCRAM-SHA-256 -U user -w secret -X u:boss
 
 summary

@@ -1,0 +1,113 @@
+/* Peer server for interop/layers.sh: the system's Cyrus libsasl2, server
+ * side. Listens on a unix socket, accepts one client, sends it the
+ * sasl_listmech list, runs the exchange with the mechanism the client names,
+ * then (-N) streams through the security layer; see common.h.
+ *
+ * usage: server -s SOCK -d SASLDB -r REALM -m MECH_LIST [-n MIN] [-x MAX]
+ *               [-b NAME:CRITICAL:DATA] [-N BYTES] [-S SEED] [-T s2c -t K] */
+#include "common.h"
+
+static struct opts o;
+
+static int getopt_cb(void *context, const char *plugin, const char *option,
+                     const char **result, unsigned *len)
+{
+    (void)context;
+    (void)plugin;
+    if (!strcmp(option, "sasldb_path"))
+        *result = o.sasldb;
+    else if (!strcmp(option, "auxprop_plugin"))
+        *result = "sasldb";
+    else if (!strcmp(option, "pwcheck_method"))
+        *result = "auxprop";
+    else if (!strcmp(option, "mech_list"))
+        *result = o.mechs;
+    else
+        return SASL_FAIL;
+    if (len)
+        *len = (unsigned)strlen(*result);
+    return SASL_OK;
+}
+
+static int log_cb(void *context, int level, const char *message)
+{
+    (void)context;
+    if (level <= SASL_LOG_WARN)
+        fprintf(stderr, "server: sasl log %d: %s\n", level, message);
+    return SASL_OK;
+}
+
+int main(int argc, char **argv)
+{
+    static sasl_callback_t cbs[] = {
+        { SASL_CB_GETOPT, (int (*)(void))getopt_cb, NULL },
+        { SASL_CB_LOG, (int (*)(void))log_cb, NULL },
+        { SASL_CB_LIST_END, NULL, NULL },
+    };
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    sasl_conn_t *conn;
+    const char *list, *in, *out, *mech;
+    unsigned listlen, inlen, outlen;
+    int lfd, fd, rc;
+    char mechname[64], type;
+
+    who = "server";
+    alarm(60);
+    signal(SIGPIPE, SIG_IGN);
+    parse_opts(argc, argv, &o);
+    if (!o.sasldb || !o.realm || !o.mechs)
+        die(EX_ERR, "-d, -r and -m are required");
+
+    check(NULL, sasl_server_init(cbs, "peer"), "sasl_server_init");
+    check(NULL, sasl_server_new("imap", "localhost", o.realm, NULL, NULL, NULL,
+                                SASL_SUCCESS_DATA, &conn), "sasl_server_new");
+    set_secprops(conn, &o);
+
+    if (strlen(o.sock) >= sizeof sa.sun_path)
+        die(EX_ERR, "socket path too long");
+    strcpy(sa.sun_path, o.sock);
+    if ((lfd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+        bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lfd, 1) < 0 ||
+        (fd = accept(lfd, NULL, NULL)) < 0)
+        die(EX_ERR, "socket: %s", strerror(errno));
+    close(lfd);
+
+    check(conn, sasl_listmech(conn, NULL, "", " ", "", &list, &listlen, NULL), "sasl_listmech");
+    printf("server: offers %s\n", list);
+    send_frame(fd, 'L', list, listlen);
+
+    if (recv_frame(fd, &in, &inlen) != 'M' || inlen >= sizeof mechname)
+        die(EX_ERR, "expected the mechanism");
+    memcpy(mechname, in, inlen + 1);
+    type = recv_frame(fd, &in, &inlen);
+    if (type == 'F')
+        die(EX_AUTH, "client gave up: %s", in);
+    printf("server: client chose %s\n", mechname);
+    rc = sasl_server_start(conn, mechname, type == 'R' ? in : NULL, type == 'R' ? inlen : 0,
+                           &out, &outlen);
+    while (rc == SASL_CONTINUE) {
+        send_frame(fd, 'C', out, outlen);
+        type = recv_frame(fd, &in, &inlen);
+        if (type == 'F')
+            die(EX_AUTH, "client gave up: %s", in);
+        rc = sasl_server_step(conn, in, inlen, &out, &outlen);
+    }
+    if (rc != SASL_OK) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s: %s", rcname(rc), sasl_errdetail(conn));
+        send_frame(fd, 'F', msg, (unsigned)strlen(msg));
+        die(EX_AUTH, "authentication failed: %s", msg);
+    }
+    if (out)
+        send_frame(fd, 'D', out, outlen);
+    else
+        send_frame(fd, 'O', NULL, 0);
+    check(conn, sasl_getprop(conn, SASL_MECHNAME, (const void **)&mech), "sasl_getprop(MECHNAME)");
+    report_auth(conn, mech);
+
+    data_phase(conn, fd, &o, 1);
+    close(fd);
+    sasl_dispose(&conn);
+    sasl_done();
+    return EX_OK;
+}
