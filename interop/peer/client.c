@@ -5,7 +5,7 @@
  * security layer; see common.h.
  *
  * usage: client -s SOCK -u USER -p PASSWORD [-n MIN] [-x MAX]
- *               [-b NAME:CRITICAL:DATA] [-N BYTES] [-S SEED] [-T c2s -t K] */
+ *               [-b NAME:CRITICAL:HEXDATA] [-N BYTES] [-S SEED] [-T c2s -t K] */
 #include "common.h"
 
 static struct opts o;
@@ -59,10 +59,10 @@ static void give_up(int fd, sasl_conn_t *conn, int rc, const char *what)
 int main(int argc, char **argv)
 {
     static sasl_callback_t cbs[] = {
-        { SASL_CB_AUTHNAME, (int (*)(void))simple_cb, NULL },
-        { SASL_CB_USER, (int (*)(void))simple_cb, NULL },
-        { SASL_CB_PASS, (int (*)(void))pass_cb, NULL },
-        { SASL_CB_GETREALM, (int (*)(void))realm_cb, NULL },
+        { SASL_CB_AUTHNAME, CB(simple_cb), NULL },
+        { SASL_CB_USER, CB(simple_cb), NULL },
+        { SASL_CB_PASS, CB(pass_cb), NULL },
+        { SASL_CB_GETREALM, CB(realm_cb), NULL },
         { SASL_CB_LIST_END, NULL, NULL },
     };
     struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -27,6 +27,10 @@
 
 #include <sasl/sasl.h>
 
+/* sasl_callback_t.proc is int (*)(void); casting through void (*)(void)
+ * keeps -Wextra's -Wcast-function-type quiet. */
+#define CB(fn) ((int (*)(void))(void (*)(void))(fn))
+
 /* Exit codes, read by layers.sh. */
 enum { EX_OK = 0, EX_ERR = 2, EX_DECODE = 3, EX_EOF = 4, EX_MISMATCH = 5, EX_AUTH = 6 };
 
@@ -166,15 +170,32 @@ struct opts {
     uint64_t seed;                 /* -S */
     unsigned tamper;               /* -t K: the sender flips a byte of its K-th packet */
     const char *tamper_dir;        /* -T c2s or s2c */
-    sasl_channel_binding_t cb;     /* -b NAME:CRITICAL:DATA */
+    sasl_channel_binding_t cb;     /* -b NAME:CRITICAL:HEXDATA */
     int has_cb;
+    int strip_plus;                /* -D (server) offers the list without -PLUS names */
 };
+
+static void parse_cb(char *arg, struct opts *o)
+{
+    static unsigned char data[256];
+    char *crit = strchr(arg, ':'), *hex = crit ? strchr(crit + 1, ':') : NULL;
+    size_t n;
+    if (!hex || (n = strlen(hex + 1)) % 2 || n / 2 > sizeof data)
+        die(EX_ERR, "-b wants NAME:CRITICAL:HEXDATA");
+    *crit = '\0';
+    for (size_t i = 0; i < n / 2; i++)
+        if (sscanf(hex + 1 + 2 * i, "%2hhx", &data[i]) != 1)
+            die(EX_ERR, "-b: bad hex data");
+    o->cb = (sasl_channel_binding_t){ .name = arg, .critical = atoi(crit + 1),
+                                      .len = (unsigned)(n / 2), .data = data };
+    o->has_cb = 1;
+}
 
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
     int c;
     *o = (struct opts){ .max_ssf = 256, .seed = 1, .tamper_dir = "" };
-    while ((c = getopt(argc, argv, "s:u:p:r:d:m:n:x:N:S:t:T:b:")) != -1) {
+    while ((c = getopt(argc, argv, "s:u:p:r:d:m:n:x:N:S:t:T:b:D")) != -1) {
         switch (c) {
         case 's': o->sock = optarg; break;
         case 'u': o->user = optarg; break;
@@ -188,19 +209,10 @@ static void parse_opts(int argc, char **argv, struct opts *o)
         case 'S': o->seed = strtoull(optarg, NULL, 10); break;
         case 't': o->tamper = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'T': o->tamper_dir = optarg; break;
-        case 'b': {
-            /* NAME:CRITICAL:DATA; the name and data stay in argv */
-            char *crit = strchr(optarg, ':'), *data = crit ? strchr(crit + 1, ':') : NULL;
-            if (!data)
-                die(EX_ERR, "-b wants NAME:CRITICAL:DATA");
-            *crit = *data = '\0';
-            o->cb.name = optarg;
-            o->cb.critical = atoi(crit + 1);
-            o->cb.data = (const unsigned char *)data + 1;
-            o->cb.len = (unsigned)strlen(data + 1);
-            o->has_cb = 1;
+        case 'b': /* NAME:CRITICAL:HEXDATA; the name stays in argv */
+            parse_cb(optarg, o);
             break;
-        }
+        case 'D': o->strip_plus = 1; break;
         default: die(EX_ERR, "bad option");
         }
     }
@@ -248,6 +260,13 @@ static unsigned rnd_between(uint64_t *s, unsigned lo, unsigned hi)
     return lo + (unsigned)(rnd(s) % (hi - lo + 1));
 }
 
+/* A size in 1..max, 1..16 a quarter of the time (so that small packets
+ * share reads and packet headers get split). */
+static unsigned rnd_size(uint64_t *s, unsigned max)
+{
+    return rnd_between(s, 1, rnd(s) % 4 == 0 && max > 16 ? 16 : max);
+}
+
 struct stream { uint64_t state, word; int left; };
 
 static unsigned char stream_byte(struct stream *st)
@@ -267,7 +286,7 @@ static struct stream stream_new(uint64_t seed, int direction)
 }
 
 /* Sends o->bytes of the stream through the layer in chunks of 1..maxoutbuf
- * bytes; every 7th chunk goes through sasl_encodev in 3 pieces. With tamper
+ * bytes (see rnd_size); every 7th chunk goes through sasl_encodev in 3 pieces. With tamper
  * K > 0, flips one byte after the length prefix of the K-th packet, sends
  * it, and stops. */
 static void send_stream(sasl_conn_t *conn, int fd, const struct opts *o, int direction,
@@ -285,7 +304,7 @@ static void send_stream(sasl_conn_t *conn, int fd, const struct opts *o, int dir
     if (maxout == 0 || !(chunk = malloc(maxout)))
         die(EX_ERR, "maxoutbuf %u", maxout);
     while (sent < o->bytes) {
-        unsigned n = rnd_between(&sizes, 1, maxout), outlen;
+        unsigned n = rnd_size(&sizes, maxout), outlen;
         const char *out;
         if (n > o->bytes - sent)
             n = (unsigned)(o->bytes - sent);
@@ -325,7 +344,7 @@ static void send_stream(sasl_conn_t *conn, int fd, const struct opts *o, int dir
     free(chunk);
 }
 
-/* Reads the socket in reads of 1..64 KiB, hands exactly what was read to
+/* Reads the socket in reads of 1..64 KiB (see rnd_size), hands exactly what was read to
  * sasl_decode and checks every decoded byte, until o->bytes arrived. A
  * failed sasl_decode exits EX_DECODE (after checking whatever output came
  * with it), end of file EX_EOF, a wrong byte EX_MISMATCH. */
@@ -339,7 +358,7 @@ static void recv_stream(sasl_conn_t *conn, int fd, const struct opts *o, int dir
     while (got < o->bytes) {
         unsigned outlen = 0;
         const char *out = NULL;
-        size_t n = read_some(fd, buf, rnd_between(&sizes, 1, sizeof buf));
+        size_t n = read_some(fd, buf, rnd_size(&sizes, sizeof buf));
         int rc;
         if (n == 0)
             die(EX_EOF, "end of file after %zu of %zu bytes", got, o->bytes);

@@ -4,7 +4,8 @@
  * then (-N) streams through the security layer; see common.h.
  *
  * usage: server -s SOCK -d SASLDB -r REALM -m MECH_LIST [-n MIN] [-x MAX]
- *               [-b NAME:CRITICAL:DATA] [-N BYTES] [-S SEED] [-T s2c -t K] */
+ *               [-b NAME:CRITICAL:HEXDATA [-D]] [-N BYTES] [-S SEED] [-T s2c -t K]
+ * -D: send the list without its -PLUS names (a downgrade attempt). */
 #include "common.h"
 
 static struct opts o;
@@ -40,8 +41,8 @@ static int log_cb(void *context, int level, const char *message)
 int main(int argc, char **argv)
 {
     static sasl_callback_t cbs[] = {
-        { SASL_CB_GETOPT, (int (*)(void))getopt_cb, NULL },
-        { SASL_CB_LOG, (int (*)(void))log_cb, NULL },
+        { SASL_CB_GETOPT, CB(getopt_cb), NULL },
+        { SASL_CB_LOG, CB(log_cb), NULL },
         { SASL_CB_LIST_END, NULL, NULL },
     };
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -74,6 +75,18 @@ int main(int argc, char **argv)
 
     check(conn, sasl_listmech(conn, NULL, "", " ", "", &list, &listlen, NULL), "sasl_listmech");
     printf("server: offers %s\n", list);
+    if (o.strip_plus) {
+        /* a man in the middle hiding the -PLUS names from the client */
+        char *copy = strdup(list), *strip = calloc(1, listlen + 1), *p;
+        if (!copy || !strip)
+            die(EX_ERR, "out of memory");
+        for (p = strtok(copy, " "); p; p = strtok(NULL, " "))
+            if (!strstr(p, "-PLUS"))
+                strcat(strcat(strip, *strip ? " " : ""), p);
+        list = strip;
+        listlen = (unsigned)strlen(list);
+        printf("server: but sends %s\n", list);
+    }
     send_frame(fd, 'L', list, listlen);
 
     if (recv_frame(fd, &in, &inlen) != 'M' || inlen >= sizeof mechname)

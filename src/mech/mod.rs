@@ -21,6 +21,7 @@ pub mod anonymous;
 pub mod cram_md5;
 pub mod digest_md5;
 pub mod external;
+mod hi;
 pub mod login;
 pub mod oauth;
 pub mod plain;

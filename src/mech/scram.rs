@@ -116,7 +116,7 @@ macro_rules! scram_hash {
             const PLUS_NAME: &'static str = concat!($name, "-PLUS");
             const LEN: usize = $len;
             fn hi(password: &[u8], salt: &[u8], rounds: u32, out: &mut [u8]) {
-                pbkdf2::pbkdf2_hmac::<$hash>(password, salt, rounds, out);
+                super::hi::hi::<$hash>(password, salt, rounds, out);
             }
             fn hmac(key: &[u8], data: &[&[u8]], out: &mut [u8]) {
                 let mut mac = <Hmac<$hash> as KeyInit>::new_from_slice(key)
