@@ -19,7 +19,7 @@
 #
 # Each mechanism is tried with the right secret (must authenticate) and a
 # wrong one (must be refused). Prints "PASS|FAIL <mech> <right|wrong>" per
-# case and "N passed, M failed" at the end; exits non-zero if any failed.
+# case and "dovecot: N passed, M failed" at the end; exits non-zero if any failed.
 #
 # Dovecot (2.3, as in Debian 12) listens on 127.0.0.1 on a free port, runs
 # from a mktemp -d directory and checks passwords from a passwd-file with
@@ -388,5 +388,5 @@ if [ "$failed" -gt 0 ]; then
     tail -25 "$D/dovecot.log" | sed -e 's/^/    | /'
     [ "${KEEP:-}" = 1 ] || echo "# run with KEEP=1 to keep the transcripts and logs"
 fi
-echo "$passed passed, $failed failed"
+echo "dovecot: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
