@@ -1,0 +1,68 @@
+//! The DIGEST-MD5 layer's floor measured with the primitives this library
+//! links (the RustCrypto crates), for bench/run.sh: HMAC-MD5 over each
+//! chunk, plus RC4 or 3DES-EDE2-CBC over it. Prints MB/s (10^6 bytes per CPU
+//! second), best of several passes.
+//!
+//!     cargo run --release --example primitives [CHUNK] [MB]
+use std::time::Instant;
+
+use des::cipher::{generic_array::GenericArray, BlockEncrypt, KeyInit as _};
+use hmac::{Hmac, Mac};
+use md5::Md5;
+use rc4::{KeyInit, StreamCipher};
+
+fn cpu_seconds() -> f64 {
+    // CPU time of this process, as the bench's C programs measure it.
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn measure(name: &str, chunk: usize, total: usize, mut per_chunk: impl FnMut(&mut [u8])) {
+    let mut buf = vec![0x5au8; chunk];
+    let mut best = 0.0f64;
+    for _ in 0..5 {
+        let (t, c) = (Instant::now(), cpu_seconds());
+        let mut done = 0;
+        while done < total {
+            per_chunk(&mut buf);
+            done += chunk;
+        }
+        // Wall time on an idle core; the tick-based CPU time is too coarse.
+        let secs = t.elapsed().as_secs_f64().max(cpu_seconds() - c).max(1e-9);
+        best = best.max(done as f64 / secs / 1e6);
+    }
+    println!("{name}_mbps={best:.1}");
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let chunk = args.first().copied().unwrap_or(65000);
+    let total = args.get(1).copied().unwrap_or(64) << 20;
+    let mac = <Hmac<Md5> as Mac>::new_from_slice(b"0123456789abcdef").unwrap();
+    let hmac = |data: &[u8]| {
+        let mut m = mac.clone();
+        m.update(&[0, 0, 0, 1]);
+        m.update(data);
+        std::hint::black_box(m.finalize());
+    };
+    measure("auth-int", chunk, total, |b| hmac(b));
+    let mut rc4 = rc4::Rc4::<rc4::consts::U16>::new(GenericArray::from_slice(b"0123456789abcdef"));
+    measure("rc4", chunk, total, |b| {
+        hmac(b);
+        rc4.apply_keystream(b);
+    });
+    let tdes = des::TdesEde2::new(GenericArray::from_slice(b"0123456789abcdef"));
+    let mut iv = [0u8; 8];
+    measure("3des", chunk, total / 16, |b| {
+        hmac(b);
+        for block in b.chunks_exact_mut(8) {
+            for (x, v) in block.iter_mut().zip(&iv) {
+                *x ^= v;
+            }
+            tdes.encrypt_block(GenericArray::from_mut_slice(block));
+            iv.copy_from_slice(block);
+        }
+    });
+}
