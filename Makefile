@@ -18,7 +18,7 @@ SONAME   := libsasl2.so.2
 REALNAME := libsasl2.so.$(VERSION)
 STATIC   := target/release/libsasl2.a
 
-.PHONY: all lib demo header check test-rust test-exports test-header test-c test-interop bench install clean FORCE
+.PHONY: all lib demo header check test-rust test-exports test-header test-install test-c test-interop bench install clean FORCE
 
 all: lib
 
@@ -52,7 +52,7 @@ header:
 demo: lib
 	interop/sample.sh $(BUILD)
 
-check: lib test-rust test-exports test-header test-c test-interop
+check: lib test-rust test-exports test-header test-install test-c test-interop
 
 test-rust:
 	$(CARGO) test
@@ -62,6 +62,9 @@ test-exports: lib
 
 test-header:
 	tests/header-compat.sh
+
+test-install: lib
+	tests/install-check.sh
 
 test-c: lib
 	ctests/run.sh $(BUILD)
