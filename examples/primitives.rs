@@ -6,7 +6,7 @@
 //!     cargo run --release --example primitives [CHUNK] [MB]
 use std::time::Instant;
 
-use des::cipher::{generic_array::GenericArray, BlockEncrypt, KeyInit as _};
+use des::cipher::{generic_array::GenericArray, BlockEncrypt};
 use hmac::{Hmac, Mac};
 use md5::Md5;
 use rc4::{KeyInit, StreamCipher};

@@ -208,9 +208,7 @@ impl AppCallbacks for CCallbacks {
     }
 
     fn option(&mut self, plugin: Option<&str>, name: &str) -> Option<String> {
-        if self.find(SASL_CB_GETOPT).is_none() {
-            return None;
-        }
+        self.find(SASL_CB_GETOPT)?;
         let plugin = plugin.map(c_string);
         let name = c_string(name);
         // Each array's getopt is asked in turn, as Cyrus does.

@@ -44,7 +44,7 @@ unsafe fn opt_str<'a>(ptr: *const c_char) -> Option<&'a str> {
     }
     // SAFETY: non-NULL and NUL-terminated per the caller's contract.
     let bytes = unsafe { CStr::from_ptr(ptr) }.to_bytes();
-    Some(std::str::from_utf8(bytes).unwrap_or_else(|_| "\u{fffd}"))
+    Some(std::str::from_utf8(bytes).unwrap_or("\u{fffd}"))
 }
 
 /// Borrows a C string's bytes; None for NULL.

@@ -345,47 +345,51 @@ pub unsafe extern "C" fn _sasl_MD5Init(ctx: *mut c_void) {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn _sasl_MD5Update(ctx: *mut c_void, input: *const u8, len: c_uint) {
-    if ctx.is_null() || (input.is_null() && len > 0) {
-        return;
-    }
-    // SAFETY: an MD5_CTX set up by _sasl_MD5Init; `len` bytes at `input`.
-    let (mut core, mut pending, mut n) = unsafe { md5_load(ctx) };
-    let mut data = unsafe { bytes(input.cast(), len as usize) };
-    if n > 0 {
-        let take = (64 - n).min(data.len());
-        pending[n..n + take].copy_from_slice(&data[..take]);
-        n += take;
-        data = &data[take..];
-        if n == 64 {
-            core.update_blocks(&[*Block::<md5::Md5Core>::from_slice(&pending)]);
-            n = 0;
+    ffi_boundary!((), {
+        if ctx.is_null() || (input.is_null() && len > 0) {
+            return;
         }
-    }
-    let full = data.len() / 64 * 64;
-    let blocks: Vec<Block<md5::Md5Core>> = data[..full].chunks_exact(64).map(|b| *GenericArray::from_slice(b)).collect();
-    core.update_blocks(&blocks);
-    let rest = &data[full..];
-    pending[n..n + rest.len()].copy_from_slice(rest);
-    n += rest.len();
-    // SAFETY: as above.
-    unsafe { md5_store(ctx, core, &pending[..n]) };
+        // SAFETY: an MD5_CTX set up by _sasl_MD5Init; `len` bytes at `input`.
+        let (mut core, mut pending, mut n) = unsafe { md5_load(ctx) };
+        let mut data = unsafe { bytes(input.cast(), len as usize) };
+        if n > 0 {
+            let take = (64 - n).min(data.len());
+            pending[n..n + take].copy_from_slice(&data[..take]);
+            n += take;
+            data = &data[take..];
+            if n == 64 {
+                core.update_blocks(&[*Block::<md5::Md5Core>::from_slice(&pending)]);
+                n = 0;
+            }
+        }
+        let full = data.len() / 64 * 64;
+        let blocks: Vec<Block<md5::Md5Core>> = data[..full].chunks_exact(64).map(|b| *GenericArray::from_slice(b)).collect();
+        core.update_blocks(&blocks);
+        let rest = &data[full..];
+        pending[n..n + rest.len()].copy_from_slice(rest);
+        n += rest.len();
+        // SAFETY: as above.
+        unsafe { md5_store(ctx, core, &pending[..n]) };
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn _sasl_MD5Final(digest: *mut u8, ctx: *mut c_void) {
-    if ctx.is_null() || digest.is_null() {
-        return;
-    }
-    // SAFETY: an MD5_CTX set up by _sasl_MD5Init.
-    let (mut core, pending, n) = unsafe { md5_load(ctx) };
-    let mut buffer = md5::digest::core_api::Buffer::<md5::Md5Core>::new(&pending[..n]);
-    let mut out = GenericArray::default();
-    core.finalize_fixed_core(&mut buffer, &mut out);
-    // SAFETY: 16 writable bytes at `digest`, 88 at `ctx`, per md5.h.
-    unsafe {
-        ptr::copy_nonoverlapping(out.as_ptr(), digest, 16);
-        std::slice::from_raw_parts_mut(ctx.cast::<u8>(), MD5_CTX_SIZE).zeroize();
-    }
+    ffi_boundary!((), {
+        if ctx.is_null() || digest.is_null() {
+            return;
+        }
+        // SAFETY: an MD5_CTX set up by _sasl_MD5Init.
+        let (mut core, pending, n) = unsafe { md5_load(ctx) };
+        let mut buffer = md5::digest::core_api::Buffer::<md5::Md5Core>::new(&pending[..n]);
+        let mut out = GenericArray::default();
+        core.finalize_fixed_core(&mut buffer, &mut out);
+        // SAFETY: 16 writable bytes at `digest`, 88 at `ctx`, per md5.h.
+        unsafe {
+            ptr::copy_nonoverlapping(out.as_ptr(), digest, 16);
+            std::slice::from_raw_parts_mut(ctx.cast::<u8>(), MD5_CTX_SIZE).zeroize();
+        }
+    })
 }
 
 #[cfg(test)]
