@@ -215,7 +215,16 @@ impl ClientConn {
         match self.phase {
             Phase::Running => {}
             Phase::New => return Err(Error::fail("no mechanism was started (call sasl_client_start first)")),
-            Phase::Done => return Err(Error::fail("authentication already completed; no further step is possible")),
+            // sasl_client_step(3): after the protocol's success the client
+            // "should still be called one more time with a serverinlen of
+            // zero". That confirms the completed exchange; data does not.
+            Phase::Done if input.is_none_or(<[u8]>::is_empty) => {
+                let out = (self.flags & conn_flags::SUCCESS_DATA == 0).then(Vec::new);
+                return Ok((Status::Ok, out));
+            }
+            Phase::Done => {
+                return Err(Error::bad_prot("authentication already completed; the server sent more data"));
+            }
             Phase::Failed => return Err(Error::fail("the authentication exchange already failed; start again")),
         }
         self.prompts.clear();
@@ -404,6 +413,58 @@ impl Session for ConnSession<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::callbacks::{Availability, CallbackId, Lookup};
+    use crate::mech::Secret;
+
+    /// An application with a password callback and a prompt for the user.
+    struct App;
+    impl AppCallbacks for App {
+        fn availability(&self, id: CallbackId) -> Availability {
+            match id {
+                CallbackId::Pass => Availability::Callback,
+                CallbackId::AuthName => Availability::Prompt,
+                _ => Availability::Absent,
+            }
+        }
+        fn simple(&mut self, id: CallbackId) -> Lookup<String> {
+            if id == CallbackId::AuthName { Lookup::Prompt } else { Lookup::Absent }
+        }
+        fn secret(&mut self) -> Lookup<Secret> {
+            Lookup::Value(Secret::new(b"pw".to_vec()))
+        }
+        fn realm(&mut self, _: &[String]) -> Lookup<String> {
+            Lookup::Absent
+        }
+        fn option(&mut self, _: Option<&str>, _: &str) -> Option<String> {
+            None
+        }
+        fn log(&mut self, _: LogLevel, _: &str) {}
+    }
+
+    #[test]
+    fn prompts_then_completion_then_the_man_pages_final_step() {
+        let mut conn = ClientConn::new("imap", Some("Mail.Example.ORG"), None, None, 0, None).unwrap();
+        assert_eq!(conn.server_fqdn.as_deref(), Some("mail.example.org"));
+        let (status, out) = conn.start("PLAIN", &mut App, true).unwrap();
+        assert_eq!((status, out), (Status::Interact, None));
+        assert_eq!(conn.prompts()[0].id, CallbackId::AuthName);
+        let answers = [Answer::new(CallbackId::AuthName, Some(b"  tim ".as_slice()))];
+        let (status, out) = conn.step(None, &mut App, &answers).unwrap();
+        // The name is canonicalised (trimmed) before it is sent.
+        assert_eq!((status, out.as_deref()), (Status::Ok, Some(&b"\0tim\0pw"[..])));
+        assert_eq!((conn.user.as_deref(), conn.authid.as_deref()), (Some("tim"), Some("tim")));
+        // sasl_client_step(3): one more call with no data confirms.
+        assert_eq!(conn.step(Some(b""), &mut App, &[]).unwrap(), (Status::Ok, Some(Vec::new())));
+        assert_eq!(conn.step(Some(b"x"), &mut App, &[]).unwrap_err().code, Code::BadProt);
+    }
+
+    #[test]
+    fn server_first_mechanisms_need_a_challenge() {
+        let mut conn = ClientConn::new("imap", Some("h"), None, None, 0, None).unwrap();
+        assert_eq!(conn.start("CRAM-MD5", &mut App, true).unwrap(), (Status::Continue, None));
+        assert_eq!(conn.step(None, &mut App, &[]).unwrap_err().code, Code::BadProt);
+        assert_eq!(conn.phase(), Phase::Failed);
+    }
 
     #[test]
     fn ip_port_syntax() {
