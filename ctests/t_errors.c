@@ -174,7 +174,10 @@ static void test_step_misuse(void)
     /* ...and then it is over: SASL_FAIL */
     CHECK_EQ_INT(sasl_client_step(conn, "<1.2@h>", 7, NULL, &out, &outlen),
                  SASL_FAIL);
-    CHECK_EQ_INT(sasl_client_step(conn, NULL, 0, NULL, &out, &outlen), SASL_FAIL);
+    /* an empty step after completion: sasl2-rs confirms it with SASL_OK, as
+     * sasl_client_step(3) asks clients to make it (see README) */
+    CHECK_EQ_INT(sasl_client_step(conn, NULL, 0, NULL, &out, &outlen),
+                 is_rust_impl() ? SASL_OK : SASL_FAIL);
     sasl_dispose(&conn);
 
     CHECK_EQ_INT(sasl_client_step(NULL, "x", 1, NULL, &out, &outlen),

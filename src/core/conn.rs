@@ -223,7 +223,7 @@ impl ClientConn {
                 return Ok((Status::Ok, out));
             }
             Phase::Done => {
-                return Err(Error::bad_prot("authentication already completed; the server sent more data"));
+                return Err(Error::fail("authentication already completed; the server sent more data"));
             }
             Phase::Failed => return Err(Error::fail("the authentication exchange already failed; start again")),
         }
@@ -455,7 +455,7 @@ mod tests {
         assert_eq!((conn.user.as_deref(), conn.authid.as_deref()), (Some("tim"), Some("tim")));
         // sasl_client_step(3): one more call with no data confirms.
         assert_eq!(conn.step(Some(b""), &mut App, &[]).unwrap(), (Status::Ok, Some(Vec::new())));
-        assert_eq!(conn.step(Some(b"x"), &mut App, &[]).unwrap_err().code, Code::BadProt);
+        assert_eq!(conn.step(Some(b"x"), &mut App, &[]).unwrap_err().code, Code::Fail);
     }
 
     #[test]
