@@ -245,9 +245,6 @@ pub(crate) fn can_supply(callbacks: &dyn AppCallbacks, need: crate::mech::Need) 
     callbacks.availability(id) != Availability::Absent
 }
 
-/// Prompt answers wiped when dropped.
-pub type Answers = Vec<Answer>;
-
 impl Answer {
     pub fn new(id: CallbackId, value: Option<&[u8]>) -> Self {
         Answer { id, value: value.map(|v| Zeroizing::new(v.to_vec())) }

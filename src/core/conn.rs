@@ -131,10 +131,6 @@ impl ClientConn {
         &self.prompts
     }
 
-    pub fn has_pending_prompts(&self) -> bool {
-        !self.prompts.is_empty()
-    }
-
     fn available(&self) -> &[&'static MechInfo] {
         self.mechs.as_deref().unwrap_or(mech::MECHANISMS)
     }
