@@ -136,14 +136,22 @@ impl ClientConn {
     }
 
     fn context(&self) -> Context<'_> {
-        Context {
-            available: self.available(),
+        Context { available: self.available(), params: self.params(CbDisposition::None) }
+    }
+
+    /// The connection as a mechanism sees it when it starts.
+    fn params(&self, cb_disposition: CbDisposition) -> Params<'_> {
+        Params {
+            service: &self.service,
+            server_fqdn: self.server_fqdn.as_deref(),
+            local_addr: self.local_addr.as_deref(),
+            remote_addr: self.remote_addr.as_deref(),
             props: self.props,
             external_ssf: self.external_ssf,
-            has_external_authid: self.external_authid.is_some(),
-            has_server_fqdn: self.server_fqdn.is_some(),
+            external_authid: self.external_authid.as_deref(),
             flags: self.flags,
             channel_binding: self.channel_binding.as_deref(),
+            cb_disposition,
         }
     }
 
@@ -188,7 +196,7 @@ impl ClientConn {
             channel_binding: if cb == CbDisposition::None { None } else { self.channel_binding.as_deref() },
             cb_disposition: cb,
         };
-        let mech = (info.new)(&params)?;
+        let mech = info.start(&params)?;
         let name = match mech.name() {
             Some(n) => n.to_owned().into(),
             None if plus => format!("{}-PLUS", info.name).into(),

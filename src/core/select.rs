@@ -14,19 +14,16 @@
 use std::fmt::Write as _;
 
 use super::callbacks::{can_supply, AppCallbacks};
-use crate::mech::{conn_flags, feat, sec, CbDisposition, ChannelBinding, MechInfo, SecurityProps};
+use crate::mech::{conn_flags, feat, sec, CbDisposition, MechInfo, Params};
 
 /// What selection needs to know about the connection.
 pub struct Context<'a> {
     /// The connection's mechanisms, strongest first (all of them, or those of
     /// the `client_mech_list` option in its order).
     pub available: &'a [&'static MechInfo],
-    pub props: SecurityProps,
-    pub external_ssf: u32,
-    pub has_external_authid: bool,
-    pub has_server_fqdn: bool,
-    pub flags: u32,
-    pub channel_binding: Option<&'a ChannelBinding>,
+    /// The connection as a mechanism would be started on it (with the
+    /// channel-binding data, if any, and no disposition yet).
+    pub params: Params<'a>,
 }
 
 #[derive(Debug)]
@@ -77,7 +74,8 @@ pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -
         offered.iter().any(|o| strip_plus(o).is_some_and(|base| base.eq_ignore_ascii_case(name)))
     };
     let server_can_bind = offered.iter().any(|o| strip_plus(o).is_some());
-    let cb = ctx.channel_binding;
+    let p = &ctx.params;
+    let cb = p.channel_binding;
     let negotiating = offered.len() > 1;
 
     // Cyrus's channel-binding disposition for the connection as a whole.
@@ -93,9 +91,9 @@ pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -
         Some(_) => CbDisposition::None,
     };
 
-    let min_ssf = ctx.props.min_ssf.saturating_sub(ctx.external_ssf);
-    let mut required_flags = ctx.props.security_flags;
-    if ctx.props.min_ssf <= ctx.external_ssf && ctx.external_ssf > 1 {
+    let min_ssf = p.props.min_ssf.saturating_sub(p.external_ssf);
+    let mut required_flags = p.props.security_flags;
+    if p.props.min_ssf <= p.external_ssf && p.external_ssf > 1 {
         // An external layer (TLS) protects plaintext mechanisms.
         required_flags &= !sec::NOPLAINTEXT;
     }
@@ -123,16 +121,14 @@ pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -
                 ))
             } else if base_cb == CbDisposition::Used && !plus && info.features & feat::CHANNEL_BINDING == 0 {
                 Some("channel binding is required and it cannot bind".to_string())
-            } else if info.features & feat::NEED_SERVER_FQDN != 0 && !ctx.has_server_fqdn {
+            } else if info.features & feat::NEED_SERVER_FQDN != 0 && p.server_fqdn.is_none() {
                 Some("needs the server's name, and none was given to sasl_client_new".to_string())
-            } else if ctx.flags & conn_flags::NEED_PROXY != 0 && info.features & feat::ALLOWS_PROXY == 0 {
+            } else if p.flags & conn_flags::NEED_PROXY != 0 && info.features & feat::ALLOWS_PROXY == 0 {
                 Some("cannot carry an authorization identity (SASL_NEED_PROXY)".to_string())
-            } else if ctx.flags & conn_flags::NEED_HTTP != 0 && info.features & feat::SUPPORTS_HTTP == 0 {
+            } else if p.flags & conn_flags::NEED_HTTP != 0 && info.features & feat::SUPPORTS_HTTP == 0 {
                 Some("cannot be used over HTTP (SASL_NEED_HTTP)".to_string())
-            } else if info.name == "EXTERNAL" && !ctx.has_external_authid {
-                Some("no external identity is set (SASL_AUTH_EXTERNAL)".to_string())
             } else {
-                None
+                info.factory.check(p).err()
             };
             if let Some(why) = why {
                 let _ = write!(reasons, "; {}{}: {why}", info.name, if plus { "-PLUS" } else { "" });
@@ -190,7 +186,7 @@ fn flag_names(flags: u32) -> String {
 mod tests {
     use super::*;
     use crate::core::callbacks::{Availability, CallbackId, Lookup};
-    use crate::mech::{LogLevel, Secret, MECHANISMS};
+    use crate::mech::{ChannelBinding, LogLevel, Secret, SecurityProps, MECHANISMS};
 
     struct Cbs {
         pass: Availability,
@@ -217,12 +213,18 @@ mod tests {
     fn ctx() -> Context<'static> {
         Context {
             available: MECHANISMS,
-            props: SecurityProps::default(),
-            external_ssf: 0,
-            has_external_authid: false,
-            has_server_fqdn: true,
-            flags: 0,
-            channel_binding: None,
+            params: Params {
+                service: "imap",
+                server_fqdn: Some("mail.example.org"),
+                local_addr: None,
+                remote_addr: None,
+                props: SecurityProps::default(),
+                external_ssf: 0,
+                external_authid: None,
+                flags: 0,
+                channel_binding: None,
+                cb_disposition: CbDisposition::None,
+            },
         }
     }
 
@@ -245,17 +247,17 @@ mod tests {
     #[test]
     fn security_flags_and_ssf_filter() {
         let mut c = ctx();
-        c.props.security_flags = sec::NOPLAINTEXT;
+        c.params.props.security_flags = sec::NOPLAINTEXT;
         assert_eq!(pick(&c, "PLAIN CRAM-MD5 ANONYMOUS").unwrap(), "CRAM-MD5");
         let err = pick(&c, "PLAIN LOGIN").unwrap_err();
         assert!(err.contains("PLAIN: excluded by the security flags (NOPLAINTEXT)"), "{err}");
-        c.props.security_flags = 0;
-        c.props.min_ssf = 56;
+        c.params.props.security_flags = 0;
+        c.params.props.min_ssf = 56;
         let err = pick(&c, "PLAIN CRAM-MD5").unwrap_err();
         assert!(err.contains("CRAM-MD5: too weak"), "{err}");
         // A TLS layer strong enough lifts both the SSF need and NOPLAINTEXT.
-        c.external_ssf = 256;
-        c.props.security_flags = sec::NOPLAINTEXT;
+        c.params.external_ssf = 256;
+        c.params.props.security_flags = sec::NOPLAINTEXT;
         assert_eq!(pick(&c, "PLAIN").unwrap(), "PLAIN");
     }
 
@@ -281,7 +283,7 @@ mod tests {
     fn channel_binding_prefers_plus() {
         let binding = ChannelBinding { name: "tls-unique".into(), critical: false, data: vec![1, 2, 3] };
         let mut c = ctx();
-        c.channel_binding = Some(&binding);
+        c.params.channel_binding = Some(&binding);
         let choice = select(&c, "SCRAM-SHA-1 SCRAM-SHA-256-PLUS SCRAM-SHA-512", &Cbs { pass: Availability::Callback }).unwrap();
         assert_eq!((choice.info.name, choice.plus, choice.cb), ("SCRAM-SHA-256", true, CbDisposition::Used));
         // Without -PLUS on offer the client signals that it could bind ('y').
@@ -291,7 +293,7 @@ mod tests {
         assert!(pick(&ctx(), "SCRAM-SHA-256-PLUS").is_err());
         // A critical binding never downgrades silently.
         let critical = ChannelBinding { critical: true, ..binding.clone() };
-        c.channel_binding = Some(&critical);
+        c.params.channel_binding = Some(&critical);
         assert!(pick(&c, "SCRAM-SHA-256 PLAIN").unwrap_err().contains("critical"));
     }
 }

@@ -9,8 +9,12 @@ pub static INFO: MechInfo = MechInfo {
     features: feat::WANT_CLIENT_FIRST,
     required: &[],
     last_resort: false,
-    new: |_| Ok(Box::new(Anonymous { done: false, outcome: None })),
+    factory: &(new as NewFn),
 };
+
+fn new(_: &Params<'_>) -> Result<Box<dyn ClientMech>> {
+    Ok(Box::new(Anonymous { done: false, outcome: None }))
+}
 
 const ANONYMOUS_ID: &str = "anonymous";
 /// RFC 4505: the trace is at most 255 characters.
@@ -62,7 +66,7 @@ mod tests {
     #[test]
     fn trace_and_identity() {
         let mut s = FakeSession { authzid: Some("sirhc".into()), hostname: "host".into(), ..Default::default() };
-        let mut m = (INFO.new)(&params()).unwrap();
+        let mut m = INFO.start(&params()).unwrap();
         assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(Some(b"sirhc@host".to_vec())));
         assert_eq!(m.outcome().unwrap().user(), "anonymous");
     }
@@ -70,7 +74,7 @@ mod tests {
     #[test]
     fn trace_is_bounded() {
         let mut s = FakeSession { authzid: Some("é".repeat(300)), hostname: "h".into(), ..Default::default() };
-        let mut m = (INFO.new)(&params()).unwrap();
+        let mut m = INFO.start(&params()).unwrap();
         let Step::Done(Some(out)) = m.step(b"", &mut s).unwrap() else { panic!() };
         assert!(out.len() <= MAX_TRACE && std::str::from_utf8(&out).is_ok());
     }

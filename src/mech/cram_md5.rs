@@ -11,8 +11,12 @@ pub static INFO: MechInfo = MechInfo {
     features: feat::SERVER_FIRST,
     required: NEEDS_USER_PASS,
     last_resort: false,
-    new: |_| Ok(Box::new(CramMd5 { done: false, outcome: None })),
+    factory: &(new as NewFn),
 };
+
+fn new(_: &Params<'_>) -> Result<Box<dyn ClientMech>> {
+    Ok(Box::new(CramMd5 { done: false, outcome: None }))
+}
 
 /// Challenges are short (`<pid.clock@host>`); Cyrus refuses more than this.
 const MAX_CHALLENGE: usize = 1024;
@@ -80,7 +84,7 @@ mod tests {
     #[test]
     fn rejects_missing_or_huge_challenge() {
         let mut s = FakeSession { authname: Some("tim".into()), password: Some(b"x".to_vec()), ..Default::default() };
-        let mut m = (INFO.new)(&params()).unwrap();
+        let mut m = INFO.start(&params()).unwrap();
         assert_eq!(m.step(b"", &mut s).unwrap_err().code, Code::BadProt);
         assert_eq!(m.step(&[b'a'; 4096], &mut s).unwrap_err().code, Code::BadProt);
         assert!(matches!(m.step(b"<1.2@h>", &mut s).unwrap(), Step::Done(Some(_))));

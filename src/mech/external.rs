@@ -10,13 +10,27 @@ pub static INFO: MechInfo = MechInfo {
     features: feat::WANT_CLIENT_FIRST | feat::ALLOWS_PROXY,
     required: &[],
     last_resort: false,
-    new: |params| {
-        let authid = params.external_authid.ok_or_else(|| {
-            Error::new(Code::NoMech, "EXTERNAL needs an external identity (SASL_AUTH_EXTERNAL)")
-        })?;
-        Ok(Box::new(External { authid: authid.to_owned(), done: false, outcome: None }))
-    },
+    factory: &ExternalFactory,
 };
+
+struct ExternalFactory;
+
+impl Factory for ExternalFactory {
+    fn start(&self, params: &Params<'_>) -> Result<Box<dyn ClientMech>> {
+        self.check(params).map_err(|why| Error::new(Code::NoMech, format!("EXTERNAL: {why}")))?;
+        let authid = params.external_authid.unwrap_or_default();
+        Ok(Box::new(External { authid: authid.to_owned(), done: false, outcome: None }))
+    }
+
+    /// Cyrus selects EXTERNAL without an external identity and then fails
+    /// the whole start; passing it over lets selection go on.
+    fn check(&self, params: &Params<'_>) -> std::result::Result<(), String> {
+        match params.external_authid {
+            Some(_) => Ok(()),
+            None => Err("no external identity is set (SASL_AUTH_EXTERNAL)".into()),
+        }
+    }
+}
 
 struct External {
     authid: String,
@@ -58,19 +72,19 @@ mod tests {
     #[test]
     fn sends_authzid_or_nothing() {
         let p = Params { external_authid: Some("cn=me"), ..params() };
-        let mut m = (INFO.new)(&p).unwrap();
+        let mut m = INFO.start(&p).unwrap();
         let mut s = FakeSession::default();
         assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(Some(Vec::new())));
         let o = m.outcome().unwrap();
         assert_eq!((o.user(), o.authid.as_str()), ("cn=me", "cn=me"));
 
-        let mut m = (INFO.new)(&p).unwrap();
+        let mut m = INFO.start(&p).unwrap();
         let mut s = FakeSession { authzid: Some("bob".into()), ..Default::default() };
         assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(Some(b"bob".to_vec())));
     }
 
     #[test]
     fn needs_external_identity() {
-        assert_eq!((INFO.new)(&params()).err().unwrap().code, Code::NoMech);
+        assert_eq!(INFO.start(&params()).err().unwrap().code, Code::NoMech);
     }
 }

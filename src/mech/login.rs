@@ -9,8 +9,12 @@ pub static INFO: MechInfo = MechInfo {
     features: feat::SERVER_FIRST,
     required: NEEDS_USER_PASS,
     last_resort: false,
-    new: |_| Ok(Box::new(Login::default())),
+    factory: &(new as NewFn),
 };
+
+fn new(_: &Params<'_>) -> Result<Box<dyn ClientMech>> {
+    Ok(Box::new(Login::default()))
+}
 
 #[derive(Default)]
 struct Login {
@@ -59,7 +63,7 @@ mod tests {
             password: Some(b"secret".to_vec()),
             ..Default::default()
         };
-        let mut m = (INFO.new)(&params()).unwrap();
+        let mut m = INFO.start(&params()).unwrap();
         assert_eq!(m.step(b"Username:", &mut s).unwrap(), Step::Continue(b"tim".to_vec()));
         assert_eq!(m.step(b"Password:", &mut s).unwrap(), Step::Done(Some(b"secret".to_vec())));
         assert_eq!(m.outcome().unwrap().user(), "tim");

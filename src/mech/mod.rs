@@ -357,7 +357,38 @@ pub struct MechInfo {
     /// other acceptable mechanism (or the application names only them), so a
     /// password is never sent as a token in place of a real mechanism.
     pub last_resort: bool,
-    pub new: fn(&Params<'_>) -> Result<Box<dyn ClientMech>>,
+    /// Starts the mechanism, and says whether it can run here at all.
+    pub factory: &'static dyn Factory,
+}
+
+impl MechInfo {
+    /// A new exchange of this mechanism.
+    pub fn start(&self, params: &Params<'_>) -> Result<Box<dyn ClientMech>> {
+        self.factory.start(params)
+    }
+}
+
+/// How a mechanism is started. Built-in mechanisms are plain functions
+/// ([`NewFn`]); mechanisms that depend on the system (a Kerberos credential,
+/// a loaded plugin) implement [`Factory::check`] too.
+pub trait Factory: Sync {
+    fn start(&self, params: &Params<'_>) -> Result<Box<dyn ClientMech>>;
+    /// Whether the mechanism can run on this connection at all, checked
+    /// during selection, so that an unusable mechanism is passed over (with
+    /// this reason) instead of being chosen and failing. Must be cheap: it
+    /// runs for every candidate of every `sasl_client_start`.
+    fn check(&self, _params: &Params<'_>) -> std::result::Result<(), String> {
+        Ok(())
+    }
+}
+
+/// A built-in mechanism's constructor.
+pub type NewFn = fn(&Params<'_>) -> Result<Box<dyn ClientMech>>;
+
+impl Factory for NewFn {
+    fn start(&self, params: &Params<'_>) -> Result<Box<dyn ClientMech>> {
+        self(params)
+    }
 }
 
 impl fmt::Debug for MechInfo {

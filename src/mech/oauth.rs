@@ -24,8 +24,12 @@ pub static OAUTHBEARER: MechInfo = MechInfo {
     features: feat::WANT_CLIENT_FIRST | feat::ALLOWS_PROXY,
     required: NEEDS_USER_PASS,
     last_resort: true,
-    new: |params| Ok(Box::new(OAuth::new(Kind::Bearer, params))),
+    factory: &(new_bearer as NewFn),
 };
+
+fn new_bearer(params: &Params<'_>) -> Result<Box<dyn ClientMech>> {
+    Ok(Box::new(OAuth::new(Kind::Bearer, params)))
+}
 
 pub static XOAUTH2: MechInfo = MechInfo {
     name: "XOAUTH2",
@@ -34,8 +38,12 @@ pub static XOAUTH2: MechInfo = MechInfo {
     features: feat::WANT_CLIENT_FIRST,
     required: NEEDS_USER_PASS,
     last_resort: true,
-    new: |params| Ok(Box::new(OAuth::new(Kind::XOAuth2, params))),
+    factory: &(new_xoauth2 as NewFn),
 };
+
+fn new_xoauth2(params: &Params<'_>) -> Result<Box<dyn ClientMech>> {
+    Ok(Box::new(OAuth::new(Kind::XOAuth2, params)))
+}
 
 /// The key-value separator of both mechanisms (`kvsep`, control-A).
 const KVSEP: u8 = 0x01;
@@ -591,7 +599,7 @@ mod tests {
         let mut p = params();
         p.server_fqdn = fqdn;
         p.remote_addr = remote;
-        let mut m = (info.new)(&p).unwrap();
+        let mut m = info.start(&p).unwrap();
         match m.step(b"", s).unwrap() {
             Step::Continue(msg) => (m, msg),
             other => panic!("expected Continue, got {other:?}"),
@@ -666,7 +674,7 @@ mod tests {
         let (_, msg) = start(&XOAUTH2, None, None, &mut s);
         assert_eq!(msg, b"user=u\x01auth=Bearer t\x01\x01");
         let mut s = session(Some("other"), "u", b"t");
-        let mut m = (XOAUTH2.new)(&params()).unwrap();
+        let mut m = XOAUTH2.start(&params()).unwrap();
         assert_eq!(m.step(b"", &mut s).unwrap_err().code, Code::NoAuthz);
     }
 
@@ -675,31 +683,31 @@ mod tests {
         for token in [&b""[..], b"a b", b"abc\x01", b"=abc", b"ab=c", b"abc\n", b"t\xc3\xa9", b"a,b", b"a\0"] {
             for info in [&OAUTHBEARER, &XOAUTH2] {
                 let mut s = session(None, "u", token);
-                let e = (info.new)(&params()).unwrap().step(b"", &mut s).unwrap_err();
+                let e = info.start(&params()).unwrap().step(b"", &mut s).unwrap_err();
                 assert_eq!(e.code, Code::BadParam, "{token:?}");
             }
         }
         assert!(is_bearer_token(b"A-Za-z0-9._~+/"));
         assert!(is_bearer_token(b"x==="));
         let mut s = session(Some("a\x01b"), "u", b"t");
-        assert_eq!((OAUTHBEARER.new)(&params()).unwrap().step(b"", &mut s).unwrap_err().code, Code::BadParam);
+        assert_eq!(OAUTHBEARER.start(&params()).unwrap().step(b"", &mut s).unwrap_err().code, Code::BadParam);
         let mut s = session(None, "a\x01b", b"t");
-        assert_eq!((OAUTHBEARER.new)(&params()).unwrap().step(b"", &mut s).unwrap_err().code, Code::BadParam);
+        assert_eq!(OAUTHBEARER.start(&params()).unwrap().step(b"", &mut s).unwrap_err().code, Code::BadParam);
         let mut s = session(None, "a\x01b", b"t");
-        assert_eq!((XOAUTH2.new)(&params()).unwrap().step(b"", &mut s).unwrap_err().code, Code::BadParam);
+        assert_eq!(XOAUTH2.start(&params()).unwrap().step(b"", &mut s).unwrap_err().code, Code::BadParam);
         let mut s = session(None, "", b"t");
-        assert_eq!((XOAUTH2.new)(&params()).unwrap().step(b"", &mut s).unwrap_err().code, Code::BadParam);
+        assert_eq!(XOAUTH2.start(&params()).unwrap().step(b"", &mut s).unwrap_err().code, Code::BadParam);
         let mut s = session(None, "u", b"t");
         let mut p = params();
         p.server_fqdn = Some("bad\x01host");
-        assert_eq!((OAUTHBEARER.new)(&p).unwrap().step(b"", &mut s).unwrap_err().code, Code::BadParam);
+        assert_eq!(OAUTHBEARER.start(&p).unwrap().step(b"", &mut s).unwrap_err().code, Code::BadParam);
     }
 
     #[test]
     fn interaction_leaves_state_untouched() {
         let mut s = session(None, "u", b"tok");
         s.interact_first = true;
-        let mut m = (OAUTHBEARER.new)(&params()).unwrap();
+        let mut m = OAUTHBEARER.start(&params()).unwrap();
         assert_eq!(m.step(b"", &mut s).unwrap_err().code, Code::Interact);
         assert_eq!(
             m.step(b"", &mut s).unwrap(),
@@ -757,7 +765,7 @@ mod tests {
     #[test]
     fn challenge_before_first_message_is_a_protocol_error() {
         let mut s = session(None, "u", b"t");
-        let mut m = (OAUTHBEARER.new)(&params()).unwrap();
+        let mut m = OAUTHBEARER.start(&params()).unwrap();
         assert_eq!(m.step(b"{}", &mut s).unwrap_err().code, Code::BadProt);
         assert_eq!(m.step(b"", &mut s).unwrap_err().code, Code::BadProt);
         assert_eq!(s.requests, 0);

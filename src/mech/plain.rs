@@ -8,8 +8,12 @@ pub static INFO: MechInfo = MechInfo {
     features: feat::WANT_CLIENT_FIRST | feat::ALLOWS_PROXY,
     required: NEEDS_USER_PASS,
     last_resort: false,
-    new: |_| Ok(Box::new(Plain { done: false, outcome: None })),
+    factory: &(new as NewFn),
 };
+
+fn new(_: &Params<'_>) -> Result<Box<dyn ClientMech>> {
+    Ok(Box::new(Plain { done: false, outcome: None }))
+}
 
 struct Plain {
     done: bool,
@@ -81,7 +85,7 @@ mod tests {
             password: Some(b"xipj3plmq".to_vec()),
             ..Default::default()
         };
-        let mut m = (INFO.new)(&params()).unwrap();
+        let mut m = INFO.start(&params()).unwrap();
         assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(Some(b"Ursel\0Kurt\0xipj3plmq".to_vec())));
         let o = m.outcome().unwrap();
         assert_eq!((o.user(), o.authid.as_str()), ("Ursel", "Kurt"));
@@ -96,7 +100,7 @@ mod tests {
             interact_first: true,
             ..Default::default()
         };
-        let mut m = (INFO.new)(&params()).unwrap();
+        let mut m = INFO.start(&params()).unwrap();
         assert_eq!(m.step(b"", &mut s).unwrap_err().code, Code::Interact);
         assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(Some(b"\0tim\0pw".to_vec())));
     }

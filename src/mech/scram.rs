@@ -51,7 +51,7 @@ macro_rules! scram_info {
             features: FEATURES,
             required: NEEDS_USER_PASS,
             last_resort: false,
-            new: new::<$hash>,
+            factory: &(new::<$hash> as NewFn),
         };
     };
 }
@@ -639,7 +639,7 @@ mod tests {
     /// A SHA-1 mechanism that has sent the RFC 5802 client-first message.
     fn sha1_after_first() -> (Box<dyn ClientMech>, FakeSession) {
         let mut s = session(CNONCE);
-        let mut m = (SCRAM_SHA_1.new)(&params()).unwrap();
+        let mut m = SCRAM_SHA_1.start(&params()).unwrap();
         assert_eq!(cont(m.step(b"", &mut s)), b"n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL");
         (m, s)
     }
@@ -657,7 +657,7 @@ mod tests {
 
     /// Runs a whole exchange against scripted server messages.
     fn exchange(info: &MechInfo, s: &mut FakeSession, server_first: &str, expect: [&str; 2], server_final: &str) {
-        let mut m = (info.new)(&params()).unwrap();
+        let mut m = info.start(&params()).unwrap();
         assert_eq!(text(&cont(m.step(b"", s))), expect[0]);
         assert_eq!(text(&cont(m.step(server_first.as_bytes(), s))), expect[1]);
         assert_eq!(m.step(server_final.as_bytes(), s).unwrap(), Step::Done(None));
@@ -740,7 +740,7 @@ mod tests {
         );
         let cb = ChannelBinding { name: "tls-unique".into(), critical: false, data: (1..=12).collect() };
         let mut s = session(CNONCE);
-        let mut m = (SCRAM_SHA_384.new)(&plus_params(&cb)).unwrap();
+        let mut m = SCRAM_SHA_384.start(&plus_params(&cb)).unwrap();
         assert_eq!(text(&cont(m.step(b"", &mut s))), format!("p=tls-unique,,n=user,r={n}"));
         let server_first = format!(
             "r={n}o0KCidt1gwunG4QqaJOCaG0LfbZLsGFZ,\
@@ -781,7 +781,7 @@ mod tests {
     fn plus_binds_the_channel() {
         let cb = ChannelBinding { name: "tls-unique".into(), critical: true, data: (1..=12).collect() };
         let mut s = session(CNONCE);
-        let mut m = (SCRAM_SHA_1.new)(&plus_params(&cb)).unwrap();
+        let mut m = SCRAM_SHA_1.start(&plus_params(&cb)).unwrap();
         assert_eq!(m.name(), Some("SCRAM-SHA-1-PLUS"));
         assert_eq!(text(&cont(m.step(b"", &mut s))), "p=tls-unique,,n=user,r=fyko+d2lbbFgONRv9qkxdawL");
         let out = cont(m.step(SERVER_FIRST, &mut s));
@@ -793,7 +793,7 @@ mod tests {
 
         for name in ["tls-server-end-point", "tls-exporter"] {
             let cb = ChannelBinding { name: name.into(), critical: false, data: vec![0xaa; 32] };
-            let mut m = (SCRAM_SHA_256.new)(&plus_params(&cb)).unwrap();
+            let mut m = SCRAM_SHA_256.start(&plus_params(&cb)).unwrap();
             assert_eq!(m.name(), Some("SCRAM-SHA-256-PLUS"));
             let first = cont(m.step(b"", &mut session(CNONCE)));
             assert!(text(&first).starts_with(&format!("p={name},,n=user,")));
@@ -804,10 +804,10 @@ mod tests {
     fn plus_rejects_bad_binding() {
         for name in ["", "tls unique", "tls,unique", "tls=unique", "tls_unique", "t\u{e9}"] {
             let cb = ChannelBinding { name: name.into(), critical: true, data: vec![1] };
-            assert_eq!((SCRAM_SHA_256.new)(&plus_params(&cb)).err().unwrap().code, Code::BadBinding, "{name:?}");
+            assert_eq!(SCRAM_SHA_256.start(&plus_params(&cb)).err().unwrap().code, Code::BadBinding, "{name:?}");
         }
         let p = Params { cb_disposition: CbDisposition::Used, ..params() };
-        assert_eq!((SCRAM_SHA_256.new)(&p).err().unwrap().code, Code::BadBinding);
+        assert_eq!(SCRAM_SHA_256.start(&p).err().unwrap().code, Code::BadBinding);
     }
 
     #[test]
@@ -816,13 +816,13 @@ mod tests {
         // y: binding data is present but not used, and is not sent.
         let p = Params { channel_binding: Some(&cb), cb_disposition: CbDisposition::Want, ..params() };
         let mut s = session(CNONCE);
-        let mut m = (SCRAM_SHA_1.new)(&p).unwrap();
+        let mut m = SCRAM_SHA_1.start(&p).unwrap();
         assert_eq!(m.name(), None);
         assert_eq!(text(&cont(m.step(b"", &mut s))), "y,,n=user,r=fyko+d2lbbFgONRv9qkxdawL");
         assert!(text(&cont(m.step(SERVER_FIRST, &mut s))).starts_with("c=eSws,r="));
         // n, even when binding data exists.
         let p = Params { channel_binding: Some(&cb), ..params() };
-        let mut m = (SCRAM_SHA_1.new)(&p).unwrap();
+        let mut m = SCRAM_SHA_1.start(&p).unwrap();
         let mut s = session(CNONCE);
         assert_eq!(text(&cont(m.step(b"", &mut s))), "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL");
         assert_eq!(cont(m.step(SERVER_FIRST, &mut s)), CLIENT_FINAL);
@@ -837,7 +837,7 @@ mod tests {
             cnonce: Some(CNONCE.into()),
             ..Default::default()
         };
-        let mut m = (SCRAM_SHA_1.new)(&params()).unwrap();
+        let mut m = SCRAM_SHA_1.start(&params()).unwrap();
         assert_eq!(text(&cont(m.step(b"", &mut s))), "n,a=adm=2Cin=3D,n=us=3Der=2Cx,r=fyko+d2lbbFgONRv9qkxdawL");
         let out = cont(m.step(SERVER_FIRST, &mut s));
         assert!(text(&out).starts_with("c=bixhPWFkbT0yQ2luPTNELA==,r=")); // base64("n,a=adm=2Cin=3D,")
@@ -853,7 +853,7 @@ mod tests {
 
         // An empty authzid is not sent.
         let mut s = FakeSession { authzid: Some(String::new()), ..session(CNONCE) };
-        let mut m = (SCRAM_SHA_1.new)(&params()).unwrap();
+        let mut m = SCRAM_SHA_1.start(&params()).unwrap();
         assert_eq!(text(&cont(m.step(b"", &mut s))), "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL");
     }
 
@@ -865,7 +865,7 @@ mod tests {
             password: Some("pen\u{00AD}cil".as_bytes().to_vec()),
             ..session(CNONCE)
         };
-        let mut m = (SCRAM_SHA_1.new)(&params()).unwrap();
+        let mut m = SCRAM_SHA_1.start(&params()).unwrap();
         assert_eq!(text(&cont(m.step(b"", &mut s))), "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL");
         assert_eq!(cont(m.step(SERVER_FIRST, &mut s)), CLIENT_FINAL);
         assert_eq!(m.step(SERVER_FINAL, &mut s).unwrap(), Step::Done(None));
@@ -874,7 +874,7 @@ mod tests {
         // SASLprep refuses these: they are used as they are.
         for password in [&b"pen\x07cil"[..], b"\xffpencil", "\u{05D0}a".as_bytes()] {
             let mut s = FakeSession { password: Some(password.to_vec()), ..session(CNONCE) };
-            let mut m = (SCRAM_SHA_1.new)(&params()).unwrap();
+            let mut m = SCRAM_SHA_1.start(&params()).unwrap();
             let first = cont(m.step(b"", &mut s));
             let out = cont(m.step(SERVER_FIRST, &mut s));
             let final_bare = &out[..out.len() - ",p=".len() - 28];
@@ -884,36 +884,36 @@ mod tests {
             assert!(text(&out).ends_with(&B64.encode(&p.client_proof[..20])));
         }
         let mut s = FakeSession { authname: Some("a\u{7}b".into()), ..session(CNONCE) };
-        let mut m = (SCRAM_SHA_1.new)(&params()).unwrap();
+        let mut m = SCRAM_SHA_1.start(&params()).unwrap();
         assert_eq!(text(&cont(m.step(b"", &mut s))), "n,,n=a\u{7}b,r=fyko+d2lbbFgONRv9qkxdawL");
         assert_eq!(s.logs.len(), 1);
 
         // Names that are empty, empty after SASLprep, or contain NUL are refused.
         for name in ["", "\u{00AD}", "a\0b"] {
             let mut s = FakeSession { authname: Some(name.into()), ..session(CNONCE) };
-            let mut m = (SCRAM_SHA_1.new)(&params()).unwrap();
+            let mut m = SCRAM_SHA_1.start(&params()).unwrap();
             assert_eq!(err_code(m.step(b"", &mut s)), Code::BadParam, "{name:?}");
         }
         let mut s = FakeSession { authzid: Some("a\0".into()), ..session(CNONCE) };
-        assert_eq!(err_code((SCRAM_SHA_1.new)(&params()).unwrap().step(b"", &mut s)), Code::BadParam);
+        assert_eq!(err_code(SCRAM_SHA_1.start(&params()).unwrap().step(b"", &mut s)), Code::BadParam);
     }
 
     #[test]
     fn random_client_nonce() {
         let mut s = FakeSession { cnonce: None, random_byte: 0x41, ..session(CNONCE) };
-        let mut m = (SCRAM_SHA_256.new)(&params()).unwrap();
+        let mut m = SCRAM_SHA_256.start(&params()).unwrap();
         // 24 random bytes of 0x41 in base64.
         assert_eq!(text(&cont(m.step(b"", &mut s))), "n,,n=user,r=QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB");
         for bad in ["", "a,b", "a b", "\u{e9}"] {
             let mut s = session(bad);
-            assert_eq!(err_code((SCRAM_SHA_1.new)(&params()).unwrap().step(b"", &mut s)), Code::BadParam);
+            assert_eq!(err_code(SCRAM_SHA_1.start(&params()).unwrap().step(b"", &mut s)), Code::BadParam);
         }
     }
 
     #[test]
     fn interaction_leaves_state_untouched() {
         let mut s = FakeSession { interact_first: true, ..session(CNONCE) };
-        let mut m = (SCRAM_SHA_1.new)(&params()).unwrap();
+        let mut m = SCRAM_SHA_1.start(&params()).unwrap();
         assert_eq!(err_code(m.step(b"", &mut s)), Code::Interact);
         assert_eq!(cont(m.step(b"", &mut s)), b"n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL");
         assert_eq!(cont(m.step(SERVER_FIRST, &mut s)), CLIENT_FINAL);
@@ -924,7 +924,7 @@ mod tests {
     #[test]
     fn initial_challenge_is_ignored() {
         let mut s = session(CNONCE);
-        let mut m = (SCRAM_SHA_1.new)(&params()).unwrap();
+        let mut m = SCRAM_SHA_1.start(&params()).unwrap();
         assert_eq!(cont(m.step(b"junk", &mut s)), b"n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL");
     }
 
@@ -1083,9 +1083,9 @@ mod tests {
     #[test]
     fn too_weak() {
         let p = Params { props: SecurityProps { min_ssf: 1, ..SecurityProps::default() }, ..params() };
-        assert_eq!((SCRAM_SHA_1.new)(&p).err().unwrap().code, Code::TooWeak);
+        assert_eq!(SCRAM_SHA_1.start(&p).err().unwrap().code, Code::TooWeak);
         let p = Params { external_ssf: 256, ..p };
-        assert!((SCRAM_SHA_1.new)(&p).is_ok());
+        assert!(SCRAM_SHA_1.start(&p).is_ok());
     }
 
     #[test]
@@ -1096,7 +1096,7 @@ mod tests {
             assert!(info.security_flags & sec::MUTUAL_AUTH != 0);
             assert!(info.features & feat::CHANNEL_BINDING != 0);
             let cb = ChannelBinding { name: "tls-exporter".into(), critical: false, data: vec![1] };
-            let m = (info.new)(&plus_params(&cb)).unwrap();
+            let m = info.start(&plus_params(&cb)).unwrap();
             assert_eq!(m.name().unwrap(), format!("{}-PLUS", info.name));
         }
     }
@@ -1215,7 +1215,7 @@ int main(int argc, char **argv) {
             let want = Params { cb_disposition: CbDisposition::Want, ..params() };
             let p = if iter == "want" { want } else { p };
             let iter = if iter == "want" { "4096" } else { iter };
-            let mut m = (info.new)(&p).unwrap();
+            let mut m = info.start(&p).unwrap();
             let mech = m.name().unwrap_or(info.name).to_string();
             let mut cmd = Command::new(&srv);
             cmd.arg(&mech).arg(&db).args(["testrealm", iter]);

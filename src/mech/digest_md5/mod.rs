@@ -26,7 +26,7 @@ pub static INFO: MechInfo = MechInfo {
     features: feat::SERVER_FIRST | feat::ALLOWS_PROXY | feat::NEED_SERVER_FQDN | feat::SUPPORTS_HTTP,
     required: NEEDS_USER_PASS,
     last_resort: false,
-    new: new_client,
+    factory: &(new_client as NewFn),
 };
 
 /// RFC 2831: maxbuf defaults to 65536 when not given.

@@ -18,11 +18,11 @@ fn mech_with(props: SecurityProps, external_ssf: u32) -> Box<dyn ClientMech> {
     let mut p = params();
     p.props = props;
     p.external_ssf = external_ssf;
-    (INFO.new)(&p).unwrap()
+    INFO.start(&p).unwrap()
 }
 
 fn mech() -> Box<dyn ClientMech> {
-    (INFO.new)(&params()).unwrap()
+    INFO.start(&params()).unwrap()
 }
 
 fn step_text(m: &mut dyn ClientMech, s: &mut dyn Session, input: &[u8]) -> String {
@@ -92,9 +92,9 @@ fn server_first_only() {
 fn needs_server_fqdn() {
     let mut p = params();
     p.server_fqdn = None;
-    assert_eq!((INFO.new)(&p).err().unwrap().code, Code::BadParam);
+    assert_eq!(INFO.start(&p).err().unwrap().code, Code::BadParam);
     p.server_fqdn = Some("");
-    assert_eq!((INFO.new)(&p).err().unwrap().code, Code::BadParam);
+    assert_eq!(INFO.start(&p).err().unwrap().code, Code::BadParam);
 }
 
 #[test]
@@ -580,7 +580,7 @@ fn cyrus_server_interop() {
         let mut p = params();
         p.server_fqdn = Some("localhost");
         p.props = props(0, 256, 8192);
-        let mut m = (INFO.new)(&p).unwrap();
+        let mut m = INFO.start(&p).unwrap();
         let Step::Continue(resp) = m.step(&challenge, &mut s).unwrap() else { panic!() };
         writeln!(to, "R {}", hex(&resp).as_str()).unwrap();
         let answer = read();
