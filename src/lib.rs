@@ -6,11 +6,15 @@
 //! * [`core`]: connections: callbacks and prompts, properties, mechanism
 //!   selection, security-layer framing; safe Rust;
 //! * `capi`: the exported C functions and `#[repr(C)]` types, pointer
-//!   checks, the panic boundary. The only place with `unsafe`.
+//!   checks, the panic boundary.
+//!
+//! `unsafe` lives only at the C edges: `capi`, and `gss`, the binding to
+//! the system's GSS-API library that the Kerberos mechanisms use.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod capi;
 pub mod core;
+pub(crate) mod gss;
 pub mod mech;
 
 #[cfg(test)]

@@ -224,6 +224,7 @@ mod tests {
                 flags: 0,
                 channel_binding: None,
                 cb_disposition: CbDisposition::None,
+                gss_creds: None,
             },
         }
     }

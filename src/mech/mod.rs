@@ -21,6 +21,9 @@ pub mod anonymous;
 pub mod cram_md5;
 pub mod digest_md5;
 pub mod external;
+pub mod gs2;
+pub mod gss;
+pub mod gssapi;
 mod hi;
 pub mod login;
 pub mod oauth;
@@ -264,6 +267,9 @@ pub struct Params<'a> {
     pub flags: u32,
     pub channel_binding: Option<&'a ChannelBinding>,
     pub cb_disposition: CbDisposition,
+    /// The application's GSS-API credential (`SASL_GSS_CREDS`), used by
+    /// the Kerberos mechanisms instead of the default ticket cache.
+    pub gss_creds: Option<gss::CredHandle>,
 }
 
 /// The result of one successful step.
@@ -401,13 +407,18 @@ impl fmt::Debug for MechInfo {
 pub const NEEDS_USER_PASS: &[Need] = &[Need::AuthName, Need::Password];
 
 /// Every mechanism this library offers, strongest first (the order of
-/// `sasl_global_listmech` is the reverse, as in Cyrus).
+/// `sasl_global_listmech` is the reverse, as in Cyrus): Cyrus 2.1.28's
+/// order as Debian's build lists it (`sasl_client_plugin_info`), the
+/// Kerberos mechanisms first and GS2-KRB5 after SCRAM.
 pub static MECHANISMS: &[&MechInfo] = &[
+    &gssapi::GSS_SPNEGO,
+    &gssapi::GSSAPI,
     &scram::SCRAM_SHA_512,
     &scram::SCRAM_SHA_384,
     &scram::SCRAM_SHA_256,
     &scram::SCRAM_SHA_224,
     &scram::SCRAM_SHA_1,
+    &gs2::GS2_KRB5,
     &digest_md5::INFO,
     &external::INFO,
     &cram_md5::INFO,
@@ -499,6 +510,7 @@ pub(crate) mod testing {
             flags: 0,
             channel_binding: None,
             cb_disposition: CbDisposition::None,
+            gss_creds: None,
         }
     }
 }
