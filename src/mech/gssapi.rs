@@ -72,13 +72,14 @@ impl Factory for GssapiFactory {
     }
 }
 
+/// The steps, numbered as Cyrus logs them ("GSSAPI client step N").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Exchanging context tokens.
-    AuthNeg,
+    AuthNeg = 1,
     /// Context established; waiting for the server's layer offer.
-    SsfCap,
-    Done,
+    SsfCap = 2,
+    Done = 4,
 }
 
 struct Gssapi {
@@ -335,6 +336,8 @@ impl Gssapi {
                 ctx,
                 provider: self.provider,
                 conf: layer == LAYER_CONFIDENTIALITY,
+                // What GSSAPI advertised; GSS-SPNEGO's limit, as in Cyrus.
+                max_recv: self.props.maxbufsize.min(MAX_BUFFER) as usize,
                 // GSS-SPNEGO's peer chose its layer alone: accept either.
                 require_conf: layer == LAYER_CONFIDENTIALITY && self.mech == GssMech::Krb5,
             })),
@@ -359,7 +362,7 @@ fn ad_compat(session: &mut dyn Session) -> bool {
 
 impl ClientMech for Gssapi {
     fn step(&mut self, input: &[u8], session: &mut dyn Session) -> Result<Step> {
-        session.log(LogLevel::Debug, &format!("GSSAPI client step {:?}", self.state));
+        session.log(LogLevel::Debug, &format!("GSSAPI client step {}", self.state as u8));
         match self.state {
             State::AuthNeg => self.authneg(input, session),
             State::SsfCap => self.ssfcap(input, session),
@@ -377,12 +380,17 @@ struct GssLayer {
     ctx: Box<dyn SecContext>,
     provider: &'static dyn Provider,
     conf: bool,
+    max_recv: usize,
     /// Refuse packets that were not encrypted (a negotiated
     /// confidentiality layer).
     require_conf: bool,
 }
 
 impl SecurityLayer for GssLayer {
+    fn max_recv(&self) -> usize {
+        self.max_recv
+    }
+
     fn wrap(&mut self, plain: &[u8], out: &mut Vec<u8>) -> Result<()> {
         match self.ctx.wrap(self.conf, plain, out) {
             Ok(applied) if applied || !self.conf => Ok(()),
@@ -503,6 +511,20 @@ mod tests {
             });
             assert_eq!(got.map_err(|e| e.code), want, "min {min} max {max} maxbuf {maxbuf} layers {layers}");
         }
+    }
+
+    #[test]
+    fn advertised_and_enforced_receive_limit_is_capped() {
+        // Applications pass UINT_MAX for "no limit": 3 octets carry 16 MiB - 1.
+        let mut s = FakeSession::default();
+        let (r, mut m) = negotiate(&with_props(0, 256, u32::MAX), 7, &mut s);
+        let Step::Done(Some(token)) = r.unwrap() else { panic!() };
+        assert_eq!(peer_unwrap(&token).unwrap().0, [4, 0xff, 0xff, 0xff]);
+        assert_eq!(m.outcome().unwrap().layer.unwrap().max_recv(), 0xFF_FFFF);
+        let (r, mut m) = negotiate(&with_props(0, 256, 4096), 7, &mut s);
+        let Step::Done(Some(token)) = r.unwrap() else { panic!() };
+        assert_eq!(peer_unwrap(&token).unwrap().0, [4, 0, 0x10, 0]);
+        assert_eq!(m.outcome().unwrap().layer.unwrap().max_recv(), 4096);
     }
 
     #[test]
