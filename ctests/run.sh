@@ -126,7 +126,12 @@ for src in "$here"/t_*.c; do
     fi
     exe="$bindir/$name"
     log="$bindir/$name.log"
-    if ! "$CC" "${cflags[@]}" -o "$exe" "$src" "${linkflags[@]}" -lpthread -ldl \
+    # A test may name extra libraries ("CTESTS_LDFLAGS: ...") and a fixture
+    # script that runs it ("CTESTS_FIXTURE: with-kdc.sh"), in its comments.
+    read -r -a extra <<<"$(sed -n 's/.*CTESTS_LDFLAGS: *//p' "$src" | head -n 1)"
+    fixture=$(sed -n 's/.*CTESTS_FIXTURE: *\([^ ]*\).*/\1/p' "$src" | head -n 1)
+    fixture=(${fixture:+"$here/$fixture"})
+    if ! "$CC" "${cflags[@]}" -o "$exe" "$src" "${linkflags[@]}" "${extra[@]}" -lpthread -ldl \
             >"$log" 2>&1; then
         echo "FAIL $name (compile error)"
         sed 's/^/    /' "$log"
@@ -138,7 +143,7 @@ for src in "$here"/t_*.c; do
     # Clean, deterministic environment: no user SASL configuration.
     env -u SASL_PATH -u SASL_CONF_PATH "${runenv[@]}" \
         CTESTS_EXPECT_RUST="$expect_rust" CTESTS_LIBSASL="$libfile" \
-        timeout 600 "${vg[@]}" "$exe" >"$log" 2>&1
+        timeout 600 "${fixture[@]}" "${vg[@]}" "$exe" >"$log" 2>&1
     rc=$?
     secs=$(( $(date +%s) - start ))
     summary="$(grep -E '^CHECKS ' "$log" | tail -n 1)"

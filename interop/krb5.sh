@@ -27,7 +27,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=krb5kdc.bash
 . "$(dirname "$0")/krb5kdc.bash"
 interop_init krb5 "${1:-}"
-need_pkgs krb5-kdc krb5-admin-server krb5-user libsasl2-modules-gssapi-mit sasl2-bin \
+need_pkgs krb5-kdc krb5-admin-server krb5-user libsasl2-modules-gssapi-mit sasl2-bin strace \
     libsasl2-modules libsasl2-modules-db libsasl2-dev gcc libc6-dev slapd ldap-utils \
     dovecot-imapd dovecot-gssapi cyrus-clients
 chmod 755 "$T"
@@ -180,6 +180,247 @@ if phas server "authentication failed: SASL_BADBINDING" && ! phas client "^clien
     verdict GS2-KRB5-PLUS-differ ""
 else
     verdict GS2-KRB5-PLUS-differ "want the server to refuse the binding: $(pwhy)"
+fi
+
+# ---------------------------------------------------------------- slapd
+BASE=dc=example,dc=com
+PEOPLE=ou=people,$BASE
+USER_DN=uid=user,$PEOPLE
+LPORT=$(free_port)
+LDAP=ldap://127.0.0.1:$LPORT
+mkdir "$T/ldap"
+cat >"$T/slapd.conf" <<EOF
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/nis.schema
+include /etc/ldap/schema/inetorgperson.schema
+pidfile $T/slapd.pid
+argsfile $T/slapd.args
+modulepath /usr/lib/ldap
+moduleload back_mdb
+# The service principal is ldap/127.0.0.1 (the LDAP tools run with -N).
+sasl-host 127.0.0.1
+authz-regexp "^uid=([^,]*),(cn=[^,]*,)?cn=gssapi,cn=auth$" "uid=\$1,$PEOPLE"
+database mdb
+maxsize 104857600
+suffix "$BASE"
+rootdn "cn=admin,$BASE"
+directory $T/ldap
+access to * by dn.exact="$USER_DN" write by * read
+EOF
+{
+    printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n' "$BASE"
+    printf 'dn: %s\nobjectClass: organizationalUnit\nou: people\n\n' "$PEOPLE"
+    printf 'dn: %s\nobjectClass: inetOrgPerson\nuid: user\ncn: User\nsn: User\n' "$USER_DN"
+} >"$T/init.ldif"
+slapadd -q -f "$T/slapd.conf" -l "$T/init.ldif" >"$T/slapadd.log" 2>&1 || die "slapadd: $(tail -n 2 "$T/slapadd.log")"
+# -d 256: stats, in the foreground (BIND ... mech=GSSAPI bind_ssf=N, RESULT err=0).
+bg env -u LD_LIBRARY_PATH -u LD_PRELOAD /usr/sbin/slapd -f "$T/slapd.conf" -h "$LDAP/" -d 256 >"$T/slapd.log" 2>&1
+wait_for_port "$LPORT" || die "slapd did not start: $(tail -n 3 "$T/slapd.log")"
+
+# ldap NAME SSF TOOL ARGS...: the tool succeeds (-N -Y GSSAPI) and slapd logs
+# the GSSAPI bind of that connection at SSF (and for ldapmodify its success).
+ldap() {
+    local name=$1 ssf=$2 tool=$3 rc=0 why="" conn out=$T/ldap-$1
+    shift 3
+    timeout 60 env LDAPNOINIT=1 "${CLIENT_ENV[@]}" "/usr/bin/$tool" -H "$LDAP" -N -Y GSSAPI "$@" \
+        >"$out.out" 2>"$out.err" </dev/null || rc=$?
+    sleep 0.2 # slapd logs the connection's last lines as it closes
+    conn=$(sed -n "s/.* conn=\([0-9]*\) op=[0-9]* BIND dn=\"$USER_DN\" mech=GSSAPI .*/\1/p" "$T/slapd.log" | tail -n 1)
+    if [ "$rc" != 0 ]; then
+        why="exit $rc: $(tr '\n' ' ' <"$out.err")"
+    elif ! grep -q "conn=$conn op=[0-9]* BIND dn=\"$USER_DN\" mech=GSSAPI bind_ssf=$ssf ssf=$ssf" "$T/slapd.log"; then
+        why="slapd logged no GSSAPI bind at SSF $ssf: $(grep "conn=${conn:-none} .*BIND" "$T/slapd.log" | tail -n 2 | tr '\n' ' ' || true)"
+    elif [ "$tool" = ldapmodify ] && ! grep -q "conn=$conn op=[0-9]* RESULT tag=103 err=0" "$T/slapd.log"; then
+        why="slapd logged no successful modify: $(grep "conn=$conn " "$T/slapd.log" | tail -n 3 | tr '\n' ' ' || true)"
+    elif ! grep -q "SASL SSF: $ssf" "$out.err"; then
+        why="the tool reported no SSF $ssf: $(tr '\n' ' ' <"$out.err")"
+    fi
+    if [ -z "$why" ]; then pass "krb5/slapd/$name"; else fail "krb5/slapd/$name" "$why"; fi
+}
+
+check_linkage krb5/slapd/linkage /usr/bin/ldapwhoami
+ldap whoami-256 256 ldapwhoami
+if grep -qx "dn:$USER_DN" "$T/ldap-whoami-256.out"; then pass krb5/slapd/whoami-identity; else
+    fail krb5/slapd/whoami-identity "$(cat "$T/ldap-whoami-256.out")"; fi
+ldap whoami-ssf0 0 ldapwhoami -O maxssf=0
+ldap whoami-ssf1 1 ldapwhoami -O minssf=1,maxssf=1
+# 400 KB written and read back through the confidentiality layer: the write
+# is split at SASL_MAXOUTBUF into 64 KiB packets, the read reassembled.
+python3 -c 'import os, sys; sys.stdout.buffer.write(os.urandom(400000))' >"$T/photo.bin"
+printf 'dn: %s\nchangetype: modify\nreplace: jpegPhoto\njpegPhoto:< file://%s\n' "$USER_DN" "$T/photo.bin" >"$T/modify.ldif"
+ldap modify-400k-256 256 ldapmodify -f "$T/modify.ldif"
+mkdir -p "$T/values"
+ldap search-400k-256 256 ldapsearch -LLL -tt -T "$T/values" -b "$USER_DN" -s base jpegPhoto
+if cmp -s "$T/photo.bin" "$(find "$T/values" -name 'ldapsearch-jpegPhoto-*' | head -n 1)"; then
+    pass krb5/slapd/value-round-trip
+else
+    fail krb5/slapd/value-round-trip "the value read back differs from the one written"
+fi
+ldap modify-400k-ssf1 1 ldapmodify -O minssf=1,maxssf=1 -f "$T/modify.ldif"
+ldap search-400k-ssf1 1 ldapsearch -O minssf=1,maxssf=1 -LLL -b "$USER_DN" -s base jpegPhoto
+
+# ---------------------------------------------------------------- dovecot
+# The login name is the principal (lower-cased by Dovecot); the passdb only
+# has to know the user (GSSAPI checks no password), a static userdb gives
+# every user a home.
+{ id dovecot && id dovenull; } >/dev/null 2>&1 || die "users dovecot and dovenull are missing (dovecot-core)"
+DV=$T/dovecot
+mkdir -p "$DV/run" "$DV/state" "$DV/home"
+chown dovecot:dovecot "$DV/home"
+IPORT=$(free_port)
+cat >"$DV/dovecot.conf" <<EOF
+base_dir = $DV/run
+state_dir = $DV/state
+instance_name = dovecot-krb5-$$
+log_path = $DV/dovecot.log
+auth_verbose = yes
+auth_debug = yes
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = gssapi
+auth_krb5_keytab = $T/kdc/services.keytab
+auth_gssapi_hostname = "\$ALL"
+default_internal_user = dovecot
+default_login_user = dovenull
+first_valid_uid = 1
+mail_location = maildir:~/Maildir
+import_environment = KRB5_CONFIG KRB5_KTNAME
+passdb {
+  driver = static
+  args = nopassword=y
+}
+userdb {
+  driver = static
+  args = uid=dovecot gid=dovecot home=$DV/home/%n
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $IPORT
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    port = 0
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+}
+service lmtp {
+  unix_listener lmtp {
+    mode = 0600
+  }
+}
+EOF
+bg env -u LD_LIBRARY_PATH -u LD_PRELOAD dovecot -F -c "$DV/dovecot.conf" >"$DV/dovecot.out" 2>&1
+wait_for_port "$IPORT" || die "dovecot did not start: $(tail -n 5 "$DV/dovecot.out" "$DV/dovecot.log" 2>/dev/null)"
+
+# imtest NAME: imtest -m GSSAPI authenticates and dovecot logs the login.
+imtest() {
+    local name=$1 out=$DV/imtest-${1//\//-}.out rc=0 why="" logins
+    shift
+    logins=$(grep -ci "imap-login: Info: Login: user=<$USER_PRINC>, method=GSSAPI" "$DV/dovecot.log" || true)
+    timeout 30 env "${CLIENT_ENV[@]}" /usr/lib/cyrus/bin/imtest -m GSSAPI -p "$IPORT" "$@" 127.0.0.1 \
+        </dev/null >"$out" 2>&1 || rc=$?
+    sleep 0.2
+    if ! grep -q '^Authenticated\.' "$out"; then
+        why="imtest did not authenticate (exit $rc): $(tail -n 4 "$out" | tr '\n' ' ' || true)"
+    elif [ "$(grep -ci "imap-login: Info: Login: user=<$USER_PRINC>, method=GSSAPI" "$DV/dovecot.log")" != $((logins + 1)) ]; then
+        why="dovecot logged no GSSAPI login: $(grep -i 'login\|gssapi' "$DV/dovecot.log" | tail -n 3 | tr '\n' ' ' || true)"
+    fi
+    if [ -z "$why" ]; then pass "krb5/dovecot/$name"; else fail "krb5/dovecot/$name" "$why"; fi
+}
+for MODE in ldpath preload; do
+    client_env "$MODE"
+    imtest "$MODE/GSSAPI"
+done
+client_env ldpath
+
+# ---------------------------------------------------------------- failures
+# fails NAME TEXT TOOL ARGS...: TOOL fails and TEXT is in what it printed.
+# With FAILS_TRACE set, the tool runs under strace, its network calls
+# written to that file.
+fails() {
+    local name=$1 text=$2 tool=$3 rc=0 out=$T/fail-${1//\//-} trace=()
+    shift 3
+    [ -z "${FAILS_TRACE:-}" ] || trace=(strace -f -qq -e trace=connect,sendto,sendmsg -o "$FAILS_TRACE")
+    timeout 60 env LDAPNOINIT=1 "${CLIENT_ENV[@]}" "${trace[@]}" "$tool" "$@" >"$out.out" 2>&1 </dev/null || rc=$?
+    if [ "$rc" = 0 ]; then
+        fail "krb5/$name" "succeeded, expected failure"
+    elif ! grep -qF -- "$text" "$out.out"; then
+        fail "krb5/$name" "no '$text' in: $(tr '\n' ' ' <"$out.out")"
+    else
+        pass "krb5/$name"
+    fi
+}
+
+# A service the KDC does not know: its reason reaches errdetail, and the
+# KDC's log shows the refusal.
+fails wrong-principal "Server ldap/localhost@$KDC_REALM not found in Kerberos database" \
+    ldapwhoami -H "ldap://localhost:$LPORT" -N -Y GSSAPI
+if grep -q "for ldap/localhost@$KDC_REALM, Server not found in Kerberos database" "$T/kdc/kdc.log"; then
+    pass krb5/wrong-principal-kdc-log
+else
+    fail krb5/wrong-principal-kdc-log "the KDC logged no refusal for ldap/localhost"
+fi
+
+# Without a usable credential the Kerberos mechanisms are passed over, with
+# the reason, and without asking the KDC anything. (Cyrus chooses GSSAPI
+# and fails: these cases are this library's.)
+if grep -q sasl2-rs "$LIBSASL"; then
+    for state in no-ticket expired; do
+        if [ $state = no-ticket ]; then
+            kdestroy >/dev/null 2>&1 || true
+            why="No Kerberos credentials available"
+        else
+            kdc_kinit user userpw -l 2s || die "kinit -l 2s failed"
+            sleep 3
+            why="The referenced credential has expired"
+        fi
+        FAILS_TRACE=$T/strace-$state fails "$state/GSSAPI-alone" "GSSAPI: no usable Kerberos credential: " \
+            /usr/bin/ldapwhoami -H "$LDAP" -N -Y GSSAPI
+        grep -qF "$why" "$T/fail-$state-GSSAPI-alone.out" ||
+            fail "krb5/$state/GSSAPI-alone-reason" "no '$why': $(tr '\n' ' ' <"$T/fail-$state-GSSAPI-alone.out")"
+        # The check reads the ticket cache only: nothing is sent to the KDC.
+        if ! grep -q "connect(" "$T/strace-$state"; then
+            fail "krb5/$state/kdc-not-asked" "strace saw no connect() at all (not traced?)"
+        elif grep -q "htons($KDC_PORT)" "$T/strace-$state"; then
+            fail "krb5/$state/kdc-not-asked" "$(grep "htons($KDC_PORT)" "$T/strace-$state" | head -n 2 | tr '\n' ' ')"
+        else
+            pass "krb5/$state/kdc-not-asked"
+        fi
+        for MODE in ldpath preload; do
+            client_env "$MODE"
+            sample "$state-choose-SCRAM" ok "GSSAPI GSS-SPNEGO GS2-KRB5 SCRAM-SHA-256" "" "-a user" \
+                "client:Using mechanism SCRAM-SHA-256" "server:Username: user@$REALM"
+        done
+        client_env ldpath
+    done
+
+    # Without a usable GSS-API library (stand-ins without its functions
+    # come first in the search path).
+    mkdir -p "$T/nogss"
+    echo 'int not_gssapi;' >"$T/nogss/empty.c"
+    for lib in libgssapi_krb5.so.2 libgssapi.so.3; do
+        cc -shared -fPIC -o "$T/nogss/$lib" "$T/nogss/empty.c" || die "cc empty.c failed"
+    done
+    kdc_kinit user userpw || die "kinit failed"
+    CLIENT_ENV=("LD_LIBRARY_PATH=$LIBDIR:$T/nogss")
+    MODE=nogss
+    sample choose-SCRAM ok "GSSAPI SCRAM-SHA-256" "" "-a user" "client:Using mechanism SCRAM-SHA-256"
+    CLIENT_ENV=("LD_LIBRARY_PATH=$LIBDIR:$T/nogss")
+    fails nogss/GSSAPI-alone "GSSAPI: libgssapi_krb5.so.2: gss_acquire_cred" \
+        /usr/bin/ldapwhoami -H "$LDAP" -N -Y GSSAPI
+    client_env ldpath
+else
+    skip
 fi
 
 summary

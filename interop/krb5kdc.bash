@@ -6,6 +6,7 @@
 #                         exports KRB5_CONFIG, KRB5_KDC_PROFILE, KRB5CCNAME
 #                         (a FILE: cache in DIR) and KRB5_KTNAME (the
 #                         services' keytab, DIR/services.keytab); sets KDC_PID
+#                         and KDC_PORT
 #   kdc_user NAME PW      a user principal with a password
 #   kdc_service NAME...   service principals (e.g. ldap/127.0.0.1), random
 #                         keys, added to the services' keytab
@@ -24,7 +25,8 @@ kdc_start() {
     KDC_DIR=$1
     mkdir -p "$KDC_DIR"
     local port
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    KDC_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$KDC_PORT
     cat >"$KDC_DIR/krb5.conf" <<EOF
 [libdefaults]
     default_realm = $KDC_REALM

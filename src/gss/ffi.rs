@@ -3,7 +3,7 @@
 //! more. MIT's and Heimdal's libraries share this ABI on Unix.
 #![allow(non_camel_case_types)]
 
-use std::ffi::{c_int, c_void};
+use std::ffi::{c_char, c_int, c_void};
 
 pub type OM_uint32 = u32;
 pub type gss_qop_t = OM_uint32;
@@ -62,6 +62,19 @@ pub struct gss_channel_bindings_struct {
 }
 pub type gss_channel_bindings_t = *mut gss_channel_bindings_struct;
 
+/// A credential store element (MIT's and Heimdal's `gss_acquire_cred_from`).
+#[repr(C)]
+pub struct gss_key_value_element_desc {
+    pub key: *const c_char,
+    pub value: *const c_char,
+}
+
+#[repr(C)]
+pub struct gss_key_value_set_desc {
+    pub count: OM_uint32,
+    pub elements: *const gss_key_value_element_desc,
+}
+
 pub const GSS_C_GSS_CODE: c_int = 1;
 pub const GSS_C_MECH_CODE: c_int = 2;
 pub const GSS_C_INITIATE: gss_cred_usage_t = 1;
@@ -71,6 +84,7 @@ pub const GSS_C_QOP_DEFAULT: gss_qop_t = 0;
 pub const GSS_C_AF_UNSPEC: OM_uint32 = 0;
 
 pub const GSS_S_CONTINUE_NEEDED: OM_uint32 = 1;
+pub const GSS_S_BAD_MECH: OM_uint32 = 1 << 16;
 pub const GSS_S_CREDENTIALS_EXPIRED: OM_uint32 = 11 << 16;
 pub const GSS_S_FAILURE: OM_uint32 = 13 << 16;
 pub const GSS_S_UNAVAILABLE: OM_uint32 = 16 << 16;
@@ -86,6 +100,18 @@ pub type AcquireCred = unsafe extern "C" fn(
     time_req: OM_uint32,
     desired_mechs: gss_OID_set,
     cred_usage: gss_cred_usage_t,
+    output_cred: *mut gss_cred_id_t,
+    actual_mechs: *mut gss_OID_set,
+    time_rec: *mut OM_uint32,
+) -> OM_uint32;
+/// The credential-store extension of `gss_acquire_cred` (MIT 1.11, Heimdal 7).
+pub type AcquireCredFrom = unsafe extern "C" fn(
+    minor: *mut OM_uint32,
+    desired_name: gss_name_t,
+    time_req: OM_uint32,
+    desired_mechs: gss_OID_set,
+    cred_usage: gss_cred_usage_t,
+    cred_store: *const gss_key_value_set_desc,
     output_cred: *mut gss_cred_id_t,
     actual_mechs: *mut gss_OID_set,
     time_rec: *mut OM_uint32,

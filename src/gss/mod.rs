@@ -60,6 +60,8 @@ macro_rules! oid {
 static KRB5: Oid = oid!(b"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02");
 /// SPNEGO, 1.3.6.1.5.5.2.
 static SPNEGO: Oid = oid!(b"\x2b\x06\x01\x05\x05\x02");
+/// IAKERB, 1.3.6.1.5.2.5: Kerberos credentials without MIT's refresh.
+static IAKERB: Oid = oid!(b"\x2b\x06\x01\x05\x02\x05");
 /// `GSS_C_NT_HOSTBASED_SERVICE`, 1.2.840.113554.1.2.1.4.
 static HOSTBASED_SERVICE: Oid = oid!(b"\x2a\x86\x48\x86\xf7\x12\x01\x02\x01\x04");
 /// `GSS_C_SEC_CONTEXT_SASL_SSF`, 1.2.840.113554.1.2.2.5.15.
@@ -75,6 +77,8 @@ fn mech_oid(mech: GssMech) -> &'static Oid {
 /// The loaded library's entry points.
 pub struct Api {
     acquire_cred: AcquireCred,
+    /// Optional: without it, a client keytab alone does not count.
+    acquire_cred_from: Option<AcquireCredFrom>,
     release_cred: ReleaseCred,
     inquire_cred: InquireCred,
     init_sec_context: InitSecContext,
@@ -130,6 +134,7 @@ impl Api {
         let inquire_by_oid = get(l, "gss_inquire_sec_context_by_oid").ok().zip(get(l, "gss_release_buffer_set").ok());
         Ok(Api {
             acquire_cred: get(l, "gss_acquire_cred")?,
+            acquire_cred_from: get(l, "gss_acquire_cred_from").ok(),
             release_cred: get(l, "gss_release_cred")?,
             inquire_cred: get(l, "gss_inquire_cred")?,
             init_sec_context: get(l, "gss_init_sec_context")?,
@@ -202,37 +207,87 @@ fn app_cred(cred: Option<CredHandle>) -> gss_cred_id_t {
     cred.map_or(ptr::null_mut(), |c| ptr::with_exposed_provenance_mut(c.0.get()))
 }
 
-impl Provider for Api {
-    fn check_credential(&self, mech: GssMech, cred: Option<CredHandle>) -> Result<(), String> {
-        let expired = || self.status_text(GSS_S_CREDENTIALS_EXPIRED, GSS_C_GSS_CODE).unwrap_or_default();
-        let lifetime = match cred {
-            Some(_) => self.lifetime(app_cred(cred)),
-            None => {
-                let mech_set = gss_OID_set_desc { count: 1, elements: mech_oid(mech).ptr() };
-                let (mut minor, mut time_rec) = (0, 0);
-                let mut raw: gss_cred_id_t = ptr::null_mut();
-                // SAFETY: valid in and out pointers; the set only is read.
-                let major = unsafe {
-                    (self.acquire_cred)(
-                        &mut minor,
-                        ptr::null_mut(),
-                        GSS_C_INDEFINITE,
-                        ptr::addr_of!(mech_set).cast_mut(),
-                        GSS_C_INITIATE,
-                        &mut raw,
-                        ptr::null_mut(),
-                        &mut time_rec,
-                    )
-                };
-                let cred = Cred { api: self, raw };
-                Self::check(major, minor).and_then(|_| if time_rec > 0 { Ok(time_rec) } else { self.lifetime(cred.raw) })
-            }
+impl Api {
+    /// The lifetime of a fresh initiator credential for `mech` (from
+    /// `store`, or the defaults), released at once.
+    fn acquire_lifetime(&self, mech: &'static Oid, store: Option<&gss_key_value_set_desc>) -> Result<u32, Status> {
+        let mech_set = gss_OID_set_desc { count: 1, elements: mech.ptr() };
+        let mech_set = ptr::addr_of!(mech_set).cast_mut();
+        let (mut minor, mut time_rec) = (0, 0);
+        let mut cred = Cred { api: self, raw: ptr::null_mut() };
+        let major = match (store, self.acquire_cred_from) {
+            // SAFETY: valid in and out pointers; the set and store are only read.
+            (None, _) => unsafe {
+                (self.acquire_cred)(
+                    &mut minor,
+                    ptr::null_mut(),
+                    GSS_C_INDEFINITE,
+                    mech_set,
+                    GSS_C_INITIATE,
+                    &mut cred.raw,
+                    ptr::null_mut(),
+                    &mut time_rec,
+                )
+            },
+            // SAFETY: as above.
+            (Some(store), Some(acquire_from)) => unsafe {
+                acquire_from(
+                    &mut minor,
+                    ptr::null_mut(),
+                    GSS_C_INDEFINITE,
+                    mech_set,
+                    GSS_C_INITIATE,
+                    store,
+                    &mut cred.raw,
+                    ptr::null_mut(),
+                    &mut time_rec,
+                )
+            },
+            (Some(_), None) => GSS_S_UNAVAILABLE,
         };
+        Self::check(major, minor)?;
+        if time_rec > 0 { Ok(time_rec) } else { self.lifetime(cred.raw) }
+    }
+
+    /// Whether a client keytab could get tickets at the first use, asked
+    /// with an empty ticket cache (IAKERB: nothing is sent to the KDC).
+    fn client_keytab_usable(&self) -> bool {
+        let element = gss_key_value_element_desc { key: c"ccache".as_ptr(), value: c"MEMORY:sasl2-rs probe".as_ptr() };
+        let store = gss_key_value_set_desc { count: 1, elements: &element };
+        self.acquire_lifetime(&IAKERB, Some(&store)).is_ok()
+    }
+
+    fn expired_text(&self) -> String {
+        self.status_text(GSS_S_CREDENTIALS_EXPIRED, GSS_C_GSS_CODE).unwrap_or_default()
+    }
+
+    /// A credential's usability as text for selection.
+    fn usable(&self, lifetime: Result<u32, Status>) -> Result<(), String> {
         match lifetime {
-            Ok(0) => Err(expired()),
+            Ok(0) => Err(self.expired_text()),
             Ok(_) => Ok(()),
-            Err(s) if s.major & 0xffff_0000 == GSS_S_CREDENTIALS_EXPIRED => Err(expired()),
+            Err(s) if s.major & 0xffff_0000 == GSS_S_CREDENTIALS_EXPIRED => Err(self.expired_text()),
             Err(s) => Err(self.display_status(s)),
+        }
+    }
+}
+
+impl Provider for Api {
+    fn check_credential(&self, cred: Option<CredHandle>) -> Result<(), String> {
+        if cred.is_some() {
+            return self.usable(self.lifetime(app_cred(cred)));
+        }
+        // MIT's gss_acquire_cred for Kerberos tries to refresh an expired
+        // (or nearly expired) ticket from the client keytab, sending an
+        // AS-REQ to the KDC even when there is no keytab. Acquiring for
+        // IAKERB reads the same ticket cache without that.
+        match self.acquire_lifetime(&IAKERB, None) {
+            Ok(t) if t > 0 => Ok(()),
+            // Not MIT: Kerberos itself.
+            Err(s) if s.major & 0xffff_0000 == GSS_S_BAD_MECH => self.usable(self.acquire_lifetime(&KRB5, None)),
+            // No ticket or an expired one: a client keytab still gets one.
+            _ if self.client_keytab_usable() => Ok(()),
+            none => self.usable(none),
         }
     }
 

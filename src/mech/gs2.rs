@@ -34,7 +34,7 @@ impl Factory for Gs2Factory {
     }
 
     fn check(&self, params: &Params<'_>) -> std::result::Result<(), String> {
-        gss::check(self.provider, GssMech::Krb5, params)
+        gss::check(self.provider, params)
     }
 }
 

@@ -55,10 +55,11 @@ pub struct InitOutput {
 
 /// A GSS-API implementation.
 pub trait Provider: Sync {
-    /// Whether an initiator credential for `mech` is usable now: the
-    /// application's `cred`, else the default one (the ticket cache). Must be
+    /// Whether a Kerberos initiator credential is usable now (what every
+    /// mechanism here needs, GSS-SPNEGO included): the application's `cred`,
+    /// else the default one (the ticket cache, or a client keytab). Must be
     /// cheap and must not contact the KDC; `Err` says why not.
-    fn check_credential(&self, mech: GssMech, cred: Option<CredHandle>) -> Result<(), String>;
+    fn check_credential(&self, cred: Option<CredHandle>) -> Result<(), String>;
     /// A context to `service@host` (a host-based service name) with `cred`,
     /// or the default credential.
     fn new_context(
@@ -103,9 +104,9 @@ pub type ProviderFn = fn() -> Result<&'static dyn Provider, String>;
 
 /// The selection check shared by the Kerberos mechanisms: a provider and a
 /// usable credential.
-pub fn check(provider: ProviderFn, mech: GssMech, params: &Params<'_>) -> Result<(), String> {
+pub fn check(provider: ProviderFn, params: &Params<'_>) -> Result<(), String> {
     let provider = provider()?;
-    provider.check_credential(mech, params.gss_creds).map_err(|why| format!("no usable Kerberos credential: {why}"))
+    provider.check_credential(params.gss_creds).map_err(|why| format!("no usable Kerberos credential: {why}"))
 }
 
 /// The provider, or the failure `name`'s start reports when there is none.
@@ -199,7 +200,7 @@ pub(crate) mod fake {
     }
 
     impl Provider for FakeGss {
-        fn check_credential(&self, _: GssMech, _: Option<CredHandle>) -> Result<(), String> {
+        fn check_credential(&self, _: Option<CredHandle>) -> Result<(), String> {
             match &self.script.lock().unwrap().no_credential {
                 Some(why) => Err(why.clone()),
                 None => Ok(()),

@@ -68,7 +68,7 @@ impl Factory for GssapiFactory {
     }
 
     fn check(&self, params: &Params<'_>) -> std::result::Result<(), String> {
-        gss::check(self.provider, self.mech, params)
+        gss::check(self.provider, params)
     }
 }
 
