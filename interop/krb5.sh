@@ -266,8 +266,9 @@ ldap search-400k-ssf1 1 ldapsearch -O minssf=1,maxssf=1 -LLL -b "$USER_DN" -s ba
 # every user a home.
 { id dovecot && id dovenull; } >/dev/null 2>&1 || die "users dovecot and dovenull are missing (dovecot-core)"
 DV=$T/dovecot
-mkdir -p "$DV/run" "$DV/state" "$DV/home"
-chown dovecot:dovecot "$DV/home"
+mkdir -p "$DV/run" "$DV/state" "$DV/home" "$DV/rcache"
+# The auth process runs as dovecot: its own replay cache.
+chown dovecot:dovecot "$DV/home" "$DV/rcache"
 IPORT=$(free_port)
 cat >"$DV/dovecot.conf" <<EOF
 base_dir = $DV/run
@@ -287,7 +288,7 @@ default_internal_user = dovecot
 default_login_user = dovenull
 first_valid_uid = 1
 mail_location = maildir:~/Maildir
-import_environment = KRB5_CONFIG KRB5_KTNAME
+import_environment = KRB5_CONFIG KRB5_KTNAME KRB5RCACHEDIR=$DV/rcache
 passdb {
   driver = static
   args = nopassword=y

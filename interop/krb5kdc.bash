@@ -4,9 +4,11 @@
 #
 #   kdc_start DIR         create realm $KDC_REALM in DIR and start krb5kdc;
 #                         exports KRB5_CONFIG, KRB5_KDC_PROFILE, KRB5CCNAME
-#                         (a FILE: cache in DIR) and KRB5_KTNAME (the
-#                         services' keytab, DIR/services.keytab); sets KDC_PID
-#                         and KDC_PORT
+#                         (a FILE: cache in DIR), KRB5_KTNAME (the services'
+#                         keytab, DIR/services.keytab) and KRB5RCACHEDIR (the
+#                         acceptors' replay cache, in DIR: a stuck process of
+#                         another run cannot hold its lock); sets KDC_PID and
+#                         KDC_PORT
 #   kdc_user NAME PW      a user principal with a password
 #   kdc_service NAME...   service principals (e.g. ldap/127.0.0.1), random
 #                         keys, added to the services' keytab
@@ -58,7 +60,7 @@ EOF
     kdc = FILE:$KDC_DIR/kdc.log
 EOF
     export KRB5_CONFIG=$KDC_DIR/krb5.conf KRB5_KDC_PROFILE=$KDC_DIR/kdc.conf
-    export KRB5CCNAME=FILE:$KDC_DIR/ccache KRB5_KTNAME=FILE:$KDC_DIR/services.keytab
+    export KRB5CCNAME=FILE:$KDC_DIR/ccache KRB5_KTNAME=FILE:$KDC_DIR/services.keytab KRB5RCACHEDIR=$KDC_DIR
     kdb5_util create -s -r "$KDC_REALM" -P "kdc-master-$$" >"$KDC_DIR/kdb5_util.log" 2>&1 || return 1
     krb5kdc -n >"$KDC_DIR/krb5kdc.out" 2>&1 &
     KDC_PID=$!
