@@ -86,6 +86,7 @@ pub unsafe extern "C" fn sasl2_rs_seterror_formatted(conn: *mut sasl_conn_t, fla
             return;
         };
         c.error.message = String::from_utf8_lossy(msg).into_owned();
+        c.error.set_by_application += 1;
         if flags & SASL_NOLOG == 0 {
             use crate::core::AppCallbacks;
             // SAFETY: the callback arrays are valid per the API.
@@ -122,11 +123,11 @@ pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pv
             SASL_SEC_PROPS => ptr::addr_of!(c.props.sec_props).cast(),
             SASL_SERVICE => {
                 let s = c.core.service.clone();
-                c.props.string(StringProp::Service, Some(&s)).cast()
+                c.props.string(StringProp::Service, Some(s.as_bytes())).cast()
             }
             SASL_SERVERFQDN => {
                 let s = c.core.server_fqdn.clone();
-                c.props.string(StringProp::ServerFqdn, s.as_deref()).cast()
+                c.props.string(StringProp::ServerFqdn, s.as_deref().map(str::as_bytes)).cast()
             }
             SASL_IPLOCALPORT | SASL_IPREMOTEPORT => {
                 let (slot, value) = if propnum == SASL_IPLOCALPORT {
@@ -139,7 +140,7 @@ pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pv
                     unsafe { pvalue.write(ptr::null()) };
                     return not_yet(c);
                 };
-                c.props.string(slot, Some(&value)).cast()
+                c.props.string(slot, Some(value.as_bytes())).cast()
             }
             SASL_MECHNAME | SASL_AUTHSOURCE => {
                 let Some(name) = c.core.mech_name() else { return not_yet(c) };
@@ -209,8 +210,8 @@ pub unsafe extern "C" fn sasl_setprop(conn: *mut sasl_conn_t, propnum: c_int, va
             }
             SASL_AUTH_EXTERNAL => {
                 // SAFETY: NULL or a NUL-terminated string, per the API.
-                let id = unsafe { opt_str(value.cast()) }.filter(|s| !s.is_empty());
-                c.core.external_authid = id.map(str::to_owned);
+                let id = unsafe { opt_bytes(value.cast()) }.filter(|s| !s.is_empty());
+                c.core.external_authid = id.map(<[u8]>::to_vec);
             }
             SASL_SEC_PROPS => {
                 if value.is_null() {
@@ -239,10 +240,8 @@ pub unsafe extern "C" fn sasl_setprop(conn: *mut sasl_conn_t, propnum: c_int, va
             SASL_IPLOCALPORT | SASL_IPREMOTEPORT => {
                 // SAFETY: NULL or a NUL-terminated string, per the API.
                 let addr = unsafe { opt_str(value.cast()) };
-                if let Some(a) = addr {
-                    if let Err(e) = crate::core::conn::check_ip_port(a) {
-                        return c.fail(SASL_BADPARAM, e.detail);
-                    }
+                if let Some(a) = addr.filter(|a| !super::addr::valid_ip_port(a)) {
+                    return c.fail(SASL_BADPARAM, format!("Bad {} value \"{a}\"", ip_prop_name(propnum)));
                 }
                 let slot = if propnum == SASL_IPLOCALPORT { &mut c.core.local_addr } else { &mut c.core.remote_addr };
                 *slot = addr.map(str::to_owned);
@@ -267,6 +266,11 @@ pub unsafe extern "C" fn sasl_setprop(conn: *mut sasl_conn_t, propnum: c_int, va
         }
         SASL_OK
     })
+}
+
+/// The name Cyrus gives an address property in its error messages.
+pub(crate) fn ip_prop_name(propnum: c_int) -> &'static str {
+    if propnum == SASL_IPLOCALPORT { "IPLOCALPORT" } else { "IPREMOTEPORT" }
 }
 
 /// Copies the application's channel-binding data (Cyrus keeps the pointer;
