@@ -231,6 +231,8 @@ impl AppCallbacks for CCallbacks {
     /// one answers SASL_OK (Cyrus's connection getopt); a global entry
     /// without a function ends the search, as in Cyrus.
     fn option(&mut self, plugin: Option<&str>, name: &str) -> Option<String> {
+        // Most applications have no GETOPT callback: no C strings then.
+        self.find(SASL_CB_GETOPT)?;
         let plugin = plugin.map(c_string);
         let plugin_ptr = plugin.as_ref().map_or(ptr::null(), |p| p.as_ptr());
         let name = c_string(name);

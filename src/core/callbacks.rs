@@ -220,16 +220,16 @@ fn canonicalise(creds: &mut Credentials, canon: Canon<'_>, callbacks: &mut dyn A
         _ => creds.authzid.take().filter(|z| !z.is_empty()),
     };
     let (authid, authzid) = match (authid, authzid) {
-        (Some(a), None) => (Some(canonical_name(callbacks, &a, CANON_AUTHID | CANON_AUTHZID)?), None),
-        (None, Some(z)) => (None, Some(canonical_name(callbacks, &z, CANON_AUTHZID)?)),
+        (Some(a), None) => (Some(canonical_name(callbacks, a, CANON_AUTHID | CANON_AUTHZID)?), None),
+        (None, Some(z)) => (None, Some(canonical_name(callbacks, z, CANON_AUTHZID)?)),
         (None, None) => (None, None),
         (Some(a), Some(z)) if canon == Canon::AuthidFirst => {
-            let a = canonical_name(callbacks, &a, CANON_AUTHID)?;
-            (Some(a), Some(canonical_name(callbacks, &z, CANON_AUTHZID)?))
+            let a = canonical_name(callbacks, a, CANON_AUTHID)?;
+            (Some(a), Some(canonical_name(callbacks, z, CANON_AUTHZID)?))
         }
         (Some(a), Some(z)) => {
-            let z = canonical_name(callbacks, &z, CANON_AUTHZID)?;
-            (Some(canonical_name(callbacks, &a, CANON_AUTHID)?), Some(z))
+            let z = canonical_name(callbacks, z, CANON_AUTHZID)?;
+            (Some(canonical_name(callbacks, a, CANON_AUTHID)?), Some(z))
         }
     };
     if authid.as_ref().is_some_and(Vec::is_empty) {
@@ -244,25 +244,25 @@ fn canonicalise(creds: &mut Credentials, canon: Canon<'_>, callbacks: &mut dyn A
 
 /// One name through the application's canon_user callback, then trimmed of
 /// surrounding white space and held to [`MAX_NAME`] bytes.
-fn canonical_name(callbacks: &mut dyn AppCallbacks, name: &[u8], flags: u32) -> Result<Vec<u8>> {
+fn canonical_name(callbacks: &mut dyn AppCallbacks, name: Vec<u8>, flags: u32) -> Result<Vec<u8>> {
     let what = if flags & CANON_AUTHID != 0 { "authentication" } else { "authorization" };
-    let canonical = match callbacks.canon_user(name, flags) {
-        Lookup::Value(v) => Some(v),
-        Lookup::Absent | Lookup::Prompt => None,
+    let mut name = match callbacks.canon_user(&name, flags) {
+        Lookup::Value(v) => v,
+        Lookup::Absent | Lookup::Prompt => name,
         Lookup::Failed(code) => {
             let code = if code == Code::Interact { Code::Fail } else { code };
             return Err(Error::new(code, format!("the application's canon_user callback refused the {what} name")));
         }
     };
-    let name = canonical.as_deref().unwrap_or(name);
     let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r');
+    let end = name.iter().rposition(|b| !is_space(b)).map_or(0, |i| i + 1);
+    name.truncate(end);
     let start = name.iter().position(|b| !is_space(b)).unwrap_or(name.len());
-    let end = name.iter().rposition(|b| !is_space(b)).map_or(start, |i| i + 1);
-    let trimmed = &name[start..end];
-    if trimmed.len() > MAX_NAME {
+    name.drain(..start);
+    if name.len() > MAX_NAME {
         return Err(Error::new(Code::BufOver, format!("the {what} name is longer than {MAX_NAME} bytes")));
     }
-    Ok(trimmed.to_vec())
+    Ok(name)
 }
 
 /// A text credential from a filled prompt, or else from its callback.
