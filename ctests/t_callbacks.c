@@ -213,7 +213,19 @@ static void test_size_t_lengths(void)
     CHECK(digest_get(out, outlen, "authzid", v, sizeof v) == NULL);
     sasl_dispose(&conn);
 
-    CHECK(user.calls >= 5);
+    /* SCRAM: Cyrus sends a= for the same name (dovecot may take it for a
+     * master-user login); sasl2-rs does not (README). */
+    conn = conn_for(cbs, FQDN);
+    CHECK_EQ_INT(sasl_client_start(conn, "SCRAM-SHA-256", NULL, &out, &outlen,
+                                   &mech),
+                 SASL_CONTINUE);
+    if (is_rust_impl())
+        CHECK(outlen > 13 && memcmp(out, "n,,n=alice,r=", 13) == 0);
+    else
+        CHECK(outlen > 20 && memcmp(out, "n,a=alice,n=alice,r=", 20) == 0);
+    sasl_dispose(&conn);
+
+    CHECK(user.calls >= 7);
     CHECK(opt.calls >= 1);
     /* Cyrus passes NULL for len and reads the results as C strings. */
     CHECK_EQ_INT(user.len_given, 0);
@@ -948,7 +960,8 @@ static int seterror_getsimple(void *ctx, int id, const char **result,
     (void)id;
     (void)result;
     (void)len;
-    sasl_seterror(e->conn, SASL_NOLOG, "no name in the %s", "keyring");
+    /* the message is bytes: "trousseau de cl\xe9s" is ISO 8859-1 */
+    sasl_seterror(e->conn, SASL_NOLOG, "no name in the %s", "cl\xe9s");
     return SASL_FAIL;
 }
 
@@ -1001,7 +1014,7 @@ static void test_seterror_in_callback(void)
     CHECK_EQ_INT(sasl_client_start(conn, "PLAIN", NULL, &out, &outlen, &mech),
                  SASL_FAIL);
     CHECK_EQ_STR(sasl_errdetail(conn),
-                 "SASL(-1): generic failure: no name in the keyring");
+                 "SASL(-1): generic failure: no name in the cl\xe9s");
     sasl_dispose(&conn);
 
     conn = conn_for(pass_cbs, FQDN);

@@ -290,8 +290,15 @@ impl AppCallbacks for CCallbacks {
     }
 
     fn log(&mut self, level: LogLevel, message: &str) {
+        self.log_bytes(level, message.as_bytes());
+    }
+}
+
+impl CCallbacks {
+    /// Logs a message that need not be UTF-8 (the application's own).
+    pub fn log_bytes(&mut self, level: LogLevel, message: &[u8]) {
         let Ok((f, ctx)) = self.function::<Log>(SASL_CB_LOG) else { return };
-        let message = c_string(message);
+        let message = c_bytes(message);
         // SAFETY: calling the application's sasl_log_t with a valid string.
         unsafe { f(ctx, level as c_int, message.as_ptr()) };
     }

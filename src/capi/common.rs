@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
 use std::ptr;
 
-use super::conn::{c_string, sasl_conn, StringProp};
+use super::conn::{c_bytes, sasl_conn, StringProp};
 use super::types::*;
 use super::{opt_bytes, opt_str, put};
 use crate::mech::{ChannelBinding, SecurityProps};
@@ -71,8 +71,10 @@ pub unsafe extern "C" fn sasl_errdetail(conn: *mut sasl_conn_t) -> *const c_char
         // Hide whether a user exists, as Cyrus does.
         let code = if c.error.code == SASL_NOUSER { SASL_BADAUTH } else { c.error.code };
         let text = error_text(code).to_string_lossy();
-        let detail = c_string(&format!("SASL({code}): {text}: {}", c.error.message));
-        c.error.detail.insert(detail).as_ptr()
+        // The message as given: an application's may not be UTF-8.
+        let mut detail = format!("SASL({code}): {text}: ").into_bytes();
+        detail.extend_from_slice(&c.error.message);
+        c.error.detail.insert(c_bytes(&detail)).as_ptr()
     })
 }
 
@@ -85,13 +87,12 @@ pub unsafe extern "C" fn sasl2_rs_seterror_formatted(conn: *mut sasl_conn_t, fla
         let (Some(c), Some(msg)) = (unsafe { sasl_conn::from_ptr(conn) }, unsafe { opt_bytes(msg) }) else {
             return;
         };
-        c.error.message = String::from_utf8_lossy(msg).into_owned();
+        c.error.message = msg.to_vec();
         c.error.set_by_application += 1;
         if flags & SASL_NOLOG == 0 {
-            use crate::core::AppCallbacks;
             // SAFETY: the callback arrays are valid per the API.
             let mut callbacks = unsafe { super::callbacks::CCallbacks::new(conn, c.callbacks) };
-            callbacks.log(crate::mech::LogLevel::Fail, &c.error.message);
+            callbacks.log_bytes(crate::mech::LogLevel::Fail, msg);
         }
     })
 }
@@ -159,7 +160,7 @@ pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pv
                 ctx.unwrap_or(ptr::null_mut()).cast_const()
             }
             SASL_PLUGERR => {
-                let msg = c_string(&c.error.message);
+                let msg = c_bytes(&c.error.message);
                 c.error.plugerr.insert(msg).as_ptr().cast()
             }
             SASL_CHANNEL_BINDING => {

@@ -33,7 +33,8 @@ pub struct sasl_conn {
 #[derive(Default)]
 pub(crate) struct ErrorState {
     pub code: c_int,
-    pub message: String,
+    /// Bytes: `sasl_seterror` messages are the application's.
+    pub message: Vec<u8>,
     /// Counts `sasl_seterror` calls, which come from the application (its
     /// callbacks, mostly): a callback's own message must survive the
     /// failure it causes.
@@ -190,7 +191,7 @@ impl sasl_conn {
     /// Records a failure (Cyrus records only negative codes).
     pub fn fail(&mut self, code: c_int, message: impl Into<String>) -> c_int {
         self.error.code = code;
-        self.error.message = message.into();
+        self.error.message = message.into().into_bytes();
         code
     }
 
