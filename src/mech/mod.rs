@@ -23,6 +23,7 @@ pub mod digest_md5;
 pub mod external;
 mod hi;
 pub mod login;
+pub mod ntlm;
 pub mod oauth;
 pub mod plain;
 pub mod saslprep;
@@ -411,6 +412,7 @@ pub static MECHANISMS: &[&MechInfo] = &[
     &digest_md5::INFO,
     &external::INFO,
     &cram_md5::INFO,
+    &ntlm::INFO,
     &oauth::OAUTHBEARER,
     &oauth::XOAUTH2,
     &plain::INFO,
