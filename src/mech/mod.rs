@@ -320,6 +320,10 @@ pub trait SecurityLayer: Send {
     /// Checks one received payload (without the length prefix) and appends
     /// its plaintext to `out`. On failure nothing may be appended.
     fn unwrap(&mut self, packet: &[u8], out: &mut Vec<u8>) -> Result<()>;
+    /// The largest payload we told the peer we accept (the maxbuf the
+    /// mechanism advertised). The core refuses a longer packet as soon as its
+    /// length arrives, so a peer can never make it buffer more than this.
+    fn max_recv(&self) -> usize;
 }
 
 /// A client mechanism in progress on one connection.

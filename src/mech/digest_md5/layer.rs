@@ -311,6 +311,10 @@ impl Layer {
 }
 
 impl SecurityLayer for Layer {
+    fn max_recv(&self) -> usize {
+        self.recv_max
+    }
+
     fn wrap(&mut self, plain: &[u8], out: &mut Vec<u8>) -> Result<()> {
         let seq = self.send.seq.to_be_bytes();
         let mac = self.send.mac(seq, plain);
