@@ -20,6 +20,7 @@ macro_rules! ffi_boundary {
     }};
 }
 
+mod addr;
 mod callbacks;
 pub mod client;
 pub mod common;

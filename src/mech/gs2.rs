@@ -50,7 +50,7 @@ struct Gs2 {
     delegate: bool,
     ctx: Option<Box<dyn SecContext>>,
     started: bool,
-    authzid: Option<Option<String>>,
+    authzid: Option<Option<Vec<u8>>>,
     done: bool,
     outcome: Option<Outcome>,
 }
@@ -86,19 +86,19 @@ impl Gs2 {
     }
 
     /// The gs2-header: `<cb-flag>,[a=<authzid>],` with `,` and `=` escaped.
-    fn header(&self) -> String {
-        let mut header = format!("{},", self.cb_flag);
+    fn header(&self) -> Vec<u8> {
+        let mut header = format!("{},", self.cb_flag).into_bytes();
         if let Some(authzid) = self.authzid.as_ref().and_then(Option::as_deref) {
-            header.push_str("a=");
-            for c in authzid.chars() {
-                match c {
-                    ',' => header.push_str("=2C"),
-                    '=' => header.push_str("=3D"),
-                    c => header.push(c),
+            header.extend_from_slice(b"a=");
+            for &b in authzid {
+                match b {
+                    b',' => header.extend_from_slice(b"=2C"),
+                    b'=' => header.extend_from_slice(b"=3D"),
+                    b => header.push(b),
                 }
             }
         }
-        header.push(',');
+        header.push(b',');
         header
     }
 }
@@ -134,7 +134,13 @@ impl ClientMech for Gs2 {
             return Err(Error::bad_prot("GS2 exchange is already complete"));
         }
         if self.authzid.is_none() {
-            let creds = session.credentials(&Request { authzid: true, authname: false, password: false, realm: None })?;
+            let creds = session.credentials(&Request {
+                authzid: true,
+                authname: false,
+                password: false,
+                realm: None,
+                canon: Canon::AuthidFirst,
+            })?;
             self.authzid = Some(creds.authzid.filter(|z| !z.is_empty()));
         }
         if self.ctx.is_none() {
@@ -148,7 +154,7 @@ impl ClientMech for Gs2 {
         }
         let initial = !self.started;
         let header = self.header();
-        let mut bindings = header.as_bytes().to_vec();
+        let mut bindings = header.clone();
         bindings.extend_from_slice(self.cb_data.as_deref().unwrap_or_default());
         let req = flags::MUTUAL | flags::SEQUENCE | if self.delegate { flags::DELEG } else { 0 };
         let input = (!input.is_empty()).then_some(input);
@@ -161,7 +167,7 @@ impl ClientMech for Gs2 {
         let message = if initial {
             let inner = strip_framing(&out.token)
                 .ok_or_else(|| Error::fail("GS2 Failure: the Kerberos token has no RFC 2743 framing"))?;
-            let mut m = header.into_bytes();
+            let mut m = header;
             m.extend_from_slice(inner);
             m
         } else {
@@ -175,7 +181,8 @@ impl ClientMech for Gs2 {
             return Err(Error::bad_auth("GS2: the context lacks mutual authentication or sequencing"));
         }
         let ctx = self.ctx.take().expect("established");
-        let authid = ctx.initiator_name().map_err(|s| self.fail(s, session))?;
+        let principal = ctx.initiator_name().map_err(|s| self.fail(s, session))?;
+        let authid = super::gssapi::canonical_principal(principal, session)?;
         self.done = true;
         self.outcome = Some(Outcome {
             user: self.authzid.clone().flatten(),
@@ -231,7 +238,7 @@ mod tests {
         assert_eq!(last.unwrap(), Step::Done(Some(Vec::new())));
         assert_eq!(script.lock().unwrap().channel_binding.as_deref(), Some(&b"n,a=a=2Cb=3Dc,"[..]));
         let o = m.outcome().unwrap();
-        assert_eq!((o.user(), o.authid.as_str(), o.ssf, o.maxoutbuf), ("a,b=c", "user@EXAMPLE.ORG", 0, 0xFF_FFFF));
+        assert_eq!((o.user(), &o.authid[..], o.ssf, o.maxoutbuf), (&b"a,b=c"[..], &b"user@EXAMPLE.ORG"[..], 0, 0xFF_FFFF));
         assert!(o.layer.is_none());
     }
 

@@ -96,9 +96,9 @@ struct Gssapi {
     /// Whether the context has produced a token yet.
     started: bool,
     /// The authorization identity, once asked for (None inside: none).
-    authzid: Option<Option<String>>,
+    authzid: Option<Option<Vec<u8>>>,
     /// The client principal, once the context is established.
-    authid: String,
+    authid: Vec<u8>,
     /// The established context's flags.
     flags: u32,
     state: State,
@@ -171,7 +171,7 @@ impl Gssapi {
             ctx: None,
             started: false,
             authzid: None,
-            authid: String::new(),
+            authid: Vec::new(),
             flags: 0,
             state: State::AuthNeg,
             outcome: None,
@@ -201,7 +201,15 @@ impl Gssapi {
 
     fn authneg(&mut self, input: &[u8], session: &mut dyn Session) -> Result<Step> {
         if self.authzid.is_none() {
-            let creds = session.credentials(&Request { authzid: true, authname: false, password: false, realm: None })?;
+            // Asked at the first step, as Cyrus does (its prompt comes from
+            // sasl_client_start).
+            let creds = session.credentials(&Request {
+                authzid: true,
+                authname: false,
+                password: false,
+                realm: None,
+                canon: Canon::AuthidFirst,
+            })?;
             self.authzid = Some(creds.authzid.filter(|z| !z.is_empty()));
         }
         if self.ctx.is_none() {
@@ -232,7 +240,8 @@ impl Gssapi {
         if req & flags::DELEG != 0 && out.flags & flags::DELEG == 0 {
             session.log(LogLevel::Warn, "GSSAPI warning: no credentials were passed");
         }
-        self.authid = ctx.initiator_name().map_err(|s| self.fail(s, session))?;
+        let principal = ctx.initiator_name().map_err(|s| self.fail(s, session))?;
+        self.authid = canonical_principal(principal, session)?;
         match (self.mech, self.http) {
             (GssMech::Spnego, true) => {
                 self.finish(LAYER_NONE, 0, 0);
@@ -307,11 +316,11 @@ impl Gssapi {
             choice |= LAYER_INTEGRITY;
         }
         let our_max = if choice == LAYER_NONE { 0 } else { self.props.maxbufsize.min(MAX_BUFFER) };
-        let authzid = self.authzid.clone().flatten();
-        let mut reply = Vec::with_capacity(4 + authzid.as_ref().map_or(0, String::len));
+        let authzid = self.authzid.clone().flatten().unwrap_or_default();
+        let mut reply = Vec::with_capacity(4 + authzid.len());
         reply.push(choice);
         reply.extend_from_slice(&our_max.to_be_bytes()[1..]);
-        reply.extend_from_slice(authzid.as_deref().unwrap_or_default().as_bytes());
+        reply.extend_from_slice(&authzid);
         let mut token = Vec::new();
         let ctx = self.ctx.as_mut().expect("established");
         if let Err(s) = ctx.wrap(false, &reply, &mut token) {
@@ -350,6 +359,19 @@ impl Gssapi {
             layer,
         });
     }
+}
+
+/// The client principal through the application's canonicalisation
+/// (`SASL_CB_CANON_USER`), as Cyrus does at completion.
+pub(crate) fn canonical_principal(principal: String, session: &mut dyn Session) -> Result<Vec<u8>> {
+    let creds = session.credentials(&Request {
+        authzid: false,
+        authname: false,
+        password: false,
+        realm: None,
+        canon: Canon::External(principal.as_bytes()),
+    })?;
+    Ok(creds.authname.unwrap_or_else(|| principal.into_bytes()))
 }
 
 /// Cyrus's `ad_compat` option (`SASL_CB_GETOPT`): true for 1, y..., on, t....
@@ -466,7 +488,7 @@ mod tests {
         assert!(!conf, "the choice goes with integrity only");
         assert_eq!(reply, b"\x04\x01\x00\x00boss");
         let mut o = m.outcome().unwrap();
-        assert_eq!((o.user(), o.authid.as_str(), o.ssf), ("boss", "user@EXAMPLE.ORG", 256));
+        assert_eq!((o.user(), &o.authid[..], o.ssf), (&b"boss"[..], &b"user@EXAMPLE.ORG"[..], 256));
         // The fake's overhead is 2 bytes.
         assert_eq!(o.maxoutbuf, 4094);
         let layer = o.layer.as_mut().unwrap();
@@ -633,16 +655,16 @@ mod tests {
     #[test]
     fn authzid_prompt_comes_first_and_is_asked_once() {
         let (g, script) = fake(Script::default());
-        let mut s = FakeSession { interact_first: true, authzid: Some("  ".into()), ..Default::default() };
+        let mut s = FakeSession { interact_first: true, authzid: Some("boss".into()), ..Default::default() };
         let mut m = start(GssMech::Krb5, g, &params());
         assert_eq!(m.step(b"", &mut s).unwrap_err().code, Code::Interact);
         assert_eq!(script.lock().unwrap().inits, 0);
         m.step(b"", &mut s).unwrap();
         m.step(b"server-token-1", &mut s).unwrap();
         let Step::Done(Some(token)) = m.step(&offer(7, 4096), &mut s).unwrap() else { panic!() };
-        // An empty (or blank, after canonicalisation by the session) authzid is not sent.
-        assert_eq!(peer_unwrap(&token).unwrap().0.len(), 4 + 2);
-        assert_eq!(s.requests, 2);
+        assert_eq!(peer_unwrap(&token).unwrap().0, b"\x04\x01\x00\x00boss");
+        // Interact, the authzid, then the principal's canonicalisation.
+        assert_eq!(s.requests, 3);
     }
 
     #[test]
