@@ -244,6 +244,11 @@ check_linkage krb5/slapd/linkage /usr/bin/ldapwhoami
 ldap whoami-256 256 ldapwhoami
 if grep -qx "dn:$USER_DN" "$T/ldap-whoami-256.out"; then pass krb5/slapd/whoami-identity; else
     fail krb5/slapd/whoami-identity "$(cat "$T/ldap-whoami-256.out")"; fi
+client_env preload
+check_linkage krb5/slapd/preload/linkage /usr/bin/ldapwhoami
+ldap preload-whoami-256 256 ldapwhoami
+ldap preload-search-ssf1 1 ldapsearch -O minssf=1,maxssf=1 -LLL -b "$PEOPLE" -s base
+client_env ldpath
 ldap whoami-ssf0 0 ldapwhoami -O maxssf=0
 ldap whoami-ssf1 1 ldapwhoami -O minssf=1,maxssf=1
 # 400 KB written and read back through the confidentiality layer: the write
