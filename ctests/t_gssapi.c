@@ -529,10 +529,7 @@ int main(int argc, char **argv)
     test_authzid_and_hostile_packets();
     test_spnego_and_gs2();
     test_credentials();
-    /* Cyrus passes this without valgrind; under valgrind its run did not
-     * finish within run.sh's 10 minutes, so it is this library's case. */
-    if (is_rust_impl())
-        test_threads();
+    test_threads();
     sasl_client_done();
     return check_done();
 }
