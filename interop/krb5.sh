@@ -411,6 +411,25 @@ if grep -q sasl2-rs "$LIBSASL"; then
         client_env ldpath
     done
 
+    # The GSS-API library is opened at the first use of a Kerberos
+    # mechanism, not before (the dynamic linker's log says what is opened).
+    kdc_kinit user userpw || die "kinit failed"
+    MODE=lazy
+    CLIENT_ENV=("LD_LIBRARY_PATH=$LIBDIR" "LD_DEBUG=files")
+    sample PLAIN ok PLAIN "" "-a user" "server:Username: user@$REALM"
+    if grep -q "file=libgssapi" "$T/sample-lazy-PLAIN/client.err"; then
+        fail krb5/lazy/PLAIN-opens-no-gssapi "$(grep "file=libgssapi" "$T/sample-lazy-PLAIN/client.err" | head -n 1)"
+    else
+        pass krb5/lazy/PLAIN-opens-no-gssapi
+    fi
+    sample GSSAPI ok GSSAPI "" "" "$U"
+    if grep -q "file=libgssapi_krb5.so.2 .*dynamically loaded by" "$T/sample-lazy-GSSAPI/client.err"; then
+        pass krb5/lazy/GSSAPI-opens-gssapi
+    else
+        fail krb5/lazy/GSSAPI-opens-gssapi "the linker did not log libgssapi_krb5.so.2 being loaded"
+    fi
+    client_env ldpath
+
     # Without a usable GSS-API library (stand-ins without its functions
     # come first in the search path).
     mkdir -p "$T/nogss"
