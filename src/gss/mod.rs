@@ -114,11 +114,14 @@ fn load() -> Result<Api, String> {
         // SAFETY: loading a system library runs its initialisers; MIT's and
         // Heimdal's GSS-API libraries are meant to be loaded this way.
         match unsafe { libloading::Library::new(name) } {
-            Ok(library) => return Api::resolve(library).map_err(|why| format!("{name}: {why}")),
+            Ok(library) => match Api::resolve(library) {
+                Ok(api) => return Ok(api),
+                Err(why) => reasons.push(format!("{name}: {why}")),
+            },
             Err(e) => reasons.push(e.to_string()),
         }
     }
-    Err(format!("no GSS-API library could be loaded ({})", reasons.join("; ")))
+    Err(format!("no usable GSS-API library ({})", reasons.join("; ")))
 }
 
 impl Api {
