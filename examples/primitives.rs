@@ -6,10 +6,10 @@
 //!     cargo run --release --example primitives [CHUNK] [MB]
 use std::time::Instant;
 
-use des::cipher::{generic_array::GenericArray, BlockEncrypt};
-use hmac::{Hmac, Mac};
+use des::cipher::BlockCipherEncrypt;
+use hmac::{Hmac, KeyInit, Mac};
 use md5::Md5;
-use rc4::{KeyInit, StreamCipher};
+use rc4::StreamCipher;
 
 fn cpu_seconds() -> f64 {
     // CPU time of this process, as the bench's C programs measure it.
@@ -40,7 +40,7 @@ fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let chunk = args.first().copied().unwrap_or(65000);
     let total = args.get(1).copied().unwrap_or(64) << 20;
-    let mac = <Hmac<Md5> as Mac>::new_from_slice(b"0123456789abcdef").unwrap();
+    let mac = <Hmac<Md5> as KeyInit>::new_from_slice(b"0123456789abcdef").unwrap();
     let hmac = |data: &[u8]| {
         let mut m = mac.clone();
         m.update(&[0, 0, 0, 1]);
@@ -48,21 +48,22 @@ fn main() {
         std::hint::black_box(m.finalize());
     };
     measure("auth-int", chunk, total, |b| hmac(b));
-    let mut rc4 = rc4::Rc4::<rc4::consts::U16>::new(GenericArray::from_slice(b"0123456789abcdef"));
+    let mut rc4 = rc4::Rc4::new_from_slice(b"0123456789abcdef").unwrap();
     measure("rc4", chunk, total, |b| {
         hmac(b);
         rc4.apply_keystream(b);
     });
-    let tdes = des::TdesEde2::new(GenericArray::from_slice(b"0123456789abcdef"));
+    let tdes = des::TdesEde2::new(b"0123456789abcdef".into());
     let mut iv = [0u8; 8];
     measure("3des", chunk, total / 16, |b| {
         hmac(b);
         for block in b.chunks_exact_mut(8) {
+            let block: &mut [u8; 8] = block.try_into().unwrap();
             for (x, v) in block.iter_mut().zip(&iv) {
                 *x ^= v;
             }
-            tdes.encrypt_block(GenericArray::from_mut_slice(block));
-            iv.copy_from_slice(block);
+            tdes.encrypt_block(block.into());
+            iv = *block;
         }
     });
 }

@@ -9,8 +9,7 @@
 //! they run on SHA-NI. The compression functions are the `sha1`/`sha2`
 //! crates' own, which pick SHA-NI (or other acceleration) at run time.
 
-use hmac::{Hmac, Mac};
-use sha2::digest::generic_array::GenericArray;
+use hmac::{Hmac, KeyInit, Mac};
 use zeroize::{Zeroize, Zeroizing};
 
 /// What the loop needs of a hash: its block and digest sizes, its state, its
@@ -62,10 +61,15 @@ fn words64_be(state: &[u64; 8], out: &mut [u8]) {
     }
 }
 
+/// `block` as the fixed-size array the compression functions take.
+fn block_of<const N: usize>(block: &[u8]) -> &[u8; N] {
+    block.try_into().expect("a whole block")
+}
+
 macro_rules! generic_parts {
     ($digest:ty) => {
         fn hmac(key: &[u8], data: &[&[u8]], out: &mut [u8]) {
-            let mut mac = <Hmac<$digest> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
+            let mut mac = <Hmac<$digest> as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
             for d in data {
                 mac.update(d);
             }
@@ -86,7 +90,7 @@ impl Compress for sha1::Sha1 {
         [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0]
     }
     fn compress(state: &mut Self::State, block: &[u8]) {
-        sha1::compress(state, std::slice::from_ref(GenericArray::from_slice(block)));
+        sha1::block_api::compress(state, std::slice::from_ref(block_of(block)));
     }
     fn digest(state: &Self::State, out: &mut [u8]) {
         words_be(state, &mut out[..Self::OUT]);
@@ -105,7 +109,7 @@ macro_rules! sha256_family {
                 $iv
             }
             fn compress(state: &mut Self::State, block: &[u8]) {
-                sha2::compress256(state, std::slice::from_ref(GenericArray::from_slice(block)));
+                sha2::block_api::compress256(state, std::slice::from_ref(block_of(block)));
             }
             fn digest(state: &Self::State, out: &mut [u8]) {
                 words_be(state, &mut out[..Self::OUT]);
@@ -126,7 +130,7 @@ macro_rules! sha512_family {
                 $iv
             }
             fn compress(state: &mut Self::State, block: &[u8]) {
-                sha2::compress512(state, std::slice::from_ref(GenericArray::from_slice(block)));
+                sha2::block_api::compress512(state, std::slice::from_ref(block_of(block)));
             }
             fn digest(state: &Self::State, out: &mut [u8]) {
                 words64_be(state, &mut out[..Self::OUT]);
@@ -262,6 +266,17 @@ mod tests {
         check!(sha2::Sha256);
         check!(sha2::Sha384);
         check!(sha2::Sha512);
+    }
+
+    #[test]
+    fn hash_states_are_wiped_on_drop() {
+        // The crates' zeroize features; Hmac<H> holds two such cores.
+        fn wipes<T: zeroize::ZeroizeOnDrop>() {}
+        wipes::<sha1::block_api::Sha1Core>();
+        wipes::<sha2::block_api::Sha256VarCore>();
+        wipes::<sha2::block_api::Sha512VarCore>();
+        wipes::<sha2::Sha224>();
+        wipes::<sha2::Sha512>();
     }
 
     #[test]

@@ -31,8 +31,7 @@ use std::marker::PhantomData;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use hmac::Hmac;
-use hmac::digest::generic_array::GenericArray;
-use hmac::digest::{Digest, FixedOutput, KeyInit, Update};
+use hmac::digest::{Digest, KeyInit, Mac};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -122,14 +121,12 @@ macro_rules! scram_hash {
                 let mut mac = <Hmac<$hash> as KeyInit>::new_from_slice(key)
                     .expect("HMAC takes keys of any length");
                 for d in data {
-                    Update::update(&mut mac, d);
+                    Mac::update(&mut mac, d);
                 }
-                FixedOutput::finalize_into(mac, GenericArray::from_mut_slice(out));
+                out.copy_from_slice(&mac.finalize().into_bytes());
             }
             fn hash(data: &[u8], out: &mut [u8]) {
-                let mut h = <$hash as Digest>::new();
-                Digest::update(&mut h, data);
-                Digest::finalize_into(h, GenericArray::from_mut_slice(out));
+                out.copy_from_slice(&<$hash as Digest>::digest(data));
             }
         }
     };

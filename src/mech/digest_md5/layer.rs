@@ -10,8 +10,8 @@
 //! chained across packets (each packet starts from the previous packet's
 //! last cipher block). Block-cipher padding is 1 to 8 bytes, each holding
 //! the padding length, as in PKCS#5.
-use des::cipher::generic_array::GenericArray;
-use des::cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
+use des::cipher::consts::U8;
+use des::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use des::{Des, TdesEde2};
 use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
@@ -115,7 +115,7 @@ pub(super) fn derive_keys(ha1: &[u8; 16], cipher: Option<Cipher>) -> (DirectionK
 /// RC4 keyed with the whole 16-byte Kc for every RC4 variant (only the
 /// derivation of Kc differs), as Cyrus does; the state continues across
 /// packets and is wiped on drop (the crate's `zeroize` feature).
-type Rc4 = rc4::Rc4<rc4::consts::U16>;
+type Rc4 = rc4::Rc4;
 
 /// Spreads 56 key bits over 8 bytes, 7 bits to a byte in the high bits,
 /// leaving the low (parity) bit clear, as DES keys are laid out.
@@ -136,30 +136,31 @@ pub(super) fn des_key(seven: &[u8]) -> [u8; 8] {
 /// (The des crate's key schedules are wiped only when it is built with its
 /// `zeroize` feature.)
 #[derive(ZeroizeOnDrop)]
-pub(super) struct Cbc<C: BlockEncrypt + BlockDecrypt> {
+pub(super) struct Cbc<C: BlockCipherEncrypt<BlockSize = U8> + BlockCipherDecrypt> {
     #[zeroize(skip)]
     cipher: C,
     iv: [u8; 8],
 }
 
-impl<C: BlockEncrypt + BlockDecrypt> Cbc<C> {
+impl<C: BlockCipherEncrypt<BlockSize = U8> + BlockCipherDecrypt> Cbc<C> {
     fn encrypt(&mut self, data: &mut [u8]) {
         debug_assert!(data.len() % 8 == 0);
         for block in data.chunks_exact_mut(8) {
+            let block: &mut [u8; 8] = block.try_into().expect("8 bytes");
             for (b, v) in block.iter_mut().zip(self.iv) {
                 *b ^= v;
             }
-            self.cipher.encrypt_block(GenericArray::from_mut_slice(block));
-            self.iv.copy_from_slice(block);
+            self.cipher.encrypt_block(block.into());
+            self.iv = *block;
         }
     }
 
     fn decrypt(&mut self, data: &mut [u8]) {
         debug_assert!(data.len() % 8 == 0);
         for block in data.chunks_exact_mut(8) {
-            let mut next_iv = [0u8; 8];
-            next_iv.copy_from_slice(block);
-            self.cipher.decrypt_block(GenericArray::from_mut_slice(block));
+            let block: &mut [u8; 8] = block.try_into().expect("8 bytes");
+            let next_iv = *block;
+            self.cipher.decrypt_block(block.into());
             for (b, v) in block.iter_mut().zip(self.iv) {
                 *b ^= v;
             }
@@ -183,18 +184,18 @@ impl Sealer {
             // All RC4 variants key with the whole 16-byte Kc (only the
             // derivation of Kc differs), as Cyrus does.
             Cipher::Rc4_40 | Cipher::Rc4_56 | Cipher::Rc4 => {
-                Sealer::Rc4(<Rc4 as rc4::KeyInit>::new(GenericArray::from_slice(kc)))
+                Sealer::Rc4(<Rc4 as rc4::KeyInit>::new_from_slice(kc).expect("RC4 takes 16-byte keys"))
             }
             Cipher::Des => {
                 let k = Zeroizing::new(des_key(&kc[0..7]));
-                let cipher = Des::new(GenericArray::from_slice(&k[..]));
+                let cipher = Des::new((&*k).into());
                 Sealer::Des(Cbc { cipher, iv })
             }
             Cipher::TripleDes => {
                 let mut k = Zeroizing::new([0u8; 16]);
                 k[..8].copy_from_slice(&des_key(&kc[0..7]));
                 k[8..].copy_from_slice(&des_key(&kc[7..14]));
-                let cipher = TdesEde2::new(GenericArray::from_slice(&k[..]));
+                let cipher = TdesEde2::new((&*k).into());
                 Sealer::TripleDes(Cbc { cipher, iv })
             }
         }
@@ -227,8 +228,8 @@ impl Sealer {
 /// One direction of the layer.
 struct Direction {
     seq: u32,
-    /// HMAC-MD5 keyed once with Ki, cloned for each packet. (hmac 0.12 and
-    /// md-5 0.10 cannot wipe this precomputed state on drop.)
+    /// HMAC-MD5 keyed once with Ki, cloned for each packet; every copy is
+    /// wiped on drop (md-5's zeroize feature).
     mac: Hmac<Md5>,
     sealer: Option<Sealer>,
 }
@@ -237,7 +238,7 @@ impl Direction {
     fn new(keys: &DirectionKeys, cipher: Option<Cipher>) -> Direction {
         Direction {
             seq: 0,
-            mac: <Hmac<Md5> as Mac>::new_from_slice(&keys.ki[..]).expect("HMAC takes any key length"),
+            mac: <Hmac<Md5> as KeyInit>::new_from_slice(&keys.ki[..]).expect("HMAC takes any key length"),
             sealer: cipher.map(|c| Sealer::new(c, &keys.kc)),
         }
     }
@@ -520,11 +521,23 @@ mod tests {
     }
 
     #[test]
+    fn keyed_states_are_wiped_on_drop() {
+        // The crates' zeroize features: Hmac<Md5> is two Md5Cores and a
+        // block buffer, each wiped when dropped.
+        fn wipes<T: ZeroizeOnDrop>() {}
+        wipes::<md5::block_api::Md5Core>();
+        wipes::<Md5>();
+        wipes::<Des>();
+        wipes::<TdesEde2>();
+        wipes::<Rc4>();
+    }
+
+    #[test]
     fn rc4_matches_rfc6229() {
         // RFC 6229, 128-bit key 0x0102...10, keystream bytes 0..16.
         let key = hex("0102030405060708090a0b0c0d0e0f10");
         let mut data = vec![0u8; 16];
-        let mut c = <Rc4 as rc4::KeyInit>::new(GenericArray::from_slice(&key));
+        let mut c = <Rc4 as rc4::KeyInit>::new_from_slice(&key).unwrap();
         rc4::StreamCipher::apply_keystream(&mut c, &mut data);
         assert_eq!(data, hex("9ac7cc9a609d1ef7b2932899cde41b97"));
     }
