@@ -273,7 +273,7 @@ bench_digest() {
     out "   per side.  floor = OpenSSL low-level HMAC-MD5 (+ RC4 / DES-EDE3-CBC) over the same chunk sizes, between rounds"
     make_sasldb || { out "   FAIL: $LASTERR"; return 1; }
     local dir mc mo fl ro rf cs
-    out "$(printf '   %-9s %-4s %8s %8s %11s %8s %11s %11s %9s' mode dir cyrus ours ours/cyrus floor ours/floor 'goal>=0.95' med_ratio)"
+    out "$(printf '   %-9s %-4s %8s %8s %11s %12s %8s %11s %11s %9s' mode dir cyrus ours ours/cyrus 'goal>=1.05c' floor ours/floor 'goal>=0.95' med_ratio)"
     after_run() { digest_after "$@"; }; between_rounds() { digest_between "$@"; }
     for DG_MODE in auth-int rc4 3des; do
         DG_MB=$DIGEST_MB; [ $DG_MODE = 3des ] && DG_MB=$DIGEST_MB_3DES
@@ -285,8 +285,8 @@ bench_digest() {
             cs=$(fmt "$mc" %.1f); [ $DG_MODE = 3des ] && [ -z "$mc" ] && cs=n/a
             local mr; mr=$(div "$(med ${dir}_mbps ours)" "$(med ${dir}_mbps cyrus)")
             OURS_DG["$DG_MODE|$dir"]=$mo
-            out "$(printf '   %-9s %-4s %8s %8s %11s %8s %11s %11s %9s' $DG_MODE $dir "$cs" "$(fmt "$mo" %.1f)" \
-                "$(flag "$ro" "$mr")" "$(fmt "$fl" %.1f)" "$rf" "$(goal "$rf" ge 0.95)" "$mr")"
+            out "$(printf '   %-9s %-4s %8s %8s %11s %12s %8s %11s %11s %9s' $DG_MODE $dir "$cs" "$(fmt "$mo" %.1f)" \
+                "$(flag "$ro" "$mr")" "$(goal "$ro" ge 1.05)" "$(fmt "$fl" %.1f)" "$rf" "$(goal "$rf" ge 0.95)" "$mr")"
         done
         if [ $DG_MODE = 3des ]; then
             local n keep=(); for n in "${NOTES[@]}"; do [[ $n == cyrus:*"cipher '3des'"* ]] || keep+=("$n"); done; NOTES=("${keep[@]}")
@@ -297,11 +297,11 @@ bench_digest() {
     done
     after_run() { :; }; between_rounds() { :; }
     out "   (med_ratio: ours/cyrus of the median whole-run MB/s; ~: best-of and median ratios differ >15%)"
-    # The same floor with the primitives this library links (RustCrypto's
-    # md-5 with its assembly, rc4, des): what the layer itself costs on top.
+    # The same floor with RustCrypto's crates (md-5 and des, which the
+    # library links; rc4, which it does not: src/mech/digest_md5/rc4.rs).
     local prim
     if [ "$LIBDIR" != "$SYSLIB" ] && prim=$(cd "$BENCH/.." && cargo run --release -q --example primitives 2>>"$LOG"); then
-        out "   same-primitive floor (the RustCrypto crates the library links; HMAC-MD5 [+ cipher], 65000-byte chunks):"
+        out "   RustCrypto floor (HMAC-MD5 from md-5 [+ the rc4 / des crate], 65000-byte chunks, examples/primitives.rs):"
         out "$(printf '   %-9s %8s %11s %11s %11s' mode floor enc/floor dec/floor 'goal>=0.95')"
         local m f re rd
         for m in auth-int rc4 3des; do
@@ -309,6 +309,7 @@ bench_digest() {
             re=$(div "${OURS_DG[$m|enc]}" "$f"); rd=$(div "${OURS_DG[$m|dec]}" "$f")
             out "$(printf '   %-9s %8s %11s %11s %11s' $m "$f" "$re" "$rd" "$(goal "$(min_of "$re" "$rd")" ge 0.95)")"
         done
+        out "   (the rc4 crate alone: $(kv rc4crate_mbps "$prim") MB/s; the library's own RC4 runs with the MAC, not after it)"
     fi
     flush_notes
 }

@@ -13,12 +13,13 @@
 use des::cipher::consts::U8;
 use des::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use des::{Des, TdesEde2};
-use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::super::{Error, Result, SecurityLayer};
+use super::mac::HmacMd5;
+use super::rc4::Rc4;
 
 /// 16 bytes of key material, wiped on drop.
 pub(super) type Key = Zeroizing<[u8; 16]>;
@@ -112,11 +113,6 @@ pub(super) fn derive_keys(ha1: &[u8; 16], cipher: Option<Cipher>) -> (DirectionK
     )
 }
 
-/// RC4 keyed with the whole 16-byte Kc for every RC4 variant (only the
-/// derivation of Kc differs), as Cyrus does; the state continues across
-/// packets and is wiped on drop (the crate's `zeroize` feature).
-type Rc4 = rc4::Rc4;
-
 /// Spreads 56 key bits over 8 bytes, 7 bits to a byte in the high bits,
 /// leaving the low (parity) bit clear, as DES keys are laid out.
 pub(super) fn des_key(seven: &[u8]) -> [u8; 8] {
@@ -169,9 +165,12 @@ impl<C: BlockCipherEncrypt<BlockSize = U8> + BlockCipherDecrypt> Cbc<C> {
     }
 }
 
-/// One direction's cipher state.
+/// One direction's cipher state. RC4 is one key stream across packets,
+/// keyed with the whole 16-byte Kc for every RC4 variant (only the
+/// derivation of Kc differs), as Cyrus does.
 enum Sealer {
-    Rc4(Rc4),
+    /// Boxed: its state is four times a DES one.
+    Rc4(Box<Rc4>),
     Des(Cbc<Des>),
     TripleDes(Cbc<TdesEde2>),
 }
@@ -183,9 +182,7 @@ impl Sealer {
         match cipher {
             // All RC4 variants key with the whole 16-byte Kc (only the
             // derivation of Kc differs), as Cyrus does.
-            Cipher::Rc4_40 | Cipher::Rc4_56 | Cipher::Rc4 => {
-                Sealer::Rc4(<Rc4 as rc4::KeyInit>::new_from_slice(kc).expect("RC4 takes 16-byte keys"))
-            }
+            Cipher::Rc4_40 | Cipher::Rc4_56 | Cipher::Rc4 => Sealer::Rc4(Box::new(Rc4::new(kc))),
             Cipher::Des => {
                 let k = Zeroizing::new(des_key(&kc[0..7]));
                 let cipher = Des::new((&*k).into());
@@ -201,16 +198,9 @@ impl Sealer {
         }
     }
 
-    fn block_size(&self) -> usize {
-        match self {
-            Sealer::Rc4(_) => 1,
-            _ => 8,
-        }
-    }
-
     fn encrypt(&mut self, data: &mut [u8]) {
         match self {
-            Sealer::Rc4(c) => rc4::StreamCipher::apply_keystream(c, data),
+            Sealer::Rc4(c) => c.apply(data),
             Sealer::Des(c) => c.encrypt(data),
             Sealer::TripleDes(c) => c.encrypt(data),
         }
@@ -218,7 +208,7 @@ impl Sealer {
 
     fn decrypt(&mut self, data: &mut [u8]) {
         match self {
-            Sealer::Rc4(c) => rc4::StreamCipher::apply_keystream(c, data),
+            Sealer::Rc4(c) => c.apply(data),
             Sealer::Des(c) => c.decrypt(data),
             Sealer::TripleDes(c) => c.decrypt(data),
         }
@@ -228,30 +218,26 @@ impl Sealer {
 /// One direction of the layer.
 struct Direction {
     seq: u32,
-    /// HMAC-MD5 keyed once with Ki, cloned for each packet; every copy is
-    /// wiped on drop (md-5's zeroize feature).
-    mac: Hmac<Md5>,
+    /// HMAC-MD5 keyed once with Ki (wiped on drop).
+    mac: HmacMd5,
     sealer: Option<Sealer>,
 }
 
 impl Direction {
     fn new(keys: &DirectionKeys, cipher: Option<Cipher>) -> Direction {
-        Direction {
-            seq: 0,
-            mac: <Hmac<Md5> as KeyInit>::new_from_slice(&keys.ki[..]).expect("HMAC takes any key length"),
-            sealer: cipher.map(|c| Sealer::new(c, &keys.kc)),
-        }
+        Direction { seq: 0, mac: HmacMd5::new(&keys.ki), sealer: cipher.map(|c| Sealer::new(c, &keys.kc)) }
     }
 
     fn mac(&self, seq: [u8; 4], msg: &[u8]) -> [u8; MAC_LEN] {
-        let mut h = self.mac.clone();
-        h.update(&seq);
-        h.update(msg);
-        let full = h.finalize().into_bytes();
-        let mut out = [0u8; MAC_LEN];
-        out.copy_from_slice(&full[..MAC_LEN]);
-        out
+        truncate(self.mac.mac(seq, msg))
     }
+}
+
+/// The 10 bytes of the HMAC a packet carries.
+fn truncate(mac: [u8; 16]) -> [u8; MAC_LEN] {
+    let mut out = [0u8; MAC_LEN];
+    out.copy_from_slice(&mac[..MAC_LEN]);
+    out
 }
 
 /// A negotiated DIGEST-MD5 layer: integrity alone (no cipher) or with
@@ -295,13 +281,16 @@ impl Layer {
         out.extend_from_slice(body);
         let mut msg_len = body.len() - MAC_LEN;
         let mut pad_ok = true;
-        if let Some(sealer) = &mut self.recv.sealer {
-            let bs = sealer.block_size();
-            if body.len() % bs != 0 {
-                return Err(fail("ciphertext is not a whole number of blocks"));
-            }
-            sealer.decrypt(&mut out[start..]);
-            if bs > 1 {
+        let recv = &mut self.recv;
+        let expected = match &mut recv.sealer {
+            None => recv.mac(seq, &out[start..start + msg_len]),
+            // RC4 and the MAC run together: see mac.rs.
+            Some(Sealer::Rc4(rc4)) => truncate(recv.mac.decrypt_and_mac(seq, &mut out[start..], msg_len, rc4)),
+            Some(sealer) => {
+                if body.len() % 8 != 0 {
+                    return Err(fail("ciphertext is not a whole number of blocks"));
+                }
+                sealer.decrypt(&mut out[start..]);
                 let plain = &out[start..];
                 let pad = plain[msg_len - 1];
                 // At least one byte of padding, each holding its length.
@@ -312,11 +301,10 @@ impl Layer {
                 } else {
                     pad_ok = false;
                 }
+                recv.mac(seq, &out[start..start + msg_len])
             }
-        }
-        let plain = &out[start..];
-        let expected = self.recv.mac(seq, &plain[..msg_len]);
-        let mac_ok: bool = expected.ct_eq(&plain[body.len() - MAC_LEN..]).into();
+        };
+        let mac_ok: bool = expected.ct_eq(&out[start + body.len() - MAC_LEN..]).into();
         if !(pad_ok & mac_ok) {
             return Err(fail("integrity check failed"));
         }
@@ -329,21 +317,28 @@ impl Layer {
 impl SecurityLayer for Layer {
     fn wrap(&mut self, plain: &[u8], out: &mut Vec<u8>) -> Result<()> {
         let seq = self.send.seq.to_be_bytes();
-        let mac = self.send.mac(seq, plain);
         let start = out.len();
-        match &mut self.send.sealer {
+        let send = &mut self.send;
+        match &mut send.sealer {
             None => {
                 out.reserve(plain.len() + MAC_LEN + TRAILER_LEN);
                 out.extend_from_slice(plain);
-                out.extend_from_slice(&mac);
+                out.extend_from_slice(&send.mac.mac(seq, plain)[..MAC_LEN]);
+            }
+            // RC4 and the MAC run together: see mac.rs.
+            Some(Sealer::Rc4(rc4)) => {
+                out.reserve(plain.len() + MAC_LEN + TRAILER_LEN);
+                out.extend_from_slice(plain);
+                let mac = send.mac.mac_and_encrypt(seq, &mut out[start..], rc4);
+                out.extend_from_slice(&mac[..MAC_LEN]);
+                rc4.apply(&mut out[start + plain.len()..]);
             }
             Some(sealer) => {
-                let bs = sealer.block_size();
-                let pad = if bs > 1 { bs - (plain.len() + MAC_LEN) % bs } else { 0 };
+                let pad = 8 - (plain.len() + MAC_LEN) % 8;
                 out.reserve(plain.len() + pad + MAC_LEN + TRAILER_LEN);
                 out.extend_from_slice(plain);
                 out.resize(out.len() + pad, pad as u8);
-                out.extend_from_slice(&mac);
+                out.extend_from_slice(&send.mac.mac(seq, plain)[..MAC_LEN]);
                 sealer.encrypt(&mut out[start..]);
             }
         }
@@ -530,6 +525,7 @@ mod tests {
         wipes::<Des>();
         wipes::<TdesEde2>();
         wipes::<Rc4>();
+        wipes::<HmacMd5>();
     }
 
     #[test]
@@ -537,8 +533,7 @@ mod tests {
         // RFC 6229, 128-bit key 0x0102...10, keystream bytes 0..16.
         let key = hex("0102030405060708090a0b0c0d0e0f10");
         let mut data = vec![0u8; 16];
-        let mut c = <Rc4 as rc4::KeyInit>::new_from_slice(&key).unwrap();
-        rc4::StreamCipher::apply_keystream(&mut c, &mut data);
+        Rc4::new(&key).apply(&mut data);
         assert_eq!(data, hex("9ac7cc9a609d1ef7b2932899cde41b97"));
     }
 

@@ -14,6 +14,8 @@ use zeroize::Zeroizing;
 use super::*;
 
 mod layer;
+mod mac;
+mod rc4;
 mod parse;
 
 use layer::{Cipher, Key};
