@@ -5,7 +5,12 @@
 //! the `rc4` crate alone. Prints MB/s (10^6 bytes per CPU second), best of
 //! several passes.
 //!
+//! With `scram`: SCRAM's floor with the compression functions the library
+//! links (sha1/sha2 crates): CPU microseconds of 2 x 4096 compressions per
+//! hash, best of 20, as bench/src/floor.c measures OpenSSL's.
+//!
 //!     cargo run --release --example primitives [CHUNK] [MB]
+//!     cargo run --release --example primitives scram
 use std::time::Instant;
 
 use des::cipher::BlockCipherEncrypt;
@@ -38,7 +43,30 @@ fn measure(name: &str, chunk: usize, total: usize, mut per_chunk: impl FnMut(&mu
     println!("{name}_mbps={best:.1}");
 }
 
+/// 2 x 4096 compressions of `compress`, best of 20, in microseconds.
+fn scram_floor<S: Default, B: Copy>(block: B, compress: impl Fn(&mut S, &[B])) -> f64 {
+    (0..20)
+        .map(|_| {
+            let mut state = S::default();
+            let t = Instant::now();
+            for _ in 0..2 * 4096 {
+                compress(&mut state, std::slice::from_ref(&block));
+            }
+            std::hint::black_box(&state);
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("scram") {
+        let sha1 = scram_floor([0x36u8; 64], sha1::block_api::compress);
+        let sha256 = scram_floor([0x36u8; 64], sha2::block_api::compress256);
+        let sha512 = scram_floor([0x36u8; 128], sha2::block_api::compress512);
+        // SHA-224 and SHA-384 run the SHA-256 and SHA-512 compressions.
+        println!("sha1_us={sha1:.1} sha224_us={sha256:.1} sha256_us={sha256:.1} sha384_us={sha512:.1} sha512_us={sha512:.1}");
+        return;
+    }
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let chunk = args.first().copied().unwrap_or(65000);
     let total = args.get(1).copied().unwrap_or(64) << 20;
