@@ -248,6 +248,7 @@ impl ClientConn {
             mech: active.info.name,
         };
         match active.mech.step(input, &mut session) {
+            Ok(Step::AwaitServer) => Ok((Status::Continue, None)),
             Ok(Step::Continue(out)) => {
                 if let Some((user, authid)) = active.mech.identity() {
                     self.user = Some(user.to_owned());

@@ -282,6 +282,10 @@ pub struct Params<'a> {
 pub enum Step {
     /// Send this and expect another challenge (`SASL_CONTINUE`).
     Continue(Vec<u8>),
+    /// Nothing to send yet: the first step of a mechanism whose exchange
+    /// may start from either side (DIGEST-MD5), when it has no initial
+    /// response. `SASL_CONTINUE` with no output; the server speaks first.
+    AwaitServer,
     /// Authentication is complete on the client side (`SASL_OK`); send the
     /// bytes if there are any. The outcome must be ready.
     Done(Option<Vec<u8>>),

@@ -59,6 +59,15 @@ impl Cipher {
         }
     }
 
+    /// A byte for the re-authentication memory.
+    pub(super) fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub(super) fn from_code(code: u8) -> Option<Cipher> {
+        Cipher::ALL.into_iter().find(|c| c.code() == code)
+    }
+
     /// The SSF Cyrus reports (56-bit DES counts as 55, as in Cyrus).
     pub(super) fn ssf(self) -> u32 {
         match self {
