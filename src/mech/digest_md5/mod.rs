@@ -552,7 +552,8 @@ impl DigestMd5 {
         else {
             return Ok(Step::AwaitServer);
         };
-        reauth::Entry { nc: entry.nc.wrapping_add(1), ..entry.clone() }.store(session, &self.service, &self.server_fqdn);
+        let next = reauth::Entry { nc: entry.nc.wrapping_add(1), ..entry.clone() };
+        next.store(session, &self.service, &self.server_fqdn);
         let password = creds.password.unwrap_or_default();
         let answer = Answer {
             authzid: creds.authzid.filter(|z| !z.is_empty() && *z != authid),
@@ -567,7 +568,8 @@ impl DigestMd5 {
             protection,
         };
         let (pending, out) = self.answer(answer, session)?;
-        session.log(LogLevel::Debug, &format!("DIGEST-MD5: re-authenticating with nonce-count {}", pending.remember.nc));
+        let nc = pending.remember.nc;
+        session.log(LogLevel::Debug, &format!("DIGEST-MD5: re-authenticating with nonce-count {nc}"));
         self.state = State::Reauth(pending);
         Ok(Step::Continue(out))
     }
@@ -689,7 +691,8 @@ impl ClientMech for DigestMd5 {
             // fresh challenge (Cyrus's, also for a wrong password or an old
             // nonce): answer it in full, which drops the memory.
             State::Reauth(_) if !is_rspauth(input) => {
-                session.log(LogLevel::Debug, "DIGEST-MD5: the server refused re-authentication; authenticating in full");
+                let why = "DIGEST-MD5: the server refused re-authentication; authenticating in full";
+                session.log(LogLevel::Debug, why);
                 self.state = State::Start;
                 self.respond(input, session)
             }

@@ -122,7 +122,8 @@ fn full_rfc_exchange(s: &mut FakeSession) {
 
 #[test]
 fn later_connections_reauthenticate_at_once() {
-    assert_eq!(rfc_digests("00000001"), ("d388dad90d4bbd760a152321f2143af7".into(), "ea40f60335c427b5527b84dbabcdfffd".into()));
+    let rfc = ("d388dad90d4bbd760a152321f2143af7".to_string(), "ea40f60335c427b5527b84dbabcdfffd".to_string());
+    assert_eq!(rfc_digests("00000001"), rfc);
     let mut s = chris();
     full_rfc_exchange(&mut s);
     assert_eq!(s.memory.len(), 1);
