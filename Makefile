@@ -39,9 +39,11 @@ $(BUILD)/$(SONAME): $(BUILD)/$(REALNAME)
 	ln -sf $(REALNAME) $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $(BUILD)/libsasl2.so
 
-$(BUILD)/libsasl2.pc: pkgconfig/libsasl2.pc.in
+# Rebuilt whenever the paths it names change, not only its template.
+$(BUILD)/libsasl2.pc: pkgconfig/libsasl2.pc.in FORCE
 	@mkdir -p $(BUILD)
-	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' $< > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
 
 header:
 	$(CARGO) build --lib
