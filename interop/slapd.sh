@@ -83,7 +83,7 @@ stop_slapd() {
 #   fail: a non-zero exit (not a timeout) and stderr has ERRTEXT
 ldap_case() {
     local name=slapd$ROUND/$1 want=$2 expect=$3 errtext=$4 tool=$5 rc=0 got why=""
-    local out=$T/slapd$ROUND-$1
+    local out=$T/slapd$ROUND-${1//\//-}
     shift 5
     timeout 20 env LDAPNOINIT=1 "${CLIENT_ENV[@]}" "/usr/bin/$tool" "$@" >"$out.out" 2>"$out.err" || rc=$?
     if [ "$tool" = ldapsearch ]; then got=$(grep -c '^dn:' "$out.out" || true); else got=$(cat "$out.out"); fi
