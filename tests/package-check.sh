@@ -246,7 +246,7 @@ kill "$SLAPD" 2>/dev/null
 wait "$SLAPD" 2>/dev/null
 
 # A C build with the package's headers and pkg-config file, run as is.
-cflags=$(pkg-config --cflags libsasl2-rs 2>&1)
+cflags=$(pkg-config --cflags libsasl2-rs 2>&1 | sed 's/ *$//')
 # shellcheck disable=SC2046 # pkg-config output is meant to be split
 if cc -Wall -Werror -o "$T/app" "$T/app.c" $(pkg-config --cflags --libs libsasl2-rs) >"$T/cc.log" 2>&1 &&
    [ "$cflags" = "-I/usr/include/sasl2-rs" ] && [ "$("${CLEAN[@]}" "$T/app")" = "Cyrus SASL (sasl2-rs)" ]; then

@@ -41,7 +41,7 @@ pub(crate) mod conns;
 mod find;
 
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 
@@ -185,37 +185,30 @@ fn open() -> Option<Cyrus> {
 /// `sasl_set_alloc`, `sasl_set_mutex` and `sasl_set_path` calls, recorded so
 /// that Cyrus gets them when it is opened (applications make them before
 /// `sasl_server_init`, when Cyrus is not open yet).
-#[derive(Default)]
 struct Settings {
     alloc: Option<(Malloc, Calloc, Realloc, Free)>,
     mutex: Option<(MutexAlloc, MutexOp, MutexOp, MutexFree)>,
     paths: Vec<(c_int, CString)>,
 }
 
-static SETTINGS: Mutex<Option<Settings>> = Mutex::new(None);
+static SETTINGS: Mutex<Settings> = Mutex::new(Settings { alloc: None, mutex: None, paths: Vec::new() });
 
-struct SettingsGuard(std::sync::MutexGuard<'static, Option<Settings>>);
-
-fn settings() -> SettingsGuard {
-    SettingsGuard(SETTINGS.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+fn settings() -> MutexGuard<'static, Settings> {
+    SETTINGS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl SettingsGuard {
-    fn get(&mut self) -> &mut Settings {
-        self.0.get_or_insert_with(Settings::default)
-    }
-
-    fn replay(mut self, api: &Api) {
-        let s = self.get();
-        // SAFETY: the application's functions, passed on as it gave them.
+impl Settings {
+    fn replay(&self, api: &Api) {
+        // SAFETY: the application's functions and paths, passed on as it
+        // gave them (Cyrus copies the paths).
         unsafe {
-            if let Some((m, c, r, f)) = s.alloc {
+            if let Some((m, c, r, f)) = self.alloc {
                 (api.sasl_set_alloc)(m, c, r, f);
             }
-            if let Some((a, l, u, f)) = s.mutex {
+            if let Some((a, l, u, f)) = self.mutex {
                 (api.sasl_set_mutex)(a, l, u, f);
             }
-            for (kind, path) in &s.paths {
+            for (kind, path) in &self.paths {
                 (api.sasl_set_path)(*kind, path.as_ptr().cast_mut());
             }
         }
@@ -227,7 +220,7 @@ pub(crate) fn set_alloc(m: Malloc, c: Calloc, r: Realloc, f: Free) {
     match loaded() {
         // SAFETY: the application's functions, passed on unchanged.
         Some(api) => unsafe { (api.sasl_set_alloc)(m, c, r, f) },
-        None => settings().get().alloc = Some((m, c, r, f)),
+        None => settings().alloc = Some((m, c, r, f)),
     }
 }
 
@@ -236,7 +229,7 @@ pub(crate) fn set_mutex(a: MutexAlloc, l: MutexOp, u: MutexOp, f: MutexFree) {
     match loaded() {
         // SAFETY: as above.
         Some(api) => unsafe { (api.sasl_set_mutex)(a, l, u, f) },
-        None => settings().get().mutex = Some((a, l, u, f)),
+        None => settings().mutex = Some((a, l, u, f)),
     }
 }
 
@@ -253,8 +246,7 @@ pub(crate) unsafe fn set_path(kind: c_int, path: *mut c_char) {
         None => {
             // SAFETY: per the function contract.
             let copy = unsafe { CStr::from_ptr(path) }.to_owned();
-            let mut s = settings();
-            let paths = &mut s.get().paths;
+            let paths = &mut settings().paths;
             paths.retain(|(k, _)| *k != kind);
             paths.push((kind, copy));
         }
