@@ -71,6 +71,13 @@ pub unsafe extern "C" fn sasl_client_new(
         let Some(service) = service else { return SASL_BADPARAM };
         // SAFETY: the callback arrays are the application's, valid per the API.
         let mut callbacks = unsafe { CCallbacks::new(ptr::null_mut(), prompt_supp) };
+        for (propnum, addr) in [(SASL_IPLOCALPORT, local), (SASL_IPREMOTEPORT, remote)] {
+            if let Some(a) = addr.filter(|a| !super::addr::valid_ip_port(a)) {
+                let name = super::common::ip_prop_name(propnum);
+                callbacks.log(LogLevel::Err, &format!("Bad {name} value \"{a}\""));
+                return SASL_BADPARAM;
+            }
+        }
         let mech_list = callbacks.option(None, "client_mech_list");
         match ClientConn::new(service, fqdn, local, remote, flags, mech_list.as_deref()) {
             Ok(core) => {
@@ -143,6 +150,7 @@ pub unsafe extern "C" fn sasl_client_start(
         let resuming = !prompt_need.is_null() && !unsafe { *prompt_need }.is_null() && !c.prompts.is_empty();
         // SAFETY: the callback arrays are valid per the API.
         let mut callbacks = unsafe { CCallbacks::new(conn, c.callbacks) };
+        let app_messages = c.error.set_by_application;
         let result = if resuming {
             // SAFETY: the prompt array is ours, filled in by the application.
             let answers = unsafe { read_answers(&c.prompts.array) };
@@ -157,7 +165,7 @@ pub unsafe extern "C" fn sasl_client_start(
             unsafe { put(mech, mech_c_name(name)) };
         }
         // SAFETY: the out-pointers are NULL or writable.
-        unsafe { finish(c, result, prompt_need, clientout, clientoutlen) }
+        unsafe { finish(c, result, app_messages, prompt_need, clientout, clientoutlen) }
     })
 }
 
@@ -199,9 +207,10 @@ pub unsafe extern "C" fn sasl_client_step(
         c.prompts.clear();
         // SAFETY: the callback arrays are valid per the API.
         let mut callbacks = unsafe { CCallbacks::new(conn, c.callbacks) };
+        let app_messages = c.error.set_by_application;
         let result = c.core.step(input, &mut callbacks, &answers);
         // SAFETY: out-pointers are NULL or writable.
-        unsafe { finish(c, result, prompt_need, clientout, clientoutlen) }
+        unsafe { finish(c, result, app_messages, prompt_need, clientout, clientoutlen) }
     })
 }
 
@@ -218,13 +227,15 @@ pub(crate) fn mech_c_name(name: &str) -> *const c_char {
     names.iter().find(|n| n.as_bytes() == name.as_bytes()).map_or(ptr::null(), |n| n.as_ptr())
 }
 
-/// Turns a core result into the C outputs and return code.
+/// Turns a core result into the C outputs and return code. `app_messages`
+/// is the count of the application's `sasl_seterror` calls before the call.
 ///
 /// # Safety
 /// The out-pointers are NULL or writable.
 unsafe fn finish(
     c: &mut sasl_conn,
     result: mech::Result<(Status, Option<Vec<u8>>)>,
+    app_messages: u64,
     prompt_need: *mut *mut sasl_interact_t,
     clientout: *mut *const c_char,
     clientoutlen: *mut c_uint,
@@ -263,6 +274,11 @@ unsafe fn finish(
             } else {
                 SASL_CONTINUE
             }
+        }
+        // A callback that failed after saying why with sasl_seterror keeps
+        // its message, as in Cyrus.
+        Err(e) if matches!(e.code, mech::Code::Application(_)) && c.error.set_by_application != app_messages => {
+            c.ret(code_value(e.code))
         }
         Err(e) => c.fail(code_value(e.code), e.detail),
     }

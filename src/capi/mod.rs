@@ -32,6 +32,7 @@ macro_rules! forward_cyrus_conn {
     };
 }
 
+mod addr;
 mod callbacks;
 pub mod client;
 pub mod common;
