@@ -55,7 +55,7 @@ done
 install -m 0644 "$here/triggers" "$root/DEBIAN/triggers"
 
 # Depends: Cyrus's library (the server side) and what dpkg-shlibdeps finds
-# for the libraries this one links (libc6, libgcc-s1).
+# for the libraries this one links (libc6).
 mkdir -p "$work/shlibs/debian"
 printf 'Source: sasl2-rs\n\nPackage: sasl2-rs\nArchitecture: any\n' >"$work/shlibs/debian/control"
 shlibs=$(cd "$work/shlibs" && dpkg-shlibdeps --warnings=0 -O "$root$libdir/$real" | sed -n 's/^shlibs:Depends=//p')
