@@ -29,8 +29,8 @@ pub(super) fn id<'a>(service: &'a str, server: &'a str) -> [&'a [u8]; 3] {
 /// What a later connection needs to answer without a challenge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Entry {
-    pub authid: String,
-    pub realm: String,
+    pub authid: Vec<u8>,
+    pub realm: Vec<u8>,
     pub nonce: String,
     /// The last nonce-count used.
     pub nc: u32,
@@ -41,9 +41,9 @@ impl Entry {
     /// Length-prefixed strings, then the numbers.
     pub(super) fn to_bytes(&self) -> Vec<u8> {
         let mut v = Vec::new();
-        for s in [&self.authid, &self.realm, &self.nonce] {
+        for s in [&self.authid[..], &self.realm, self.nonce.as_bytes()] {
             v.extend_from_slice(&(s.len() as u32).to_be_bytes());
-            v.extend_from_slice(s.as_bytes());
+            v.extend_from_slice(s);
         }
         v.extend_from_slice(&self.nc.to_be_bytes());
         v.extend_from_slice(&self.offer.maxbuf.to_be_bytes());
@@ -60,11 +60,12 @@ impl Entry {
             v = rest;
             Some(head)
         };
-        let mut string = || -> Option<String> {
+        let mut bytes = || -> Option<Vec<u8>> {
             let len = u32::from_be_bytes(take(4)?.try_into().ok()?) as usize;
-            String::from_utf8(take(len)?.to_vec()).ok()
+            Some(take(len)?.to_vec())
         };
-        let (authid, realm, nonce) = (string()?, string()?, string()?);
+        let (authid, realm) = (bytes()?, bytes()?);
+        let nonce = String::from_utf8(bytes()?).ok()?;
         let nc = u32::from_be_bytes(take(4)?.try_into().ok()?);
         let maxbuf = u32::from_be_bytes(take(4)?.try_into().ok()?);
         let (qops, utf8) = (take(1)?[0], take(1)?[0] != 0);
@@ -98,8 +99,8 @@ mod tests {
     #[test]
     fn entries_round_trip_and_garbage_is_none() {
         let e = Entry {
-            authid: "chris".into(),
-            realm: "elwood.innosoft.com".into(),
+            authid: b"chris".to_vec(),
+            realm: b"elwood.innosoft.com".to_vec(),
             nonce: "OA6MG9tEQGm2hh".into(),
             nc: 7,
             offer: Offer { qops: 7, ciphers: Cipher::ALL.to_vec(), maxbuf: 65536, utf8: true },
