@@ -163,9 +163,14 @@ impl<C: BlockCipherEncrypt<BlockSize = U8> + BlockCipherDecrypt> Cbc<C> {
 /// One direction's cipher state. RC4 is one key stream across packets,
 /// keyed with the whole 16-byte Kc for every RC4 variant (only the
 /// derivation of Kc differs), as Cyrus does.
+/// (Boxed: the states are large, 1 KB for RC4, and of different sizes.)
 enum Sealer {
-    /// Boxed: its state is four times a DES one.
     Rc4(Box<Rc4>),
+    Block(Box<BlockCipher>),
+}
+
+/// DES and 3DES in CBC mode: the ciphers with padding.
+enum BlockCipher {
     Des(Cbc<Des>),
     TripleDes(Cbc<TdesEde2>),
 }
@@ -175,37 +180,35 @@ impl Sealer {
         let mut iv = [0u8; 8];
         iv.copy_from_slice(&kc[8..16]);
         match cipher {
-            // All RC4 variants key with the whole 16-byte Kc (only the
-            // derivation of Kc differs), as Cyrus does.
             Cipher::Rc4_40 | Cipher::Rc4_56 | Cipher::Rc4 => Sealer::Rc4(Box::new(Rc4::new(kc))),
             Cipher::Des => {
                 let k = Zeroizing::new(des_key(&kc[0..7]));
                 let cipher = Des::new((&*k).into());
-                Sealer::Des(Cbc { cipher, iv })
+                Sealer::Block(Box::new(BlockCipher::Des(Cbc { cipher, iv })))
             }
             Cipher::TripleDes => {
                 let mut k = Zeroizing::new([0u8; 16]);
                 k[..8].copy_from_slice(&des_key(&kc[0..7]));
                 k[8..].copy_from_slice(&des_key(&kc[7..14]));
                 let cipher = TdesEde2::new((&*k).into());
-                Sealer::TripleDes(Cbc { cipher, iv })
+                Sealer::Block(Box::new(BlockCipher::TripleDes(Cbc { cipher, iv })))
             }
         }
     }
+}
 
+impl BlockCipher {
     fn encrypt(&mut self, data: &mut [u8]) {
         match self {
-            Sealer::Rc4(c) => c.apply(data),
-            Sealer::Des(c) => c.encrypt(data),
-            Sealer::TripleDes(c) => c.encrypt(data),
+            BlockCipher::Des(c) => c.encrypt(data),
+            BlockCipher::TripleDes(c) => c.encrypt(data),
         }
     }
 
     fn decrypt(&mut self, data: &mut [u8]) {
         match self {
-            Sealer::Rc4(c) => c.apply(data),
-            Sealer::Des(c) => c.decrypt(data),
-            Sealer::TripleDes(c) => c.decrypt(data),
+            BlockCipher::Des(c) => c.decrypt(data),
+            BlockCipher::TripleDes(c) => c.decrypt(data),
         }
     }
 }
@@ -281,11 +284,11 @@ impl Layer {
             None => recv.mac(seq, &out[start..start + msg_len]),
             // RC4 and the MAC run together: see mac.rs.
             Some(Sealer::Rc4(rc4)) => truncate(recv.mac.decrypt_and_mac(seq, &mut out[start..], msg_len, rc4)),
-            Some(sealer) => {
+            Some(Sealer::Block(cipher)) => {
                 if body.len() % 8 != 0 {
                     return Err(fail("ciphertext is not a whole number of blocks"));
                 }
-                sealer.decrypt(&mut out[start..]);
+                cipher.decrypt(&mut out[start..]);
                 let plain = &out[start..];
                 let pad = plain[msg_len - 1];
                 // At least one byte of padding, each holding its length.
@@ -332,13 +335,13 @@ impl SecurityLayer for Layer {
                 out.extend_from_slice(&mac[..MAC_LEN]);
                 rc4.apply(&mut out[start + plain.len()..]);
             }
-            Some(sealer) => {
+            Some(Sealer::Block(cipher)) => {
                 let pad = 8 - (plain.len() + MAC_LEN) % 8;
                 out.reserve(plain.len() + pad + MAC_LEN + TRAILER_LEN);
                 out.extend_from_slice(plain);
                 out.resize(out.len() + pad, pad as u8);
                 out.extend_from_slice(&send.mac.mac(seq, plain)[..MAC_LEN]);
-                sealer.encrypt(&mut out[start..]);
+                cipher.encrypt(&mut out[start..]);
             }
         }
         out.extend_from_slice(&[0, 1]);
@@ -481,7 +484,8 @@ mod tests {
             let mut body = b"abc".to_vec();
             body.extend_from_slice(&pad);
             body.extend_from_slice(&sender.mac([0; 4], b"abc"));
-            sender.sealer.as_mut().unwrap().encrypt(&mut body);
+            let Some(Sealer::Block(cipher)) = &mut sender.sealer else { unreachable!() };
+            cipher.encrypt(&mut body);
             body.extend_from_slice(&[0, 1, 0, 0, 0, 0]);
             let mut server = Layer::new(&s2c, &c2s, Some(Cipher::Des), 65536);
             assert_rejected(&mut server, &body, &body);
