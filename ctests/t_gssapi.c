@@ -7,7 +7,8 @@
  * dispose mid-exchange, and connections on several threads at once.
  *
  * CTESTS_LDFLAGS: -lgssapi_krb5
- * CTESTS_FIXTURE: with-kdc.sh */
+ * CTESTS_FIXTURE: with-kdc.sh
+ * CTESTS_PLUGINS: libsasl2-modules-gssapi-mit */
 #include "check.h"
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_krb5.h>
