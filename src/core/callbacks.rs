@@ -52,6 +52,22 @@ pub trait AppCallbacks {
     /// `SASL_CB_GETOPT`: `plugin` is None for library options.
     fn option(&mut self, plugin: Option<&str>, name: &str) -> Option<String>;
     fn log(&mut self, level: LogLevel, message: &str);
+    /// Whether [`AppCallbacks::log`] reaches anyone, so that messages nobody
+    /// reads are not even formatted.
+    fn log_enabled(&self) -> bool {
+        true
+    }
+    /// The C side of the call, handed to mechanisms that are C plugins
+    /// (`Params::host`); None for Rust callers.
+    fn host(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
+    /// The application's own canonicalisation of a user name (a canon_user
+    /// callback or plugin), or None for the library's default (surrounding
+    /// white space removed).
+    fn canon_user(&mut self, _name: &str, _authid: bool) -> Option<Result<String>> {
+        None
+    }
 }
 
 /// One prompt for the application to fill (`sasl_interact_t`).
@@ -175,11 +191,11 @@ pub(crate) fn resolve(
     }
 
     creds.authzid = match creds.authzid.take() {
-        Some(z) => Some(canonical_name(z, "authorization")?).filter(|z| !z.is_empty()),
+        Some(z) => Some(canonicalize(callbacks, z, false)?).filter(|z| !z.is_empty()),
         None => None,
     };
     if let Some(name) = creds.authname.take() {
-        let name = canonical_name(name, "authentication")?;
+        let name = canonicalize(callbacks, name, true)?;
         if name.is_empty() {
             return Err(Error::fail("the authentication name is empty"));
         }
@@ -201,6 +217,15 @@ fn text(id: CallbackId, answers: &[Answer], callbacks: &mut dyn AppCallbacks) ->
         Some(Answer { value: None, .. }) if id == CallbackId::User => Ok(Lookup::Absent),
         Some(Answer { value: None, .. }) => Err(Error::bad_param("a required prompt was left unanswered")),
         None => Ok(callbacks.simple(id)),
+    }
+}
+
+/// A user name through the application's canonicalisation, if it has one,
+/// else the library's.
+fn canonicalize(callbacks: &mut dyn AppCallbacks, name: String, authid: bool) -> Result<String> {
+    match callbacks.canon_user(&name, authid) {
+        Some(result) => result,
+        None => canonical_name(name, if authid { "authentication" } else { "authorization" }),
     }
 }
 
