@@ -4,7 +4,7 @@
 #   make                 build build/libsasl2.so.2 (release)
 #   make demo            build, then a real client authenticates through it
 #   make check           every test: cargo, exports, header, C tests, interop
-#   make header          regenerate include/sasl/sasl.h
+#   make header          regenerate include/sasl/sasl.h and saslplug.h
 #   make install PREFIX=/usr/local DESTDIR=
 PREFIX   ?= /usr/local
 LIBDIR   ?= $(PREFIX)/lib
@@ -45,7 +45,8 @@ $(BUILD)/libsasl2.pc: pkgconfig/libsasl2.pc.in
 
 header:
 	$(CARGO) build --lib
-	cp "$$(ls -t target/debug/build/sasl2-*/out/sasl.h | head -n1)" include/sasl/sasl.h
+	out="$$(dirname "$$(ls -t target/debug/build/sasl2-*/out/sasl.h | head -n1)")" && \
+	  cp "$$out/sasl.h" include/sasl/sasl.h && cp "$$out/saslplug.h" include/sasl/saslplug.h
 
 # Debian's unchanged sample client authenticates through build/ against
 # Cyrus's real sample server (installs sasl2-bin if missing).

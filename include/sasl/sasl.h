@@ -488,8 +488,9 @@ void sasl_set_mutex(void *(*alloc)(void),
                     void (*free)(void*));
 
 /*
- Plugins are built in, and the client reads no configuration file, so
- paths are accepted and not used.
+ Sets the plugin path used when the application has no SASL_CB_GETPATH
+ (in place of $SASL_PATH); the client reads no configuration file, so the
+ config path is accepted and not used.
  */
 int sasl_set_path(int path_type, char *path);
 
@@ -561,6 +562,8 @@ int sasl_decode(sasl_conn_t *conn,
                 unsigned int inputlen,
                 const char **output,
                 unsigned int *outputlen);
+
+extern int printf(const char *format, ...);
 
 int sasl_server_init(const sasl_callback_t *callbacks, const char *appname);
 

@@ -52,12 +52,25 @@ fn core_id(id: c_ulong) -> Option<CallbackId> {
     .find(|&c| c_id(c) == id)
 }
 
-/// Callback lookup for one API call on one connection.
+/// Callback lookup for one API call on one connection. It is also the C
+/// side that plugin mechanisms reach through `Params::host`.
 pub(crate) struct CCallbacks {
     /// Passed to SASL_CB_PASS callbacks, which take the connection.
     conn: *mut sasl_conn_t,
     local: *const sasl_callback_t,
     global: *const sasl_callback_t,
+    /// A plugin's own prompt list, passed through the application.
+    pub(crate) prompts: PluginPrompts,
+}
+
+/// The application's `prompt_need` as a plugin mechanism sees it.
+pub(crate) struct PluginPrompts {
+    /// Whether the application passed a `prompt_need` pointer at all.
+    pub given: bool,
+    /// The list it hands back (the plugin's, filled in), or NULL.
+    pub filled: *mut sasl_interact_t,
+    /// Set by the plugin mechanism when it asks for interaction.
+    pub out: std::cell::Cell<*mut sasl_interact_t>,
 }
 
 impl CCallbacks {
@@ -65,7 +78,33 @@ impl CCallbacks {
     /// `local` and the global array are NULL or `SASL_CB_LIST_END`-terminated
     /// arrays of valid entries, alive for the lifetime of this value.
     pub unsafe fn new(conn: *mut sasl_conn_t, local: *const sasl_callback_t) -> Self {
-        CCallbacks { conn, local, global: super::global::callbacks() }
+        let prompts = PluginPrompts { given: false, filled: ptr::null_mut(), out: std::cell::Cell::new(ptr::null_mut()) };
+        CCallbacks { conn, local, global: super::global::callbacks(), prompts }
+    }
+
+    /// With the application's `prompt_need` (NULL or its slot), for plugin
+    /// mechanisms.
+    ///
+    /// # Safety
+    /// `prompt_need` is NULL or readable.
+    pub unsafe fn with_prompts(mut self, prompt_need: *mut *mut sasl_interact_t) -> Self {
+        self.prompts.given = !prompt_need.is_null();
+        // SAFETY: NULL or readable, per the function contract.
+        self.prompts.filled = unsafe { prompt_need.as_ref() }.map_or(ptr::null_mut(), |p| *p);
+        self
+    }
+
+    pub fn conn(&self) -> *mut sasl_conn_t {
+        self.conn
+    }
+
+    pub fn local(&self) -> *const sasl_callback_t {
+        self.local
+    }
+
+    /// The arrays a lookup goes through: the connection's, then global.
+    pub fn lists(&self) -> [*const sasl_callback_t; 2] {
+        [self.local, self.global]
     }
 
     fn find(&self, id: c_ulong) -> Option<&sasl_callback_t> {
@@ -213,7 +252,9 @@ impl AppCallbacks for CCallbacks {
         let name = c_string(name);
         // Each array's getopt is asked in turn, as Cyrus does.
         for list in [self.local, self.global] {
-            let single = CCallbacks { conn: self.conn, local: list, global: ptr::null() };
+            // SAFETY: one of our own arrays, under this value's contract.
+            let mut single = unsafe { CCallbacks::new(self.conn, list) };
+            single.global = ptr::null();
             let Ok((f, ctx)) = single.function::<GetOpt>(SASL_CB_GETOPT) else { continue };
             let mut result: *const c_char = ptr::null();
             let mut len: c_uint = 0;
@@ -235,6 +276,22 @@ impl AppCallbacks for CCallbacks {
         let message = c_string(message);
         // SAFETY: calling the application's sasl_log_t with a valid string.
         unsafe { f(ctx, level as c_int, message.as_ptr()) };
+    }
+
+    fn log_enabled(&self) -> bool {
+        self.find(SASL_CB_LOG).is_some_and(|e| e.proc.is_some())
+    }
+
+    fn host(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
+    fn canon_user(&mut self, name: &str, authid: bool) -> Option<crate::mech::Result<String>> {
+        let result = crate::plugin::canon_for_builtin(self.conn, self.local, name, authid)?;
+        Some(result.map_err(|rc| {
+            let what = if authid { "authentication" } else { "authorization" };
+            crate::mech::Error::new(code_of(rc), format!("the {what} name was refused by its canonicalisation"))
+        }))
     }
 }
 

@@ -9,28 +9,24 @@
 //!   `sasl_errdetail`.
 #![allow(non_camel_case_types, clippy::missing_safety_doc)]
 
-/// Runs `$body`, turning a panic into `$on_panic` (a panic must never unwind
-/// into C).
-macro_rules! ffi_boundary {
-    ($on_panic:expr, $body:block) => {{
-        match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| $body)) {
-            Ok(value) => value,
-            Err(_) => $on_panic,
-        }
-    }};
-}
-
-mod callbacks;
+pub(crate) mod callbacks;
 pub mod client;
 pub mod common;
 pub mod conn;
-mod global;
+pub(crate) mod global;
 pub mod layer;
+pub mod plugin;
 pub mod server;
 pub mod types;
 pub mod util;
 
 pub use types::*;
+
+/// The callbacks given to `sasl_client_init` (NULL when none or not
+/// initialised).
+pub(crate) fn global_callbacks() -> *const sasl_callback_t {
+    global::callbacks()
+}
 
 use std::ffi::{c_char, CStr};
 

@@ -1,7 +1,8 @@
-//! Server-side, auxiliary-property and plugin-loading entry points. This
-//! library implements the client side only; these exist so that a program
-//! never resolves half of its SASL calls from another library, and each
-//! fails cleanly: `SASL_NOMECH` for server operations and plugin loading,
+//! Server-side, auxiliary-property and server-plugin entry points. This
+//! library implements the client side only (client plugins: `plugin.rs`);
+//! these exist so that a program never resolves half of its SASL calls from
+//! another library, and each fails cleanly: `SASL_NOMECH` for server
+//! operations and server-plugin loading,
 //! `SASL_BADPARAM` for property contexts (none can be created: `prop_new`
 //! returns NULL), and an errdetail saying so when a connection is given.
 #![allow(unused_variables)]
@@ -152,19 +153,8 @@ pub unsafe extern "C" fn sasl_server_plugin_info(
     SASL_NOMECH
 }
 
-/// Cyrus plugins cannot be loaded: every mechanism is built in.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sasl_client_add_plugin(plugname: *const c_char, entry: *mut c_void) -> c_int {
-    if plugname.is_null() || entry.is_null() { SASL_BADPARAM } else { SASL_NOMECH }
-}
-
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_server_add_plugin(plugname: *const c_char, entry: *mut c_void) -> c_int {
-    if plugname.is_null() || entry.is_null() { SASL_BADPARAM } else { SASL_NOMECH }
-}
-
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sasl_canonuser_add_plugin(plugname: *const c_char, entry: *mut c_void) -> c_int {
     if plugname.is_null() || entry.is_null() { SASL_BADPARAM } else { SASL_NOMECH }
 }
 
@@ -251,7 +241,3 @@ pub unsafe extern "C" fn prop_set(ctx: *mut propctx, name: *const c_char, value:
 pub unsafe extern "C" fn prop_setvals(ctx: *mut propctx, name: *const c_char, values: *mut *const c_char) -> c_int {
     SASL_BADPARAM
 }
-
-/// Cyrus's global utilities for plugins (saslplug.h); always NULL here.
-#[unsafe(no_mangle)]
-pub static mut sasl_global_utils: *const c_void = ptr::null();

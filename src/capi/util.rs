@@ -2,18 +2,17 @@
 //! `_sasl_MD5*` functions libsasl2 exports for plugins.
 #![allow(unused_variables)]
 
-use std::ffi::{c_char, c_int, c_uint, c_void};
+use std::ffi::{c_char, c_int, c_uint};
 use std::ptr;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use md5::digest::core_api::{Block, FixedOutputCore, UpdateCore};
-use md5::digest::generic_array::GenericArray;
 use zeroize::Zeroize;
 
 use super::conn::sasl_conn;
 use super::types::*;
 use super::{bytes, put};
+use crate::plugin::abi::MD5_CTX;
 
 /// Base64-encodes `inlen` bytes into `out` (NUL-terminated). `*outlen`
 /// gets the encoded length even when the buffer is too small (`SASL_BUFOVER`).
@@ -304,90 +303,89 @@ pub unsafe extern "C" fn sasl_config_getstring(key: *const c_char, def: *const c
     def
 }
 
-// `MD5_CTX` of Cyrus's md5.h is 88 bytes, 4-byte aligned. This library keeps
-// its own layout inside it: the md-5 crate's block state, then up to 63
-// pending bytes, then their count.
-const MD5_CTX_SIZE: usize = 88;
-const CORE_SIZE: usize = std::mem::size_of::<md5::Md5Core>();
-const _: () = assert!(CORE_SIZE + 64 <= MD5_CTX_SIZE);
+// `MD5_CTX` of Cyrus's md5.h (88 bytes): the chaining state, the message
+// length in bits (low word first) and up to 63 pending bytes. Plugins use
+// these through `sasl_utils_t`, and `hmac_md5_import` sets the state directly,
+// so the layout is Cyrus's.
+const MD5_IV: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
 
-unsafe fn md5_load(ctx: *const c_void) -> (md5::Md5Core, [u8; 64], usize) {
-    let p = ctx.cast::<u8>();
-    // SAFETY: 88 readable bytes; the core was written by md5_store (or
-    // _sasl_MD5Init) from a value of the same type.
-    unsafe {
-        let core = ptr::read_unaligned(p.cast::<md5::Md5Core>());
-        let mut pending = [0u8; 64];
-        ptr::copy_nonoverlapping(p.add(CORE_SIZE), pending.as_mut_ptr(), 63);
-        let n = (*p.add(MD5_CTX_SIZE - 1) as usize).min(63);
-        (core, pending, n)
-    }
-}
-
-unsafe fn md5_store(ctx: *mut c_void, core: md5::Md5Core, pending: &[u8]) {
-    let p = ctx.cast::<u8>();
-    // SAFETY: 88 writable bytes; pending is at most 63 bytes.
-    unsafe {
-        ptr::write_unaligned(p.cast::<md5::Md5Core>(), core);
-        ptr::copy_nonoverlapping(pending.as_ptr(), p.add(CORE_SIZE), pending.len());
-        *p.add(MD5_CTX_SIZE - 1) = pending.len() as u8;
-    }
-}
-
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn _sasl_MD5Init(ctx: *mut c_void) {
-    if ctx.is_null() {
-        return;
-    }
-    // SAFETY: an MD5_CTX (88 writable bytes), per md5.h.
-    unsafe { md5_store(ctx, md5::Md5Core::default(), &[]) };
-}
-
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn _sasl_MD5Update(ctx: *mut c_void, input: *const u8, len: c_uint) {
-    ffi_boundary!((), {
-        if ctx.is_null() || (input.is_null() && len > 0) {
+/// Feeds `data` into an MD5 computation.
+pub(crate) fn md5_update(ctx: &mut MD5_CTX, mut data: &[u8]) {
+    let bits = (u64::from(ctx.count[1]) << 32 | u64::from(ctx.count[0])).wrapping_add((data.len() as u64) << 3);
+    let mut pending = ((ctx.count[0] >> 3) & 63) as usize;
+    ctx.count = [bits as u32, (bits >> 32) as u32];
+    if pending > 0 {
+        let take = (64 - pending).min(data.len());
+        ctx.buffer[pending..pending + take].copy_from_slice(&data[..take]);
+        pending += take;
+        data = &data[take..];
+        if pending < 64 {
             return;
         }
-        // SAFETY: an MD5_CTX set up by _sasl_MD5Init; `len` bytes at `input`.
-        let (mut core, mut pending, mut n) = unsafe { md5_load(ctx) };
-        let mut data = unsafe { bytes(input.cast(), len as usize) };
-        if n > 0 {
-            let take = (64 - n).min(data.len());
-            pending[n..n + take].copy_from_slice(&data[..take]);
-            n += take;
-            data = &data[take..];
-            if n == 64 {
-                core.update_blocks(&[*Block::<md5::Md5Core>::from_slice(&pending)]);
-                n = 0;
-            }
+        md5_compress::block_api::compress(&mut ctx.state, &[ctx.buffer]);
+    }
+    let mut blocks = data.chunks_exact(64);
+    for block in &mut blocks {
+        md5_compress::block_api::compress(&mut ctx.state, &[block.try_into().expect("64-byte chunk")]);
+    }
+    let rest = blocks.remainder();
+    ctx.buffer[..rest.len()].copy_from_slice(rest);
+}
+
+/// Pads, finishes and wipes an MD5 computation.
+pub(crate) fn md5_final(ctx: &mut MD5_CTX) -> [u8; 16] {
+    let bits = [ctx.count[0].to_le_bytes(), ctx.count[1].to_le_bytes()].concat();
+    let pending = ((ctx.count[0] >> 3) & 63) as usize;
+    let pad = if pending < 56 { 56 - pending } else { 120 - pending };
+    let mut tail = [0u8; 64];
+    tail[0] = 0x80;
+    md5_update(ctx, &tail[..pad]);
+    md5_update(ctx, &bits);
+    let mut digest = [0u8; 16];
+    for (out, word) in digest.chunks_exact_mut(4).zip(ctx.state) {
+        out.copy_from_slice(&word.to_le_bytes());
+    }
+    ctx.state.zeroize();
+    ctx.count.zeroize();
+    ctx.buffer.zeroize();
+    digest
+}
+
+/// A fresh MD5 computation.
+pub(crate) fn md5_new() -> MD5_CTX {
+    MD5_CTX { state: MD5_IV, count: [0; 2], buffer: [0; 64] }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn _sasl_MD5Init(ctx: *mut MD5_CTX) {
+    // SAFETY: NULL or an MD5_CTX, per md5.h.
+    if let Some(ctx) = unsafe { ctx.as_mut() } {
+        *ctx = md5_new();
+    }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn _sasl_MD5Update(ctx: *mut MD5_CTX, input: *const u8, len: c_uint) {
+    ffi_boundary!((), {
+        if input.is_null() && len > 0 {
+            return;
         }
-        let full = data.len() / 64 * 64;
-        let blocks: Vec<Block<md5::Md5Core>> = data[..full].chunks_exact(64).map(|b| *GenericArray::from_slice(b)).collect();
-        core.update_blocks(&blocks);
-        let rest = &data[full..];
-        pending[n..n + rest.len()].copy_from_slice(rest);
-        n += rest.len();
-        // SAFETY: as above.
-        unsafe { md5_store(ctx, core, &pending[..n]) };
+        // SAFETY: NULL or an MD5_CTX set up by _sasl_MD5Init; `len` bytes at `input`.
+        if let Some(ctx) = unsafe { ctx.as_mut() } {
+            md5_update(ctx, unsafe { bytes(input.cast(), len as usize) });
+        }
     })
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn _sasl_MD5Final(digest: *mut u8, ctx: *mut c_void) {
+pub unsafe extern "C" fn _sasl_MD5Final(digest: *mut u8, ctx: *mut MD5_CTX) {
     ffi_boundary!((), {
-        if ctx.is_null() || digest.is_null() {
-            return;
-        }
-        // SAFETY: an MD5_CTX set up by _sasl_MD5Init.
-        let (mut core, pending, n) = unsafe { md5_load(ctx) };
-        let mut buffer = md5::digest::core_api::Buffer::<md5::Md5Core>::new(&pending[..n]);
-        let mut out = GenericArray::default();
-        core.finalize_fixed_core(&mut buffer, &mut out);
-        // SAFETY: 16 writable bytes at `digest`, 88 at `ctx`, per md5.h.
-        unsafe {
-            ptr::copy_nonoverlapping(out.as_ptr(), digest, 16);
-            std::slice::from_raw_parts_mut(ctx.cast::<u8>(), MD5_CTX_SIZE).zeroize();
+        // SAFETY: NULL or an MD5_CTX set up by _sasl_MD5Init.
+        let Some(ctx) = (unsafe { ctx.as_mut() }) else { return };
+        let out = md5_final(ctx);
+        if !digest.is_null() {
+            // SAFETY: 16 writable bytes at `digest`, per md5.h.
+            unsafe { ptr::copy_nonoverlapping(out.as_ptr(), digest, 16) };
         }
     })
 }
@@ -430,7 +428,7 @@ mod tests {
         let data: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
         for split in [0usize, 1, 63, 64, 65, 200, 300] {
             let mut ctx = [0u32; 22];
-            let p = ctx.as_mut_ptr().cast::<c_void>();
+            let p = ctx.as_mut_ptr().cast::<MD5_CTX>();
             let mut digest = [0u8; 16];
             // SAFETY: an 88-byte, 4-aligned context as in md5.h.
             unsafe {
