@@ -10,7 +10,8 @@
 #         include/ (or /usr/include for "system").
 #
 # Every ctests/t_*.c is compiled with -Wall -Wextra -Werror into ctests/bin/
-# and run under valgrind (definite leaks and memory errors fail the test).
+# and run under valgrind (definite leaks and memory errors fail the test);
+# ctests/plugins/*.c are built into ctests/bin/plugins/ for t_plugins.
 # The last line printed is "N passed, M failed"; the exit status is non-zero
 # when anything failed.
 #
@@ -109,6 +110,29 @@ bindir="$here/bin"
 mkdir -p "$bindir"
 cflags=(-std=gnu11 -Wall -Wextra -Werror -g -O0 -I"$INCDIR" "${defs[@]}")
 
+# The plugin path every test runs with: Cyrus's plugins for the mechanisms
+# this library builds in (served built in here, loaded by Cyrus), so that
+# the results do not depend on which other plugin packages are installed.
+# t_plugins adds the test plugins of ctests/plugins/ in front of it.
+base_plugins="$bindir/base-plugins"
+test_plugins="$bindir/plugins"
+rm -rf "$base_plugins" "$test_plugins"
+mkdir -p "$base_plugins" "$test_plugins"
+for name in anonymous crammd5 digestmd5 login plain scram; do
+    for f in /usr/lib/*/sasl2/lib$name.so; do
+        [ -e "$f" ] && ln -s "$f" "$base_plugins/"
+    done
+done
+for src in "$here"/plugins/*.c; do
+    name="$(basename "$src" .c)"
+    if ! "$CC" "${cflags[@]}" -shared -fPIC -o "$test_plugins/lib$name.so" "$src" \
+            >"$bindir/plugin-$name.log" 2>&1; then
+        echo "FAIL plugins/$name.c (compile error)"
+        sed 's/^/    /' "$bindir/plugin-$name.log"
+        exit 1
+    fi
+done
+
 echo "ctests: library $libfile"
 echo "ctests: headers $INCDIR/sasl/sasl.h"
 [ ${#vg[@]} -gt 0 ] && echo "ctests: running under valgrind"
@@ -136,7 +160,8 @@ for src in "$here"/t_*.c; do
     fi
     start=$(date +%s)
     # Clean, deterministic environment: no user SASL configuration.
-    env -u SASL_PATH -u SASL_CONF_PATH "${runenv[@]}" \
+    env -u SASL_CONF_PATH SASL_PATH="$base_plugins" "${runenv[@]}" \
+        CTESTS_PLUGINS="$test_plugins" CTESTS_BASE_PLUGINS="$base_plugins" \
         CTESTS_EXPECT_RUST="$expect_rust" CTESTS_LIBSASL="$libfile" \
         timeout 600 "${vg[@]}" "$exe" >"$log" 2>&1
     rc=$?
