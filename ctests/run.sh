@@ -118,7 +118,7 @@ base_plugins="$bindir/base-plugins"
 test_plugins="$bindir/plugins"
 rm -rf "$base_plugins" "$test_plugins"
 mkdir -p "$base_plugins" "$test_plugins"
-for name in anonymous crammd5 digestmd5 login plain scram; do
+for name in anonymous crammd5 digestmd5 login ntlm plain scram; do
     for f in /usr/lib/*/sasl2/lib$name.so; do
         [ -e "$f" ] && ln -s "$f" "$base_plugins/"
     done

@@ -272,7 +272,6 @@ unsafe fn finish(
                 }
             }
             if status == Status::Ok {
-                c.sync_outcome();
                 SASL_OK
             } else {
                 SASL_CONTINUE

@@ -117,8 +117,10 @@ pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pv
                 let Some(value) = value else { return not_yet(c) };
                 c.props.string(slot, Some(&value)).cast()
             }
-            SASL_SSF => ptr::addr_of!(c.props.ssf).cast(),
-            SASL_MAXOUTBUF => ptr::addr_of!(c.props.maxoutbuf).cast(),
+            // Straight from the state encode/decode use (sasl_ssf_t and
+            // unsigned are both u32).
+            SASL_SSF => ptr::from_ref::<sasl_ssf_t>(c.core.ssf()).cast(),
+            SASL_MAXOUTBUF => ptr::from_ref::<c_uint>(c.core.maxoutbuf()).cast(),
             SASL_SSF_EXTERNAL => ptr::addr_of!(c.props.external_ssf).cast(),
             SASL_SEC_PROPS => ptr::addr_of!(c.props.sec_props).cast(),
             SASL_SERVICE => {

@@ -3,7 +3,7 @@
 //! Everything returned to C lives here, valid until the next call that
 //! replaces it or until `sasl_dispose`.
 
-use std::ffi::{c_char, c_int, c_uint, CString};
+use std::ffi::{c_char, c_int, CString};
 use std::ptr;
 
 use zeroize::Zeroize;
@@ -59,8 +59,6 @@ impl ErrorState {
 
 /// Values `sasl_getprop` hands out pointers to.
 pub(crate) struct PropMirror {
-    pub ssf: sasl_ssf_t,
-    pub maxoutbuf: c_uint,
     pub external_ssf: sasl_ssf_t,
     pub sec_props: sasl_security_properties_t,
     /// Boxed on first use: most connections never read a string property.
@@ -168,8 +166,6 @@ impl sasl_conn {
             callbacks,
             error: ErrorState::default(),
             props: PropMirror {
-                ssf: 0,
-                maxoutbuf: 0,
                 external_ssf: 0,
                 sec_props: sasl_security_properties {
                     min_ssf: 0,
@@ -227,12 +223,6 @@ impl sasl_conn {
             self.error.code = code;
         }
         code
-    }
-
-    /// Copies the completed exchange's results into the C-visible mirror.
-    pub fn sync_outcome(&mut self) {
-        self.props.ssf = self.core.ssf;
-        self.props.maxoutbuf = self.core.maxoutbuf;
     }
 
     /// Keeps `data` NUL-terminated as the client output; returns its address.

@@ -11,9 +11,6 @@ use crate::mech::{
     MechInfo, Params, Request, Result, SecurityProps, Session, Step,
 };
 
-/// The largest security-layer packet any SASL mechanism can advertise.
-const MAX_PACKET: u32 = 0xFF_FFFF;
-
 /// Where the connection is in its exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -60,11 +57,14 @@ pub struct ClientConn {
     phase: Phase,
     prompts: Vec<Prompt>,
     hostname: Option<String>,
-    /// Set when authentication completes.
+    /// Set when the mechanism has sent them (at the latest on completion).
     pub user: Option<String>,
     pub authid: Option<String>,
-    pub ssf: u32,
-    pub maxoutbuf: u32,
+    /// The security layer: set only on completion, never dropped while the
+    /// connection lives (a completed connection cannot be restarted), and the
+    /// only source of what SASL_SSF and SASL_MAXOUTBUF report.
+    ssf: u32,
+    maxoutbuf: u32,
     framing: Option<Box<Framing>>,
 }
 
@@ -126,6 +126,17 @@ impl ClientConn {
         self.phase
     }
 
+    /// SASL_SSF: the strength of the layer `encode`/`decode` apply (0: none).
+    /// A reference, because C callers get a pointer to it.
+    pub fn ssf(&self) -> &u32 {
+        &self.ssf
+    }
+
+    /// SASL_MAXOUTBUF: the largest plaintext `encode` puts in one packet.
+    pub fn maxoutbuf(&self) -> &u32 {
+        &self.maxoutbuf
+    }
+
     /// The selected mechanism's name, once one is selected.
     pub fn mech_name(&self) -> Option<&str> {
         self.active.as_ref().map(|a| &*a.name)
@@ -177,6 +188,15 @@ impl ClientConn {
         callbacks: &mut dyn AppCallbacks,
         want_output: bool,
     ) -> Result<(Status, Option<Vec<u8>>)> {
+        if self.phase == Phase::Done {
+            // Restarting would drop the security layer (and the identity) of
+            // a connection the application already treats as authenticated.
+            // Cyrus refuses too (SASL_FAIL), though it frees the layer's state
+            // while doing so. A failed or unfinished exchange may restart.
+            return Err(Error::fail(
+                "authentication on this connection has already completed; a new exchange needs a new connection",
+            ));
+        }
         self.reset();
         let choice = match select::select(&self.context(callbacks.host(), true), mechlist, callbacks) {
             Ok(choice) => choice,
@@ -278,10 +298,7 @@ impl ClientConn {
                 self.authid = Some(outcome.authid);
                 self.ssf = outcome.ssf;
                 self.maxoutbuf = if outcome.maxoutbuf == 0 { self.props.maxbufsize } else { outcome.maxoutbuf };
-                // No SASL mechanism can advertise more than 2^24 - 1 (a
-                // 3-byte field), so that bounds what a peer may send.
-                let max_in = self.props.maxbufsize.min(MAX_PACKET);
-                self.framing = outcome.layer.map(|l| Box::new(Framing::new(l, self.maxoutbuf, max_in)));
+                self.framing = outcome.layer.map(|l| Box::new(Framing::new(l, self.maxoutbuf)));
                 self.phase = Phase::Done;
                 let out = match out {
                     None if self.flags & conn_flags::SUCCESS_DATA == 0 => Some(Vec::new()),
@@ -304,16 +321,15 @@ impl ClientConn {
         }
     }
 
-    /// Forgets any previous exchange (a new start on the same connection).
+    /// Forgets an unfinished or failed exchange (a new start on the same
+    /// connection). No layer exists before completion, so none is dropped.
     fn reset(&mut self) {
+        debug_assert!(self.phase != Phase::Done && self.framing.is_none());
         self.active = None;
         self.phase = Phase::New;
         self.prompts.clear();
         self.user = None;
         self.authid = None;
-        self.ssf = 0;
-        self.maxoutbuf = 0;
-        self.framing = None;
     }
 
     /// Mechanisms this connection could use, strongest first, as
@@ -477,6 +493,24 @@ mod tests {
         // sasl_client_step(3): one more call with no data confirms.
         assert_eq!(conn.step(Some(b""), &mut App, &[]).unwrap(), (Status::Ok, Some(Vec::new())));
         assert_eq!(conn.step(Some(b"x"), &mut App, &[]).unwrap_err().code, Code::Fail);
+    }
+
+    #[test]
+    fn a_completed_connection_cannot_restart() {
+        let mut conn = ClientConn::new("imap", Some("h"), None, None, 0, None).unwrap();
+        let answers = [Answer::new(CallbackId::AuthName, Some(b"tim".as_slice()))];
+        assert_eq!(conn.start("PLAIN", &mut App, true).unwrap().0, Status::Interact);
+        assert_eq!(conn.step(None, &mut App, &answers).unwrap().0, Status::Ok);
+        for again in ["PLAIN", "CRAM-MD5", "NOSUCH"] {
+            assert_eq!(conn.start(again, &mut App, true).unwrap_err().code, Code::Fail);
+            assert_eq!((conn.phase(), conn.mech_name()), (Phase::Done, Some("PLAIN")));
+            assert_eq!(conn.user.as_deref(), Some("tim"));
+        }
+        // An unfinished exchange may be abandoned for another, as in Cyrus.
+        let mut conn = ClientConn::new("imap", Some("h"), None, None, 0, None).unwrap();
+        assert_eq!(conn.start("CRAM-MD5", &mut App, true).unwrap().0, Status::Continue);
+        assert_eq!(conn.start("PLAIN", &mut App, true).unwrap().0, Status::Interact);
+        assert_eq!(conn.mech_name(), Some("PLAIN"));
     }
 
     #[test]

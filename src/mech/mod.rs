@@ -24,6 +24,7 @@ pub mod digest_md5;
 pub mod external;
 mod hi;
 pub mod login;
+pub mod ntlm;
 pub mod oauth;
 pub mod plain;
 pub mod registry;
@@ -331,6 +332,10 @@ pub trait SecurityLayer: Send {
     /// Checks one received payload (without the length prefix) and appends
     /// its plaintext to `out`. On failure nothing may be appended.
     fn unwrap(&mut self, packet: &[u8], out: &mut Vec<u8>) -> Result<()>;
+    /// The largest payload we told the peer we accept (the maxbuf the
+    /// mechanism advertised). The core refuses a longer packet as soon as its
+    /// length arrives, so a peer can never make it buffer more than this.
+    fn max_recv(&self) -> usize;
 }
 
 /// A client mechanism in progress on one connection.
@@ -441,12 +446,29 @@ pub static MECHANISMS: &[&MechInfo] = &[
     &digest_md5::INFO,
     &external::INFO,
     &cram_md5::INFO,
+    &ntlm::INFO,
     &oauth::OAUTHBEARER,
     &oauth::XOAUTH2,
     &plain::INFO,
     &login::INFO,
     &anonymous::INFO,
 ];
+
+/// Spreads 56 key bits over 8 bytes, 7 bits to a byte in the high bits,
+/// leaving the low (parity) bit clear, as DES keys are laid out (DIGEST-MD5's
+/// des and 3des layers, NTLMv1's responses).
+pub(crate) fn des_key(seven: &[u8]) -> [u8; 8] {
+    let mut bits = 0u64;
+    for &b in &seven[..7] {
+        bits = bits << 8 | u64::from(b);
+    }
+    let mut key = [0u8; 8];
+    for (n, k) in key.iter_mut().enumerate() {
+        *k = ((bits >> (49 - 7 * n)) as u8 & 0x7f) << 1;
+    }
+    zeroize::Zeroize::zeroize(&mut bits);
+    key
+}
 
 #[cfg(test)]
 pub(crate) mod testing {
@@ -526,5 +548,27 @@ pub(crate) mod testing {
             cb_disposition: CbDisposition::None,
             host: None,
         }
+    }
+
+    /// Bytes from hex, ignoring whitespace (test vectors).
+    pub fn unhex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::unhex;
+    use super::*;
+
+    #[test]
+    fn des_key_expansion() {
+        // Computed independently as bit strings: 7-bit groups, parity 0:
+        //   python3 -c 's="".join(format(b,"08b") for b in bytes.fromhex("0123456789abcd"));
+        //     print(bytes(int(s[i:i+7]+"0",2) for i in range(0,56,7)).hex())'
+        assert_eq!(des_key(&unhex("0123456789abcd")), unhex("0090d0ac784cae9a")[..]);
+        assert_eq!(des_key(&unhex("ffffffffffffff")), [0xfe; 8]);
+        assert_eq!(des_key(&unhex("80000000000001")), unhex("8000000000000002")[..]);
     }
 }

@@ -25,6 +25,9 @@ pub(crate) const CANON_BUF_SIZE: usize = 1024;
 /// most any SASL buffer size can announce).
 const MAX_OUTPUT: usize = 1 << 24;
 
+/// The largest buffer size a SASL mechanism can advertise (3 bytes).
+const MAX_PACKET: u32 = 0xFF_FFFF;
+
 /// One mechanism of a loaded plugin. Holds the plugin (its library stays
 /// open) for as long as the registry or an exchange uses the mechanism.
 pub(crate) struct PluginMech {
@@ -545,7 +548,10 @@ impl ClientMech for Exchange {
         let o = unsafe { &(*self.params()).oparams };
         let layer: Option<Box<dyn SecurityLayer>> = match (o.encode, o.decode) {
             (Some(encode), Some(decode)) => {
-                Some(Box::new(PluginLayer { shared: self.shared.clone(), encode, decode, packet: Vec::new() }))
+                // SAFETY: our boxed params; the plugin is not running.
+                let told = unsafe { (*self.params()).cparams.props.maxbufsize };
+                let max_recv = told.min(MAX_PACKET) as usize;
+                Some(Box::new(PluginLayer { shared: self.shared.clone(), encode, decode, max_recv, packet: Vec::new() }))
             }
             (None, None) if o.mech_ssf > 0 => {
                 return Err(Error::fail(format!("the plugin reported SSF {} without a security layer", o.mech_ssf)));
@@ -581,11 +587,18 @@ struct PluginLayer {
     shared: Arc<Shared>,
     encode: Encode,
     decode: Decode,
+    /// What the plugin was told it may advertise (bounded by 2^24 - 1, the
+    /// most a SASL buffer size field can hold): no packet is longer.
+    max_recv: usize,
     /// A packet being handed to `decode`, reused.
     packet: Vec<u8>,
 }
 
 impl SecurityLayer for PluginLayer {
+    fn max_recv(&self) -> usize {
+        self.max_recv
+    }
+
     fn wrap(&mut self, plain: &[u8], out: &mut Vec<u8>) -> Result<()> {
         let iov = iovec { iov_base: plain.as_ptr().cast_mut().cast(), iov_len: plain.len() };
         let (mut output, mut len): (*const c_char, c_uint) = (ptr::null(), 0);
