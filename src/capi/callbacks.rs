@@ -61,7 +61,14 @@ pub(crate) struct CCallbacks {
     global: *const sasl_callback_t,
     /// A plugin's own prompt list, passed through the application.
     pub(crate) prompts: PluginPrompts,
+    /// Which of the callbacks looked up on every start exist (see
+    /// [`CCallbacks::has`]), found in one pass when first asked.
+    present: std::cell::Cell<Option<u8>>,
 }
+
+/// Bits of [`CCallbacks::has`].
+const HAS_LOG: u8 = 1;
+const HAS_CANON_USER: u8 = 2;
 
 /// The application's `prompt_need` as a plugin mechanism sees it.
 pub(crate) struct PluginPrompts {
@@ -79,7 +86,40 @@ impl CCallbacks {
     /// arrays of valid entries, alive for the lifetime of this value.
     pub unsafe fn new(conn: *mut sasl_conn_t, local: *const sasl_callback_t) -> Self {
         let prompts = PluginPrompts { given: false, filled: ptr::null_mut(), out: std::cell::Cell::new(ptr::null_mut()) };
-        CCallbacks { conn, local, global: super::global::callbacks(), prompts }
+        CCallbacks { conn, local, global: super::global::callbacks(), prompts, present: std::cell::Cell::new(None) }
+    }
+
+    /// Whether a SASL_CB_LOG or SASL_CB_CANON_USER callback with a function
+    /// is registered (`what` is HAS_*): asked on every start, so both are
+    /// found in one pass over the arrays.
+    fn has(&self, what: u8) -> bool {
+        let bits = self.present.get().unwrap_or_else(|| {
+            // The first entry of an id decides, as in `find`.
+            let (mut bits, mut seen) = (0, 0);
+            for list in [self.local, self.global] {
+                let mut entry = list;
+                // SAFETY: the arrays are valid and terminated (constructor contract).
+                while let Some(e) = unsafe { entry.as_ref() } {
+                    if e.id == SASL_CB_LIST_END {
+                        break;
+                    }
+                    let bit = match e.id {
+                        SASL_CB_LOG => HAS_LOG,
+                        SASL_CB_CANON_USER => HAS_CANON_USER,
+                        _ => 0,
+                    };
+                    if seen & bit == 0 && e.proc.is_some() {
+                        bits |= bit;
+                    }
+                    seen |= bit;
+                    // SAFETY: not yet at the terminator, so the next entry exists.
+                    entry = unsafe { entry.add(1) };
+                }
+            }
+            self.present.set(Some(bits));
+            bits
+        });
+        bits & what != 0
     }
 
     /// With the application's `prompt_need` (NULL or its slot), for plugin
@@ -279,7 +319,7 @@ impl AppCallbacks for CCallbacks {
     }
 
     fn log_enabled(&self) -> bool {
-        self.find(SASL_CB_LOG).is_some_and(|e| e.proc.is_some())
+        self.has(HAS_LOG)
     }
 
     fn host(&self) -> Option<&dyn std::any::Any> {
@@ -287,7 +327,8 @@ impl AppCallbacks for CCallbacks {
     }
 
     fn canon_user(&mut self, name: &str, authid: bool) -> Option<crate::mech::Result<String>> {
-        let result = crate::plugin::canon_for_builtin(self.conn, self.local, name, authid)?;
+        let has_callback = self.has(HAS_CANON_USER);
+        let result = crate::plugin::canon_for_builtin(self.conn, self.local, has_callback, name, authid)?;
         Some(result.map_err(|rc| {
             let what = if authid { "authentication" } else { "authorization" };
             crate::mech::Error::new(code_of(rc), format!("the {what} name was refused by its canonicalisation"))

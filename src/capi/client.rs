@@ -215,6 +215,11 @@ pub(crate) fn mech_c_name(name: &str) -> *const c_char {
             .flat_map(|m| [c_string(m.name), c_string(&format!("{}-PLUS", m.name))])
             .collect()
     });
+    // A built-in mechanism's own name (the core reports `MechInfo::name`
+    // itself) is found by address, without comparing text.
+    if let Some(i) = mech::MECHANISMS.iter().position(|m| std::ptr::eq(m.name, name)) {
+        return names[2 * i].as_ptr();
+    }
     match names.iter().find(|n| n.as_bytes() == name.as_bytes()) {
         Some(n) => n.as_ptr(),
         None => crate::plugin::c_name(name),

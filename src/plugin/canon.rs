@@ -200,13 +200,17 @@ pub(crate) fn canonicalize(
 /// The canonical name for a built-in mechanism, when the application has a
 /// SASL_CB_CANON_USER callback or a canon_user plugin is registered; None
 /// leaves it to the core (INTERNAL).
+///
+/// `has_callback`: whether the application registered SASL_CB_CANON_USER
+/// with a function (the caller has looked it up).
 pub(crate) fn for_builtin(
     conn: *mut sasl_conn_t,
     local: *const sasl_callback_t,
+    has_callback: bool,
     name: &str,
     authid: bool,
 ) -> Option<std::result::Result<String, c_int>> {
-    let has_callback = matches!(utils::lookup_in(&[local, global_callbacks()], conn, SASL_CB_CANON_USER), (SASL_OK, Some(_), _));
+    // Per connection start: an atomic load unless a plugin is registered.
     if !has_callback && !ANY.load(Ordering::Acquire) {
         return None;
     }

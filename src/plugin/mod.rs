@@ -173,8 +173,17 @@ pub(crate) fn global_utils() -> *const sasl_utils_t {
 
 /// Reads the plugin path and opens its plugins, unless done already since
 /// `sasl_client_init`.
+#[inline]
 pub(crate) fn ensure_loaded() {
-    if DIR_LOADED.load(Ordering::Acquire) || LOADING.with(Cell::get) {
+    // Every start passes here: one atomic load once the path is read.
+    if !DIR_LOADED.load(Ordering::Acquire) {
+        load_path();
+    }
+}
+
+#[cold]
+fn load_path() {
+    if LOADING.with(Cell::get) {
         return;
     }
     let mut state = lock();
