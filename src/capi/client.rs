@@ -67,6 +67,13 @@ pub unsafe extern "C" fn sasl_client_new(
         let Some(service) = service else { return SASL_BADPARAM };
         // SAFETY: the callback arrays are the application's, valid per the API.
         let mut callbacks = unsafe { CCallbacks::new(ptr::null_mut(), prompt_supp) };
+        for (propnum, addr) in [(SASL_IPLOCALPORT, local), (SASL_IPREMOTEPORT, remote)] {
+            if let Some(a) = addr.filter(|a| !super::addr::valid_ip_port(a)) {
+                let name = super::common::ip_prop_name(propnum);
+                callbacks.log(LogLevel::Err, &format!("Bad {name} value \"{a}\""));
+                return SASL_BADPARAM;
+            }
+        }
         let mech_list = callbacks.option(None, "client_mech_list");
         if mech_list.is_some() {
             // The list can name plugin mechanisms.
@@ -226,7 +233,8 @@ pub(crate) fn mech_c_name(name: &str) -> *const c_char {
     }
 }
 
-/// Turns a core result into the C outputs and return code.
+/// Turns a core result into the C outputs and return code. `app_messages`
+/// is the count of the application's `sasl_seterror` calls before the call.
 ///
 /// # Safety
 /// The out-pointers are NULL or writable.
@@ -282,10 +290,18 @@ unsafe fn finish(
                 SASL_CONTINUE
             }
         }
-        // A message a plugin or callback set during the call is kept.
-        Err(e) if c.error.set_since(mark) => c.ret(code_value(e.code)),
+        // A callback that failed after saying why with sasl_seterror keeps
+        // its message, as in Cyrus, and so does a plugin mechanism.
+        Err(e) if c.error.set_since(mark) && (matches!(e.code, mech::Code::Application(_)) || plugin_running(c)) => {
+            c.ret(code_value(e.code))
+        }
         Err(e) => c.fail(code_value(e.code), e.detail),
     }
+}
+
+/// Whether the connection's mechanism is a plugin's.
+fn plugin_running(c: &sasl_conn) -> bool {
+    c.core.mech_info().is_some_and(|m| crate::plugin::describe(m).is_some())
 }
 
 /// Lists the mechanisms a connection could use.

@@ -36,24 +36,27 @@ pub struct sasl_conn {
 #[derive(Default)]
 pub(crate) struct ErrorState {
     pub code: c_int,
-    pub message: String,
+    /// Bytes: `sasl_seterror` messages are the application's.
+    pub message: Vec<u8>,
+    /// Counts `sasl_seterror` calls, which come from the application (its
+    /// callbacks, mostly): a callback's own message must survive the
+    /// failure it causes.
+    pub set_by_application: u64,
     /// The formatted `sasl_errdetail` text.
     pub detail: Option<CString>,
     pub plugerr: Option<CString>,
-    /// Counts messages set with sasl_seterror (by plugins and callbacks).
-    pub set_count: u64,
 }
 
 impl ErrorState {
     /// A mark to compare with after calling out (see [`ErrorState::set_since`]).
     pub fn mark(&self) -> u64 {
-        self.set_count
+        self.set_by_application
     }
 
-    /// Whether sasl_seterror set a message since `mark`: such a message is
-    /// kept rather than replaced by the library's own.
+    /// Whether sasl_seterror set a message since `mark` (a callback, or a
+    /// plugin through its utilities).
     pub fn set_since(&self, mark: u64) -> bool {
-        self.set_count != mark
+        self.set_by_application != mark
     }
 }
 
@@ -81,7 +84,7 @@ const STRING_PROPS: usize = 7;
 
 impl PropMirror {
     /// A stable C pointer for `value` in `slot` (NULL for None).
-    pub fn string(&mut self, slot: StringProp, value: Option<&str>) -> *const c_char {
+    pub fn string(&mut self, slot: StringProp, value: Option<&[u8]>) -> *const c_char {
         let cell = &mut self.strings.get_or_insert_with(Default::default)[slot as usize];
         match value {
             None => {
@@ -89,8 +92,8 @@ impl PropMirror {
                 ptr::null()
             }
             Some(v) => {
-                if cell.as_ref().map(|c| c.as_bytes()) != Some(v.as_bytes()) {
-                    *cell = Some(c_string(v));
+                if cell.as_ref().map(|c| c.as_bytes()) != Some(v) {
+                    *cell = Some(c_bytes(v));
                 }
                 cell.as_ref().map_or(ptr::null(), |c| c.as_ptr())
             }
@@ -154,7 +157,12 @@ impl PromptStore {
 
 /// A C string of `s`, cut at an interior NUL (C would stop there anyway).
 pub(crate) fn c_string(s: &str) -> CString {
-    let end = s.find('\0').unwrap_or(s.len());
+    c_bytes(s.as_bytes())
+}
+
+/// A C string of the bytes `s` (a name need not be UTF-8), cut at a NUL.
+pub(crate) fn c_bytes(s: &[u8]) -> CString {
+    let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
     CString::new(&s[..end]).expect("no interior NUL after cutting")
 }
 
@@ -213,7 +221,7 @@ impl sasl_conn {
     /// Records a failure (Cyrus records only negative codes).
     pub fn fail(&mut self, code: c_int, message: impl Into<String>) -> c_int {
         self.error.code = code;
-        self.error.message = message.into();
+        self.error.message = message.into().into_bytes();
         code
     }
 

@@ -9,6 +9,7 @@
 //!   `sasl_errdetail`.
 #![allow(non_camel_case_types, clippy::missing_safety_doc)]
 
+mod addr;
 pub(crate) mod callbacks;
 pub mod client;
 pub mod common;

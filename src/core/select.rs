@@ -243,13 +243,16 @@ mod tests {
         fn availability(&self, id: CallbackId) -> Availability {
             if id == CallbackId::Pass { self.pass } else { Availability::Absent }
         }
-        fn simple(&mut self, _: CallbackId) -> Lookup<String> {
+        fn simple(&mut self, _: CallbackId) -> Lookup<Vec<u8>> {
             Lookup::Absent
         }
         fn secret(&mut self) -> Lookup<Secret> {
             Lookup::Absent
         }
-        fn realm(&mut self, _: &[String]) -> Lookup<String> {
+        fn realm(&mut self, _: &[String]) -> Lookup<Vec<u8>> {
+            Lookup::Absent
+        }
+        fn canon_user(&mut self, _: &[u8], _: u32) -> Lookup<Vec<u8>> {
             Lookup::Absent
         }
         fn option(&mut self, _: Option<&str>, _: &str) -> Option<String> {

@@ -164,22 +164,69 @@ pub struct Request<'a> {
     pub password: bool,
     /// Ask for a realm, offering these (possibly none) to the user.
     pub realm: Option<&'a [String]>,
+    /// How the identities are canonicalised.
+    pub canon: Canon<'a>,
 }
 
 impl Request<'_> {
     /// authzid (optional), authname and password: what most mechanisms need.
     pub const USER_PASS: Request<'static> =
-        Request { authzid: true, authname: true, password: true, realm: None };
+        Request { authzid: true, authname: true, password: true, realm: None, canon: Canon::AuthidFirst };
+}
+
+/// Which identities the core canonicalises (the application's
+/// `SASL_CB_CANON_USER`, then white space trimmed), and in which order: the
+/// order of Cyrus's plugins, which an application's callback can observe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Canon<'a> {
+    /// The authentication name, then the authzid (DIGEST-MD5, SCRAM; and
+    /// mechanisms without an authzid).
+    AuthidFirst,
+    /// The authzid, then the authentication name (PLAIN).
+    AuthzidFirst,
+    /// The authzid, then this identity established outside SASL (EXTERNAL).
+    External(&'a [u8]),
+    /// This fixed identity (ANONYMOUS); the authzid is a trace, not a name,
+    /// and comes back as the application gave it.
+    Trace(&'a [u8]),
 }
 
 /// Answers to a [`Request`]. A field is `Some` for everything requested,
-/// except `authzid`, which is `None` when the application offers none.
+/// except `authzid`, which is `None` when the application offers none or
+/// it is the authentication identity, and `realm`, which is `None` when the
+/// application chose none. Names are bytes, as the application gave them
+/// (not necessarily UTF-8), canonicalised; `authname` is the canonical
+/// identity of [`Canon::External`] and [`Canon::Trace`] too.
 #[derive(Default)]
 pub struct Credentials {
-    pub authzid: Option<String>,
-    pub authname: Option<String>,
+    pub authzid: Option<Vec<u8>>,
+    pub authname: Option<Vec<u8>>,
     pub password: Option<Secret>,
-    pub realm: Option<String>,
+    pub realm: Option<Vec<u8>>,
+}
+
+/// A fresh client nonce: `len` random bytes, base64-encoded.
+pub fn client_nonce(session: &mut dyn Session, len: usize) -> Result<String> {
+    #[cfg(test)]
+    if let Some(fixed) = session.fixed_nonce() {
+        return Ok(fixed);
+    }
+    use base64::Engine as _;
+    let mut raw = Zeroizing::new(vec![0u8; len]);
+    session.random(&mut raw)?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(&raw[..]))
+}
+
+/// Appends `name` as an RFC 5802 `saslname` (GS2 and SCRAM): `,` becomes
+/// `=2C` and `=` becomes `=3D`; other bytes are copied as they are.
+pub fn push_saslname(out: &mut Vec<u8>, name: &[u8]) {
+    for &b in name {
+        match b {
+            b',' => out.extend_from_slice(b"=2C"),
+            b'=' => out.extend_from_slice(b"=3D"),
+            b => out.push(b),
+        }
+    }
 }
 
 /// Log levels (`SASL_LOG_*`).
@@ -202,9 +249,15 @@ pub trait Session {
     fn credentials(&mut self, request: &Request<'_>) -> Result<Credentials>;
     /// Fills `buf` from the operating system's secure random source.
     fn random(&mut self, buf: &mut [u8]) -> Result<()>;
-    /// A client nonce supplied by the application (`SASL_CB_CNONCE`), a
-    /// hook for reproducible tests. `None` in normal operation.
-    fn test_cnonce(&mut self) -> Option<String>;
+    /// A fixed client nonce, so that unit tests can reproduce published
+    /// exchanges. It exists only in `cargo test` builds: the library has no
+    /// way, from any callback, option or environment, to fix a nonce
+    /// (applications that register `SASL_CB_CNONCE`, which Cyrus never
+    /// calls, must not get it used).
+    #[cfg(test)]
+    fn fixed_nonce(&mut self) -> Option<String> {
+        None
+    }
     /// An option for this mechanism from `SASL_CB_GETOPT`.
     fn option(&mut self, name: &str) -> Option<String>;
     /// The client host's name (looked up lazily, only when a mechanism asks).
@@ -268,7 +321,7 @@ pub struct Params<'a> {
     /// SSF of an external layer (TLS), `SASL_SSF_EXTERNAL`.
     pub external_ssf: u32,
     /// Identity established externally (TLS client cert), `SASL_AUTH_EXTERNAL`.
-    pub external_authid: Option<&'a str>,
+    pub external_authid: Option<&'a [u8]>,
     /// `conn_flags::*` given to sasl_client_new.
     pub flags: u32,
     pub channel_binding: Option<&'a ChannelBinding>,
@@ -293,9 +346,9 @@ pub enum Step {
 pub struct Outcome {
     /// Authorization identity in effect, `SASL_USERNAME`: the authzid if
     /// one was sent; None when it is the authentication identity.
-    pub user: Option<String>,
+    pub user: Option<Vec<u8>>,
     /// Authentication identity: `SASL_AUTHUSER`.
-    pub authid: String,
+    pub authid: Vec<u8>,
     /// Security strength factor of the negotiated layer (0 = none).
     pub ssf: u32,
     /// Largest plaintext the layer can encode in one packet (0 = no layer).
@@ -305,7 +358,7 @@ pub struct Outcome {
 
 impl Outcome {
     /// The authorization identity in effect (`SASL_USERNAME`).
-    pub fn user(&self) -> &str {
+    pub fn user(&self) -> &[u8] {
         self.user.as_deref().unwrap_or(&self.authid)
     }
 }
@@ -353,7 +406,7 @@ pub trait ClientMech: Send {
     /// `(user, authid)` once they have been sent, before the exchange is
     /// complete: for mechanisms whose last message the server answers only
     /// with success, after which the application never steps again.
-    fn identity(&self) -> Option<(&str, &str)> {
+    fn identity(&self) -> Option<(&[u8], &[u8])> {
         None
     }
     /// Whether the mechanism builds its own prompt list and hands it to the
@@ -477,10 +530,10 @@ pub(crate) mod testing {
 
     #[derive(Default)]
     pub struct FakeSession {
-        pub authzid: Option<String>,
-        pub authname: Option<String>,
+        pub authzid: Option<Vec<u8>>,
+        pub authname: Option<Vec<u8>>,
         pub password: Option<Vec<u8>>,
-        pub realm: Option<String>,
+        pub realm: Option<Vec<u8>>,
         /// When set, credentials() answers Interact once, then the values.
         pub interact_first: bool,
         pub cnonce: Option<String>,
@@ -500,13 +553,21 @@ pub(crate) mod testing {
                 return Err(Error::interact());
             }
             let missing = |what: &str| Error::bad_param(format!("test session has no {what}"));
+            // As the core answers: the fixed identity of EXTERNAL and
+            // ANONYMOUS as the authname, no authzid equal to the authname.
+            let authname = match request.canon {
+                Canon::External(id) | Canon::Trace(id) => Some(id.to_vec()),
+                _ if request.authname => Some(self.authname.clone().ok_or_else(|| missing("authname"))?),
+                _ => None,
+            };
+            let authzid = if request.authzid { self.authzid.clone() } else { None };
+            let authzid = match request.canon {
+                Canon::Trace(_) => authzid,
+                _ => authzid.filter(|z| !z.is_empty() && Some(z) != authname.as_ref()),
+            };
             Ok(Credentials {
-                authzid: if request.authzid { self.authzid.clone() } else { None },
-                authname: if request.authname {
-                    Some(self.authname.clone().ok_or_else(|| missing("authname"))?)
-                } else {
-                    None
-                },
+                authzid,
+                authname,
                 password: if request.password {
                     Some(Zeroizing::new(self.password.clone().ok_or_else(|| missing("password"))?))
                 } else {
@@ -519,7 +580,7 @@ pub(crate) mod testing {
             buf.fill(self.random_byte);
             Ok(())
         }
-        fn test_cnonce(&mut self) -> Option<String> {
+        fn fixed_nonce(&mut self) -> Option<String> {
             self.cnonce.clone()
         }
         fn option(&mut self, name: &str) -> Option<String> {

@@ -104,7 +104,8 @@ impl ClientMech for Ntlm {
                 let creds = session.credentials(&Request { authzid: false, ..Request::USER_PASS })?;
                 let user = creds.authname.unwrap_or_default();
                 let password = creds.password.unwrap_or_default();
-                let out = answer(&challenge, &user, &password, session)?;
+                // Names are bytes; one that is not UTF-8 is taken as Latin-1.
+                let out = answer(&challenge, &oem_text(&user), &password, session)?;
                 self.state = State::Done;
                 self.outcome = Some(super::plain::simple_outcome(None, user));
                 Ok(Step::Done(Some(out)))
@@ -634,6 +635,10 @@ mod tests {
         // Non-ASCII names are proper UTF-16.
         let out = run(&mut session("jürgen", "pw"), &challenge(UNICODE | NTLM, &utf16le("straße"), None)).unwrap();
         assert_eq!((fields(&out).0[2].clone(), fields(&out).0[3].clone()), (utf16le("STRAßE"), utf16le("jürgen")));
+        // A name that is not UTF-8 is Latin-1, as for passwords.
+        let mut s = FakeSession { authname: Some(b"j\xfcrgen".to_vec()), ..session("x", "pw") };
+        let out = run(&mut s, &challenge(UNICODE | NTLM, b"", None)).unwrap();
+        assert_eq!(fields(&out).0[3], utf16le("jürgen"));
     }
 
     #[test]

@@ -154,9 +154,11 @@ pub(crate) fn canonicalize(
         // SAFETY: registered for SASL_CB_CANON_USER, so a sasl_canon_user_t.
         let f: CanonCallback = unsafe { std::mem::transmute::<unsafe extern "C" fn() -> c_int, CanonCallback>(f) };
         let mut len: c_uint = 0;
+        // NUL-terminated too, for callbacks that treat it as a C string.
+        let input = [name.as_slice(), &[0]].concat();
         // SAFETY: the input with its length and our buffer with its size.
         let rc = unsafe {
-            f(conn, context, name.as_ptr().cast(), name.len() as c_uint, flags, ptr::null(), out.as_mut_ptr().cast(), CANON_BUF_SIZE as c_uint, &mut len)
+            f(conn, context, input.as_ptr().cast(), name.len() as c_uint, flags, ptr::null(), out.as_mut_ptr().cast(), CANON_BUF_SIZE as c_uint, &mut len)
         };
         if rc != SASL_OK {
             return Err(rc);
@@ -165,9 +167,21 @@ pub(crate) fn canonicalize(
         name = out[..len].to_vec();
     }
     let wanted = utils::option(conn, c"canon_user_plugin");
-    let wanted = wanted.as_deref().unwrap_or("INTERNAL");
+    plugin_step(conn, wanted.as_deref().unwrap_or("INTERNAL"), cparams, &name, flags, out)
+}
+
+/// The canon_user plugin named `wanted` (INTERNAL: the library's own) on
+/// `name`, into `out`; returns the length.
+fn plugin_step(
+    conn: *mut sasl_conn_t,
+    wanted: &str,
+    cparams: *mut sasl_client_params_t,
+    name: &[u8],
+    flags: c_uint,
+    out: &mut [u8; CANON_BUF_SIZE + 1],
+) -> std::result::Result<usize, c_int> {
     if wanted == "INTERNAL" {
-        return internal(conn, &name, out);
+        return internal(conn, name, out);
     }
     let plugin = PLUGINS.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|p| p.matches(wanted)).cloned();
     let Some(plugin) = plugin else {
@@ -197,24 +211,21 @@ pub(crate) fn canonicalize(
     Ok(len)
 }
 
-/// The canonical name for a built-in mechanism, when the application has a
-/// SASL_CB_CANON_USER callback or a canon_user plugin is registered; None
-/// leaves it to the core (INTERNAL).
-///
-/// `has_callback`: whether the application registered SASL_CB_CANON_USER
-/// with a function (the caller has looked it up).
+/// A canon_user plugin's canonicalisation for a built-in mechanism (whose
+/// names went through the application's callback already), when the
+/// `canon_user_plugin` option chooses one; None for INTERNAL.
 pub(crate) fn for_builtin(
     conn: *mut sasl_conn_t,
     local: *const sasl_callback_t,
-    has_callback: bool,
-    name: &str,
-    authid: bool,
-) -> Option<std::result::Result<String, c_int>> {
-    // Per connection start: an atomic load unless a plugin is registered.
-    if !has_callback && !ANY.load(Ordering::Acquire) {
+    name: &[u8],
+    flags: u32,
+) -> Option<std::result::Result<Vec<u8>, c_int>> {
+    // Per name of every start: an atomic load unless a plugin is registered.
+    if !ANY.load(Ordering::Acquire) {
         return None;
     }
-    if !has_callback && utils::option(conn, c"canon_user_plugin").is_none_or(|p| p == "INTERNAL") {
+    let wanted = utils::option(conn, c"canon_user_plugin")?;
+    if wanted == "INTERNAL" {
         return None;
     }
     // A canon_user plugin reads the connection from its params; for a
@@ -225,10 +236,6 @@ pub(crate) fn for_builtin(
     let mut cparams: sasl_client_params_t = unsafe { std::mem::zeroed() };
     cparams.utils = utils.as_ptr();
     cparams.prompt_supp = local;
-    let flags = if authid { SASL_CU_AUTHID } else { SASL_CU_AUTHZID };
     let mut out = [0u8; CANON_BUF_SIZE + 1];
-    Some(
-        canonicalize(conn, [local, global_callbacks()], &mut cparams, name.as_bytes(), flags, &mut out)
-            .map(|n| String::from_utf8_lossy(&out[..n]).into_owned()),
-    )
+    Some(plugin_step(conn, &wanted, &mut cparams, name, flags, &mut out).map(|n| out[..n].to_vec()))
 }

@@ -270,7 +270,7 @@ pub(crate) struct Exchange {
     stepped: bool,
     /// The server's input, NUL-terminated as Cyrus hands it to plugins.
     input: Vec<u8>,
-    identity: Option<(String, String)>,
+    identity: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Exchange {
@@ -373,7 +373,7 @@ impl Exchange {
     }
 
     /// The identities the plugin has set so far (through `canon_user`).
-    fn names(&self) -> Result<Option<(String, String)>> {
+    fn names(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
         // SAFETY: our boxed params; the plugin is not running.
         let o = unsafe { &(*self.params()).oparams };
         if o.user.is_null() || o.authid.is_null() {
@@ -381,12 +381,11 @@ impl Exchange {
         }
         // SAFETY: pointers the plugin set (to our buffers through canon_user,
         // or its own memory) with their lengths, bounded below.
-        let name = |p: *const c_char, len: c_uint| -> Result<String> {
+        let name = |p: *const c_char, len: c_uint| -> Result<Vec<u8>> {
             if len as usize > CANON_BUF_SIZE {
                 return Err(Error::bad_prot(format!("the plugin set a user name of {len} bytes")));
             }
-            let bytes = unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len as usize) };
-            Ok(String::from_utf8_lossy(bytes).into_owned())
+            Ok(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len as usize) }.to_vec())
         };
         Ok(Some((name(o.user, o.ulen)?, name(o.authid, o.alen)?)))
     }
@@ -568,8 +567,8 @@ impl ClientMech for Exchange {
         })
     }
 
-    fn identity(&self) -> Option<(&str, &str)> {
-        self.identity.as_ref().map(|(u, a)| (u.as_str(), a.as_str()))
+    fn identity(&self) -> Option<(&[u8], &[u8])> {
+        self.identity.as_ref().map(|(u, a)| (u.as_slice(), a.as_slice()))
     }
 
     fn own_prompts(&self) -> bool {
