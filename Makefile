@@ -3,9 +3,11 @@
 #
 #   make                 build build/libsasl2.so.2 (release)
 #   make demo            build, then a real client authenticates through it
-#   make check           every test: cargo, exports, header, C tests, interop
+#   make check           every test: cargo, exports, header, install, C tests,
+#                        interop, the Debian package; ends with a grand total
 #   make header          regenerate include/sasl/sasl.h and saslplug.h
 #   make install PREFIX=/usr/local DESTDIR=
+#   make deb             build/sasl2-rs_<version>_<arch>.deb (see README)
 PREFIX   ?= /usr/local
 LIBDIR   ?= $(PREFIX)/lib
 INCDIR   ?= $(PREFIX)/include
@@ -13,12 +15,13 @@ PCDIR    ?= $(LIBDIR)/pkgconfig
 CC       ?= cc
 CARGO    ?= cargo
 VERSION  := 2.1.28
+DEB_VERSION := $(VERSION)-1
 BUILD    := build
 SONAME   := libsasl2.so.2
 REALNAME := libsasl2.so.$(VERSION)
 STATIC   := target/release/libsasl2.a
 
-.PHONY: all lib demo header check test-rust test-exports test-header test-install test-c test-interop bench install clean FORCE
+.PHONY: all lib demo header check test-rust test-exports test-header test-install test-c test-interop test-package bench install deb clean FORCE
 
 all: lib
 
@@ -44,9 +47,15 @@ $(BUILD)/$(SONAME): $(BUILD)/$(REALNAME)
 	ln -sf $(REALNAME) $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $(BUILD)/libsasl2.so
 
-$(BUILD)/libsasl2.pc: pkgconfig/libsasl2.pc.in
+# Rebuilt whenever the paths it names change, not only its template.
+$(BUILD)/libsasl2.pc: pkgconfig/libsasl2.pc.in FORCE
 	@mkdir -p $(BUILD)
-	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' $< > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+# The Debian package (dpkg-deb; see deb/build.sh and the README).
+deb: lib
+	deb/build.sh $(BUILD) $(DEB_VERSION)
 
 header:
 	$(CARGO) build --lib
@@ -58,7 +67,9 @@ header:
 demo: lib
 	interop/sample.sh $(BUILD)
 
-check: lib test-rust test-exports test-header test-install test-c test-interop
+# Each suite in turn (tests/check.sh), then the grand total.
+check: lib
+	MAKE="$(MAKE)" tests/check.sh
 
 test-rust:
 	$(CARGO) test
@@ -77,6 +88,10 @@ test-c: lib
 
 test-interop: lib
 	interop/run.sh $(BUILD)
+
+# Installs the package, switches the system to it, removes it (root only).
+test-package: deb
+	tests/package-check.sh
 
 bench: lib
 	bench/run.sh $(BUILD)

@@ -91,6 +91,10 @@ need_pkgs() {
 # interop_init NAME LIBDIR: sets LIBDIR and LIBSASL (the libsasl2.so.2 under test).
 interop_init() {
     SCRIPT_NAME=$1
+    # Shared, also when a script runs on its own (see tests/system-lock.sh).
+    # shellcheck source=../tests/system-lock.sh
+    . "$HERE/../tests/system-lock.sh"
+    system_lock shared
     T=$(mktemp -d "${TMPDIR:-/tmp}/sasl2-interop-$1.XXXXXX")
     trap cleanup EXIT
     trap 'exit 130' INT TERM

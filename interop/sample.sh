@@ -1,7 +1,14 @@
 #!/bin/bash
 # Unchanged /usr/bin/sasl-sample-client on the library under test (once with
 # LD_LIBRARY_PATH, once with LD_PRELOAD) against /usr/sbin/sasl-sample-server
-# on the system Cyrus library, with users in a private sasldb.
+# on the system Cyrus library, with users in a private sasldb. A third round
+# ("forward") runs the sample server on the library under test too: its
+# server calls go through our forwarding to Cyrus's server side.
+#
+# Every case also checks which libsasl2 files each program had mapped while
+# it ran (/proc/PID/maps, recorded by samplerelay.py): the client only the
+# library under test; the server Cyrus's file, and in the forward round ours
+# in front of it.
 #
 # The sample programs speak "S: <base64>" / "C: <base64>" lines on
 # stdin/stdout (not TCP); samplerelay.py wires them together and types the
@@ -16,6 +23,8 @@ interop_init sample "${1:-}"
 need_pkgs sasl2-bin libsasl2-modules libsasl2-modules-db
 
 REALM=example.com
+OURS=$(readlink -f "$LIBSASL")
+CYRUS=$(readlink -f "$(ldconfig -p | awk '$1 == "libsasl2.so.2" && /x86-64|64bit|aarch64/ {print $NF; exit}')")
 printf secret | saslpasswd2 -f "$T/sasldb2" -p -c -u "$REALM" user
 printf bosspw | saslpasswd2 -f "$T/sasldb2" -p -c -u "$REALM" boss
 
@@ -67,7 +76,7 @@ run() {
     if [[ $mechs != *" "* ]]; then sargs="-m $mechs $sargs" cargs="-m $mechs $cargs"; fi
     # shellcheck disable=SC2086 # word-split the argument strings on purpose
     timeout 60 python3 "$HERE/samplerelay.py" "$pw" "$d" \
-        env -u LD_LIBRARY_PATH -u LD_PRELOAD SASL_CONF_PATH="$d" \
+        env -u LD_LIBRARY_PATH -u LD_PRELOAD "${SERVER_ENV[@]}" SASL_CONF_PATH="$d" \
         timeout 30 stdbuf -oL /usr/sbin/sasl-sample-server -s sample -d localhost -u "$REALM" $sargs -- \
         timeout 30 env "${CLIENT_ENV[@]}" stdbuf -oL /usr/bin/sasl-sample-client -s sample -n localhost $cargs \
         >"$d/relay" 2>&1 || rc=$?
@@ -93,7 +102,18 @@ run() {
             done
         fi
     fi
+    [ -n "$why" ] || why=$(maps_check "$d")
     if [ -z "$why" ]; then pass "sample/$name"; else fail "sample/$name" "$why"; fi
+}
+
+# maps_check DIR: the libsasl2 files the programs mapped are the expected ones.
+maps_check() {
+    local want_server=$CYRUS got
+    [ "$MODE" = forward ] && want_server=$(printf '%s\n' "$CYRUS" "$OURS" | sort -u)
+    got=$(tr '\n' ' ' <"$1/client.maps")
+    [ "$got" = "$OURS " ] || { echo "the client mapped '$got', want $OURS"; return; }
+    got=$(sort "$1/server.maps")
+    [ "$got" = "$want_server" ] || echo "the server mapped '$(echo $got)', want '$(echo $want_server)'"
 }
 
 U="server:Username: user@$REALM"
@@ -102,8 +122,17 @@ BADPW="server-err:authentication failure"
 # sample program can set the ntlm_v2 option (layers.sh does).
 if is_rust_impl; then NTLM_SENT=v2 NTLM_CHECKED=NTLMv2; else NTLM_SENT=v1 NTLM_CHECKED=NTLM; fi
 
-for MODE in ldpath preload; do
-    client_env "$MODE"
+MODES="ldpath preload forward"
+# Against the system library there is no forwarding to test.
+[ "$OURS" = "$CYRUS" ] && MODES="ldpath preload"
+for MODE in $MODES; do
+    SERVER_ENV=()
+    if [ "$MODE" = forward ]; then
+        client_env ldpath
+        SERVER_ENV=("${CLIENT_ENV[@]}")
+    else
+        client_env "$MODE"
+    fi
     check_linkage "sample/$MODE/linkage" /usr/bin/sasl-sample-client
 
     run ANONYMOUS ok - ANONYMOUS "" "" "server:Username: anonymous@$REALM" "client:Using mechanism ANONYMOUS"

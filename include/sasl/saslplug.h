@@ -470,7 +470,8 @@ int sasl_client_add_plugin(const char *plugname, int (*cplugfunc)(const sasl_uti
 
 /*
  Registers a user-name canonicalisation plugin (selected with the
- `canon_user_plugin` option).
+ `canon_user_plugin` option), for client connections and, when Cyrus's
+ server side is in use, for its connections too.
  */
 int sasl_canonuser_add_plugin(const char *plugname, int (*canonuserfunc)(const sasl_utils_t*,
                                                                          int,
@@ -487,8 +488,6 @@ int sasl_canonuser_add_plugin(const char *plugname, int (*canonuserfunc)(const s
 int sasl_client_plugin_info(const char *mech_list, void (*info_cb)(client_sasl_mechanism_t*,
                                                                    sasl_info_callback_stage_t,
                                                                    void*), void *info_cb_rock);
-
-extern int printf(const char *format, ...);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -7,7 +7,7 @@ use std::ptr;
 use super::callbacks::{read_answers, CCallbacks};
 use super::conn::{c_string, sasl_conn};
 use super::types::*;
-use super::{bytes, code_value, global, opt_str, put};
+use super::{bytes, code_value, cyrus, global, opt_str, put};
 use crate::core::{AppCallbacks, ClientConn, Status};
 use crate::mech::{self, LogLevel};
 
@@ -33,11 +33,15 @@ pub unsafe extern "C" fn sasl_client_done() -> c_int {
     })
 }
 
-/// Deprecated form of `sasl_client_done` (and `sasl_server_done`).
+/// Deprecated form of `sasl_client_done` and `sasl_server_done` together.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_done() {
     ffi_boundary!((), {
         let _ = global::client_done();
+        if let Some(api) = cyrus::loaded() {
+            // SAFETY: no arguments; ends Cyrus's server side.
+            unsafe { (api.sasl_done)() };
+        }
     })
 }
 
@@ -101,8 +105,15 @@ pub unsafe extern "C" fn sasl_dispose(pconn: *mut *mut sasl_conn_t) {
         if pconn.is_null() {
             return;
         }
-        // SAFETY: non-NULL; holds NULL or a connection from sasl_client_new.
+        // SAFETY: non-NULL; holds NULL or a connection from sasl_*_new.
         let conn = unsafe { pconn.read() };
+        if cyrus::conns::unregister(conn) {
+            if let Some(api) = cyrus::loaded() {
+                // SAFETY: Cyrus's connection, disposed of once by Cyrus.
+                unsafe { (api.sasl_dispose)(pconn) };
+            }
+            return;
+        }
         // SAFETY: as above; from_ptr checks the connection is ours.
         if unsafe { sasl_conn::from_ptr(conn) }.is_some() {
             // SAFETY: created by Box::into_raw in sasl_client_new, disposed once.
@@ -317,6 +328,7 @@ pub unsafe extern "C" fn sasl_listmech(
     pcount: *mut c_int,
 ) -> c_int {
     ffi_boundary!(SASL_FAIL, {
+        forward_cyrus_conn!(conn, sasl_listmech(conn, user, prefix, sep, suffix, result, plen, pcount));
         // SAFETY: conn is NULL or a live connection, per the API.
         let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return SASL_BADPARAM };
         if !global::client_active() {
@@ -344,36 +356,53 @@ pub unsafe extern "C" fn sasl_listmech(
     })
 }
 
-/// A NULL-terminated list of every mechanism this library has, kept for the
-/// life of the process.
+/// A NULL-terminated list of the mechanisms of both sides: this library's
+/// client mechanisms, then those of Cyrus's server side when it is in use.
+/// Each distinct list is kept for the life of the process.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_global_listmech() -> *mut *const c_char {
     ffi_boundary!(ptr::null_mut(), {
-        if !global::client_active() {
+        let mut names: Vec<std::ffi::CString> = Vec::new();
+        if global::client_active() {
+            crate::plugin::ensure_loaded();
+            names.extend(mech::mechanisms().iter().rev().map(|m| c_string(m.name)));
+        }
+        // SAFETY: no arguments; Cyrus's list is NULL or NULL-terminated.
+        let mut server = cyrus::loaded().map_or(ptr::null_mut(), |api| unsafe { (api.sasl_global_listmech)() });
+        // SAFETY: walking Cyrus's NULL-terminated array of C strings.
+        while let Some(name) = unsafe { server.as_ref() }.filter(|n| !n.is_null()) {
+            // SAFETY: a NUL-terminated string of Cyrus's list.
+            let name = unsafe { std::ffi::CStr::from_ptr(*name) };
+            if !names.iter().any(|n| n.as_bytes().eq_ignore_ascii_case(name.to_bytes())) {
+                names.push(name.to_owned());
+            }
+            // SAFETY: not at the terminator yet.
+            server = unsafe { server.add(1) };
+        }
+        if names.is_empty() {
             return ptr::null_mut();
         }
-        crate::plugin::ensure_loaded();
-        struct List(Vec<*const c_char>);
-        // SAFETY: the pointers are to 'static C strings, never written.
+        struct List(Vec<std::ffi::CString>, Vec<*const c_char>);
+        // SAFETY: the pointers point into the list's own strings, never written.
         unsafe impl Send for List {}
-        unsafe impl Sync for List {}
-        // One array per distinct mechanism list, kept for the process (the
-        // registry has a bounded number of them).
-        static LISTS: std::sync::Mutex<Vec<(Vec<&'static str>, &'static List)>> = std::sync::Mutex::new(Vec::new());
-        let current: Vec<&'static str> = mech::mechanisms().iter().rev().map(|m| m.name).collect();
-        let mut lists = LISTS.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, list)) = lists.iter().find(|(names, _)| *names == current) {
-            return list.0.as_ptr().cast_mut();
-        }
-        let mut ptrs: Vec<*const c_char> = current.iter().map(|n| mech_c_name(n)).collect();
-        ptrs.push(ptr::null());
-        let list: &'static List = Box::leak(Box::new(List(ptrs)));
-        lists.push((current, list));
-        list.0.as_ptr().cast_mut()
+        static LISTS: std::sync::Mutex<Vec<List>> = std::sync::Mutex::new(Vec::new());
+        let mut lists = LISTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let index = match lists.iter().position(|l| l.0 == names) {
+            Some(i) => i,
+            None => {
+                let mut ptrs: Vec<*const c_char> = names.iter().map(|n| n.as_ptr()).collect();
+                ptrs.push(ptr::null());
+                lists.push(List(names, ptrs));
+                lists.len() - 1
+            }
+        };
+        lists[index].1.as_ptr().cast_mut()
     })
 }
 
-/// Accepted for compatibility; this library uses Rust's allocator.
+/// This library uses Rust's allocator; the functions are handed to Cyrus's
+/// server side (now, or when a server-side call opens it). Client plugins
+/// get the C library's allocator through their utilities.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_set_alloc(
     malloc: Option<unsafe extern "C" fn(usize) -> *mut c_void>,
@@ -381,9 +410,11 @@ pub unsafe extern "C" fn sasl_set_alloc(
     realloc: Option<unsafe extern "C" fn(*mut c_void, usize) -> *mut c_void>,
     free: Option<unsafe extern "C" fn(*mut c_void)>,
 ) {
+    ffi_boundary!((), { cyrus::set_alloc(malloc, calloc, realloc, free) })
 }
 
-/// Accepted for compatibility; this library is thread-safe on its own.
+/// This library is thread-safe on its own; the functions are handed to
+/// Cyrus's server side (now, or when a server-side call opens it).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_set_mutex(
     alloc: Option<unsafe extern "C" fn() -> *mut c_void>,
@@ -391,29 +422,42 @@ pub unsafe extern "C" fn sasl_set_mutex(
     unlock: Option<unsafe extern "C" fn(*mut c_void) -> c_int>,
     free: Option<unsafe extern "C" fn(*mut c_void)>,
 ) {
+    ffi_boundary!((), { cyrus::set_mutex(alloc, lock, unlock, free) })
 }
 
-/// Sets the plugin path used when the application has no SASL_CB_GETPATH
-/// (in place of $SASL_PATH); the client reads no configuration file, so the
-/// config path is accepted and not used.
+/// Sets the plugin path, used when the application has no SASL_CB_GETPATH
+/// (in place of $SASL_PATH), for client plugins here and for Cyrus's server
+/// side (now, or when a server-side call opens it); the client reads no
+/// configuration file.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_set_path(path_type: c_int, path: *mut c_char) -> c_int {
     ffi_boundary!(SASL_FAIL, {
         // SAFETY: NULL or NUL-terminated.
-        let Some(path) = (unsafe { opt_str(path) }) else { return SASL_FAIL };
+        let Some(text) = (unsafe { opt_str(path) }) else { return SASL_FAIL };
         match path_type {
-            SASL_PATH_TYPE_PLUGIN => {
-                crate::plugin::set_path(path);
+            SASL_PATH_TYPE_PLUGIN | SASL_PATH_TYPE_CONFIG => {
+                if path_type == SASL_PATH_TYPE_PLUGIN {
+                    crate::plugin::set_path(text);
+                }
+                // SAFETY: a non-NULL, NUL-terminated path, per the API.
+                unsafe { cyrus::set_path(path_type, path) };
                 SASL_OK
             }
-            SASL_PATH_TYPE_CONFIG => SASL_OK,
             _ => SASL_FAIL,
         }
     })
 }
 
-/// No mechanism here precomputes anything.
+/// No client mechanism here precomputes anything; Cyrus's server
+/// connections (and, for NULL, its server mechanisms) may.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_idle(conn: *mut sasl_conn_t) -> c_int {
-    0
+    ffi_boundary!(0, {
+        forward_cyrus_conn!(conn, sasl_idle(conn));
+        match cyrus::loaded() {
+            // SAFETY: NULL asks Cyrus to idle its global server state.
+            Some(api) if conn.is_null() => unsafe { (api.sasl_idle)(conn) },
+            _ => 0,
+        }
+    })
 }

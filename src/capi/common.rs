@@ -66,6 +66,7 @@ pub unsafe extern "C" fn sasl_errstring(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_errdetail(conn: *mut sasl_conn_t) -> *const c_char {
     ffi_boundary!(ptr::null(), {
+        forward_cyrus_conn!(conn, sasl_errdetail(conn));
         // SAFETY: conn is NULL or a live connection, per the API.
         let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return ptr::null() };
         // Hide whether a user exists, as Cyrus does.
@@ -83,6 +84,7 @@ pub unsafe extern "C" fn sasl_errdetail(conn: *mut sasl_conn_t) -> *const c_char
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl2_rs_seterror_formatted(conn: *mut sasl_conn_t, flags: c_uint, msg: *const c_char) {
     ffi_boundary!((), {
+        forward_cyrus_conn!(conn, sasl_seterror(conn, flags, c"%s".as_ptr(), msg));
         // SAFETY: conn is NULL or a live connection; msg NUL-terminated.
         let (Some(c), Some(msg)) = (unsafe { sasl_conn::from_ptr(conn) }, unsafe { opt_bytes(msg) }) else {
             return;
@@ -102,6 +104,7 @@ pub unsafe extern "C" fn sasl2_rs_seterror_formatted(conn: *mut sasl_conn_t, fla
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pvalue: *mut *const c_void) -> c_int {
     ffi_boundary!(SASL_FAIL, {
+        forward_cyrus_conn!(conn, sasl_getprop(conn, propnum, pvalue));
         // SAFETY: conn is NULL or a live connection, per the API.
         let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return SASL_BADPARAM };
         if pvalue.is_null() {
@@ -204,6 +207,7 @@ fn find_context(list: *const sasl_callback_t, id: std::ffi::c_ulong) -> Option<*
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_setprop(conn: *mut sasl_conn_t, propnum: c_int, value: *const c_void) -> c_int {
     ffi_boundary!(SASL_FAIL, {
+        forward_cyrus_conn!(conn, sasl_setprop(conn, propnum, value));
         // SAFETY: conn is NULL or a live connection, per the API.
         let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return SASL_BADPARAM };
         match propnum {

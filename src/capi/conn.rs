@@ -194,15 +194,22 @@ impl sasl_conn {
         })
     }
 
-    /// The connection behind a C pointer, or None for NULL or a pointer that
-    /// is not a live connection of this library.
+    /// The connection behind a C pointer, or None for NULL, a connection
+    /// Cyrus created (never read as ours), or a pointer that is not a live
+    /// connection of this library. The magic number is a last guard against
+    /// stale pointers, read before any reference is made.
     ///
     /// # Safety
-    /// `conn` is NULL or was returned by `sasl_client_new` and not disposed.
+    /// `conn` is NULL or was returned by `sasl_client_new` or
+    /// `sasl_server_new` and not disposed.
     pub(crate) unsafe fn from_ptr<'a>(conn: *mut sasl_conn) -> Option<&'a mut sasl_conn> {
-        // SAFETY: per the caller's contract the pointer is NULL or live.
-        let conn = unsafe { conn.as_mut() }?;
-        (conn.magic == MAGIC).then_some(conn)
+        if conn.is_null() || super::cyrus::conns::is_cyrus(conn) {
+            return None;
+        }
+        // SAFETY: per the caller's contract the pointer is live.
+        let magic = unsafe { ptr::addr_of!((*conn).magic).read() };
+        // SAFETY: as above, and the magic says it is one of ours.
+        (magic == MAGIC).then(|| unsafe { &mut *conn })
     }
 
     /// The per-connection callbacks of a live connection, read without

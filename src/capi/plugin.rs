@@ -10,14 +10,18 @@ use super::{global, opt_str};
 use crate::mech::{self, MechInfo};
 use crate::plugin::abi::*;
 
-/// Cyrus's global utilities for plugins: set once plugins are in use.
-#[unsafe(no_mangle)]
-pub static mut sasl_global_utils: *const sasl_utils_t = ptr::null();
-
-/// Makes `sasl_global_utils` point at the process's global table.
+/// Makes `sasl_global_utils` point at the client's global table, unless
+/// Cyrus's server side has put its own there.
 pub(crate) fn publish_global_utils(utils: *const sasl_utils_t) {
-    // SAFETY: written once, from the OnceLock initialiser that owns the table.
-    unsafe { ptr::addr_of_mut!(sasl_global_utils).write(utils) };
+    let global = ptr::addr_of_mut!(super::server::sasl_global_utils);
+    // SAFETY: plain pointer accesses to our exported variable, from the
+    // OnceLock initialiser that owns the table (Cyrus, too, writes its
+    // variable without synchronisation).
+    unsafe {
+        if global.read().is_null() {
+            global.write(utils.cast());
+        }
+    }
 }
 
 /// Registers a client plugin's mechanisms (its entry point is called now).
@@ -42,7 +46,8 @@ pub unsafe extern "C" fn sasl_client_add_plugin(
 }
 
 /// Registers a user-name canonicalisation plugin (selected with the
-/// `canon_user_plugin` option).
+/// `canon_user_plugin` option), for client connections and, when Cyrus's
+/// server side is in use, for its connections too.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_canonuser_add_plugin(
     plugname: *const c_char,
@@ -57,7 +62,16 @@ pub unsafe extern "C" fn sasl_canonuser_add_plugin(
             return SASL_BADPARAM;
         }
         // SAFETY: the application's entry point, of this type per saslplug.h.
-        unsafe { crate::plugin::add_canon_plugin(name, init) }
+        let rc = unsafe { crate::plugin::add_canon_plugin(name, init) };
+        // Cyrus's server side, when it is in use in this process, gets the
+        // same plugin (its entry point is not run a second time).
+        if rc == SASL_OK {
+            if let (Some(api), Some(shared)) = (super::cyrus::loaded(), crate::plugin::share_canon_with_cyrus(name)) {
+                // SAFETY: the application's name and our entry point for it.
+                unsafe { (api.sasl_canonuser_add_plugin)(plugname, shared as *mut c_void) };
+            }
+        }
+        rc
     })
 }
 
@@ -93,7 +107,7 @@ pub unsafe extern "C" fn sasl_client_plugin_info(
             let text = super::conn::c_string(&text);
             // Through C's stdout, which the application's own output shares.
             // SAFETY: a format and its one string argument.
-            unsafe { printf(c"%s".as_ptr(), text.as_ptr()) };
+            unsafe { libc::printf(c"%s".as_ptr(), text.as_ptr()) };
             return SASL_OK;
         };
         // SAFETY (every call): the application's callback as saslplug.h
@@ -136,10 +150,6 @@ fn built_in_plug(m: &MechInfo) -> sasl_client_plug_t {
         spare_fptr1: None,
         spare_fptr2: None,
     }
-}
-
-unsafe extern "C" {
-    fn printf(format: *const c_char, ...) -> c_int;
 }
 
 /// One mechanism as Cyrus's default listing prints it, and what serves it.

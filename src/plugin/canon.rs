@@ -22,6 +22,9 @@ pub(crate) struct CanonPlugin {
     utils: Arc<OwnedUtils>,
     /// Keeps the plugin's library open.
     _library: Option<Arc<libloading::Library>>,
+    /// Also registered with Cyrus's server side, which keeps using it: then
+    /// it is never freed here (see [`share_with_cyrus`]).
+    shared: AtomicBool,
 }
 
 // SAFETY: the plugin's table is only read; its functions are called as
@@ -45,6 +48,9 @@ impl CanonPlugin {
 
 impl Drop for CanonPlugin {
     fn drop(&mut self) {
+        if self.shared.load(Ordering::Acquire) {
+            return;
+        }
         let plug = self.plug();
         if let Some(free) = plug.canon_user_free {
             // SAFETY: the plugin's own global context and utilities.
@@ -87,11 +93,84 @@ pub(crate) unsafe fn add(
     if table.canon_user_client.is_none() && table.canon_user_server.is_none() {
         return Err((SASL_BADPROT, format!("canonuser plugin '{name}' without either client or server side")));
     }
-    let plugin = Arc::new(CanonPlugin { name: name.to_owned(), plug, utils, _library: library });
+    let plugin =
+        Arc::new(CanonPlugin { name: name.to_owned(), plug, utils, _library: library, shared: AtomicBool::new(false) });
     // Cyrus puts the newest first.
     PLUGINS.lock().unwrap_or_else(|e| e.into_inner()).insert(0, plugin);
     ANY.store(true, Ordering::Release);
     Ok(())
+}
+
+/// Plugins registered with Cyrus's server side too, with the table Cyrus
+/// got. Cyrus keeps using them until its own end, which this library does
+/// not see, so they stay for the process (reachable, never freed twice).
+static SHARED: Mutex<Vec<(Arc<CanonPlugin>, SharedTable)>> = Mutex::new(Vec::new());
+
+/// The table Cyrus got for a shared plugin.
+struct SharedTable(Box<sasl_canonuser_plug_t>);
+
+// SAFETY: a copy of the plugin's table, only read (by Cyrus), as the
+// plugin's own table is.
+unsafe impl Send for SharedTable {}
+
+/// Prepares the plugin just registered as `name` for Cyrus's server side:
+/// returns the entry point to hand to Cyrus's `sasl_canonuser_add_plugin`,
+/// which gives Cyrus the same plugin (its entry point runs only once, ours)
+/// in a table without `canon_user_free`.
+pub(crate) fn share_with_cyrus(name: &str) -> Option<sasl_canonuser_init_fn> {
+    let plugin = PLUGINS.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|p| p.name == name).cloned()?;
+    plugin.shared.store(true, Ordering::Release);
+    let mut table = Box::new(copy_table(plugin.plug()));
+    table.canon_user_free = None;
+    SHARED.lock().unwrap_or_else(|e| e.into_inner()).push((plugin, SharedTable(table)));
+    Some(shared_init)
+}
+
+fn copy_table(plug: &sasl_canonuser_plug_t) -> sasl_canonuser_plug_t {
+    sasl_canonuser {
+        features: plug.features,
+        spare_int1: plug.spare_int1,
+        glob_context: plug.glob_context,
+        name: plug.name,
+        canon_user_free: plug.canon_user_free,
+        canon_user_server: plug.canon_user_server,
+        canon_user_client: plug.canon_user_client,
+        spare_fptr1: plug.spare_fptr1,
+        spare_fptr2: plug.spare_fptr2,
+        spare_fptr3: plug.spare_fptr3,
+    }
+}
+
+/// The entry point Cyrus gets for a shared plugin: the table prepared by
+/// [`share_with_cyrus`] for `plugname`.
+unsafe extern "C" fn shared_init(
+    _utils: *const sasl_utils_t,
+    max_version: c_int,
+    out_version: *mut c_int,
+    plug: *mut *mut sasl_canonuser_plug_t,
+    plugname: *const c_char,
+) -> c_int {
+    ffi_boundary!(SASL_FAIL, {
+        if out_version.is_null() || plug.is_null() || plugname.is_null() {
+            return SASL_BADPARAM;
+        }
+        if max_version < SASL_CANONUSER_PLUG_VERSION {
+            return SASL_BADVERS;
+        }
+        // SAFETY: a NUL-terminated name from Cyrus (the application's).
+        let name = unsafe { CStr::from_ptr(plugname) }.to_bytes();
+        let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((_, table)) = shared.iter_mut().rev().find(|(p, _)| p.name.as_bytes() == name) else {
+            return SASL_FAIL;
+        };
+        // SAFETY: both out-pointers checked non-NULL; the table lives for
+        // the process.
+        unsafe {
+            out_version.write(SASL_CANONUSER_PLUG_VERSION);
+            plug.write(&mut *table.0);
+        }
+        SASL_OK
+    })
 }
 
 /// Takes every registered plugin out (`sasl_client_done`); they are freed

@@ -90,20 +90,13 @@ pub(crate) fn set_path(path: &str) {
     *SET_PATH.lock().unwrap_or_else(|e| e.into_inner()) = Some(path.to_owned());
 }
 
-unsafe extern "C" {
-    fn getuid() -> u32;
-    fn geteuid() -> u32;
-    fn getgid() -> u32;
-    fn getegid() -> u32;
-}
-
 /// The path without the application's GETPATH callback.
 fn library_path() -> String {
     if let Some(path) = SET_PATH.lock().unwrap_or_else(|e| e.into_inner()).clone() {
         return path;
     }
     // SAFETY: plain system calls without arguments.
-    let trusted = unsafe { getuid() == geteuid() && getgid() == getegid() };
+    let trusted = unsafe { libc::getuid() == libc::geteuid() && libc::getgid() == libc::getegid() };
     // Honour the environment only when it is the user's own (not setuid).
     if trusted {
         if let Some(path) = std::env::var_os("SASL_PATH") {

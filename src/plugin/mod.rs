@@ -46,7 +46,7 @@ use crate::capi::*;
 use crate::mech::{registry, Factory, LogLevel, MechInfo};
 use utils::OwnedUtils;
 
-pub(crate) use canon::for_builtin as canon_for_builtin;
+pub(crate) use canon::{for_builtin as canon_for_builtin, share_with_cyrus as share_canon_with_cyrus};
 pub(crate) use loader::set_path;
 
 /// Where a plugin came from, which decides whether it may replace a
@@ -321,9 +321,9 @@ pub(crate) fn load_deferred(deferred: &Deferred) -> Result<(), String> {
     result
 }
 
-/// `RTLD_NOW`, as Cyrus opens plugins (symbols resolved at load, so a
-/// broken plugin fails here rather than in the middle of an exchange).
-const RTLD_NOW: c_int = 2;
+/// As Cyrus opens plugins: symbols resolved at load, so a broken plugin
+/// fails here rather than in the middle of an exchange.
+const RTLD_NOW: c_int = libc::RTLD_NOW;
 
 /// Runs a client plugin's entry point and checks what it returns.
 ///

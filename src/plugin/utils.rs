@@ -15,13 +15,11 @@ use crate::capi::server::*;
 use crate::capi::util::*;
 use crate::capi::*;
 
+use libc::{calloc, free, malloc, realloc};
+
 // The connection is opaque to C: only pointers to it cross.
 #[allow(improper_ctypes)]
 unsafe extern "C" {
-    fn malloc(size: usize) -> *mut c_void;
-    fn calloc(count: usize, size: usize) -> *mut c_void;
-    fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void;
-    fn free(ptr: *mut c_void);
     // The C shim (csrc/seterror.c): both format, then call into Rust.
     fn sasl_seterror(conn: *mut sasl_conn_t, flags: c_uint, fmt: *const c_char, ...);
     fn sasl2_rs_plugin_log(conn: *mut sasl_conn_t, level: c_int, fmt: *const c_char, ...);
@@ -329,7 +327,7 @@ unsafe extern "C" fn default_authname(
     }
     for var in [c"USER", c"USERNAME"] {
         // SAFETY: getenv's result is a C string owned by the environment.
-        let value = unsafe { getenv(var.as_ptr()) };
+        let value = unsafe { libc::getenv(var.as_ptr()) }.cast_const();
         if !value.is_null() {
             // SAFETY: checked non-NULL; `len` is NULL or writable.
             unsafe {
@@ -342,10 +340,6 @@ unsafe extern "C" fn default_authname(
         }
     }
     SASL_FAIL
-}
-
-unsafe extern "C" {
-    fn getenv(name: *const c_char) -> *const c_char;
 }
 
 /// Target of `utils->log` (the C shim formats): to the application's
