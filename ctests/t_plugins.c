@@ -440,6 +440,40 @@ static void test_canon_user_plugin(void)
     g_canon_plugin = NULL;
 }
 
+/* The plugin path from SASL_CB_GETPATH, and SASL_CB_VERIFYFILE refusing
+ * one file (both given to sasl_client_init, as Cyrus reads them). */
+static char g_path[4096];
+
+static int cb_getpath(void *context, const char **path)
+{
+    (void)context;
+    *path = g_path;
+    return SASL_OK;
+}
+
+static int g_verified;
+static int cb_verifyfile(void *context, const char *file, sasl_verify_type_t type)
+{
+    (void)context;
+    g_verified++;
+    CHECK_EQ_INT(type, SASL_VRFY_PLUGIN);
+    return strstr(file, "liblayer.so") ? SASL_FAIL : SASL_OK;
+}
+
+static void test_getpath_and_verifyfile(void)
+{
+    sasl_callback_t cbs[] = {
+        { SASL_CB_GETPATH, CB(cb_getpath), NULL },
+        { SASL_CB_VERIFYFILE, CB(cb_verifyfile), NULL },
+        { SASL_CB_LIST_END, NULL, NULL },
+    };
+    init_client_or_die(cbs);
+    CHECK(!listed("X-LAYER")); /* refused by SASL_CB_VERIFYFILE */
+    CHECK(listed("PLAIN"));
+    CHECK(g_verified > 0);
+    sasl_done();
+}
+
 int main(int argc, char **argv)
 {
     const char *plugins = getenv("CTESTS_PLUGINS"), *base = getenv("CTESTS_BASE_PLUGINS");
@@ -477,6 +511,16 @@ int main(int argc, char **argv)
     CHECK(listed("X-LAYER"));
     CHECK(!listed("X-INPROC"));
     test_layer();
+    sasl_done();
+
+    /* The path as the application gives it: SASL_CB_GETPATH comes before
+     * $SASL_PATH, then sasl_set_path replaces $SASL_PATH. */
+    snprintf(g_path, sizeof g_path, "%s:%s", plugins, base);
+    setenv("SASL_PATH", "/nonexistent", 1);
+    test_getpath_and_verifyfile();
+    CHECK_EQ_INT(sasl_set_path(SASL_PATH_TYPE_PLUGIN, path), SASL_OK);
+    init_client_or_die(g_global);
+    CHECK(listed("X-LAYER"));
     sasl_done();
     return check_done();
 }
