@@ -38,6 +38,8 @@ pub fn client_done() -> Option<bool> {
         // Plugins may log through the global callbacks while released.
         crate::plugin::release_all();
         CALLBACKS.store(std::ptr::null_mut(), Ordering::Release);
+        // Re-authentication secrets do not outlive the library's use.
+        crate::core::reauth::clear();
         Some(true)
     } else {
         Some(false)

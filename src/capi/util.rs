@@ -323,11 +323,11 @@ pub(crate) fn md5_update(ctx: &mut MD5_CTX, mut data: &[u8]) {
         if pending < 64 {
             return;
         }
-        md5_compress::block_api::compress(&mut ctx.state, &[ctx.buffer]);
+        md5::block_api::compress(&mut ctx.state, &[ctx.buffer]);
     }
     let mut blocks = data.chunks_exact(64);
     for block in &mut blocks {
-        md5_compress::block_api::compress(&mut ctx.state, &[block.try_into().expect("64-byte chunk")]);
+        md5::block_api::compress(&mut ctx.state, &[block.try_into().expect("64-byte chunk")]);
     }
     let rest = blocks.remainder();
     ctx.buffer[..rest.len()].copy_from_slice(rest);

@@ -511,10 +511,10 @@ unsafe extern "C" fn hmac_md5_import(hmac: *mut HMAC_MD5_CTX, state: *mut HMAC_M
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hmac::{Hmac, Mac};
+    use hmac::{Hmac, KeyInit, Mac};
 
     fn reference(key: &[u8], text: &[u8]) -> [u8; 16] {
-        let mut mac = Hmac::<md5::Md5>::new_from_slice(key).unwrap();
+        let mut mac = <Hmac<md5::Md5> as KeyInit>::new_from_slice(key).unwrap();
         mac.update(text);
         mac.finalize().into_bytes().into()
     }
