@@ -5,7 +5,7 @@
 #   make demo            build, then a real client authenticates through it
 #   make check           every test: cargo, exports, header, install, C tests,
 #                        interop, the Debian package; ends with a grand total
-#   make header          regenerate include/sasl/sasl.h
+#   make header          regenerate include/sasl/sasl.h and saslplug.h
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deb             build/sasl2-rs_<version>_<arch>.deb (see README)
 PREFIX   ?= /usr/local
@@ -59,7 +59,8 @@ deb: lib
 
 header:
 	$(CARGO) build --lib
-	cp "$$(ls -t target/debug/build/sasl2-*/out/sasl.h | head -n1)" include/sasl/sasl.h
+	out="$$(dirname "$$(ls -t target/debug/build/sasl2-*/out/sasl.h | head -n1)")" && \
+	  cp "$$out/sasl.h" include/sasl/sasl.h && cp "$$out/saslplug.h" include/sasl/saslplug.h
 
 # Debian's unchanged sample client authenticates through build/ against
 # Cyrus's real sample server (installs sasl2-bin if missing).

@@ -10,7 +10,8 @@
 #         include/ (or /usr/include for "system").
 #
 # Every ctests/t_*.c is compiled with -Wall -Wextra -Werror into ctests/bin/
-# and run under valgrind (definite leaks and memory errors fail the test).
+# and run under valgrind (definite leaks and memory errors fail the test);
+# ctests/plugins/*.c are built into ctests/bin/plugins/ for t_plugins.
 # The last line printed is "N passed, M failed"; the exit status is non-zero
 # when anything failed.
 #
@@ -117,19 +118,34 @@ cflags=(-std=gnu11 -Wall -Wextra -Werror -g -O0 -I"$INCDIR" "${defs[@]}")
 . "$repo/tests/system-lock.sh"
 system_lock shared
 
-# The reference runs with the plug-ins of libsasl2-modules and
+# Both libraries run with the plug-ins of libsasl2-modules and
 # libsasl2-modules-db only (what CI installs), whatever else is installed
-# (GSSAPI, GS2, OTP, LDAP, SQL plug-ins would change Cyrus's lists and
-# choices). sasl2-rs's server side (Cyrus's, forwarded) keeps the default.
-if [ $expect_rust -eq 0 ] && command -v dpkg >/dev/null; then
-    plugdir=$(mktemp -d "${TMPDIR:-/tmp}/ctests-plugins.XXXXXX")
-    trap 'rm -rf "$plugdir"' EXIT
+# (GSSAPI, GS2, OTP, LDAP, SQL plug-ins would change the lists and choices).
+# sasl2-rs loads client plug-ins too, but serves these mechanisms built in;
+# its server side (Cyrus's, forwarded) uses them.
+plugdir=$(mktemp -d "${TMPDIR:-/tmp}/ctests-plugins.XXXXXX")
+trap 'rm -rf "$plugdir"' EXIT
+if command -v dpkg >/dev/null; then
     for f in $(dpkg -L libsasl2-modules libsasl2-modules-db 2>/dev/null | grep '/sasl2/lib[^/]*\.so'); do
         ln -s "$f" "$plugdir/"
     done
-    runenv+=(SASL_PATH="$plugdir")
-    echo "ctests: plug-ins of libsasl2-modules and libsasl2-modules-db only ($plugdir)"
 fi
+runenv+=(SASL_PATH="$plugdir")
+echo "ctests: plug-ins of libsasl2-modules and libsasl2-modules-db only ($plugdir)"
+
+# t_plugins: the client plug-ins of ctests/plugins, put in front of that path.
+test_plugins="$bindir/plugins"
+rm -rf "$test_plugins"
+mkdir -p "$test_plugins"
+for src in "$here"/plugins/*.c; do
+    name="$(basename "$src" .c)"
+    if ! "$CC" "${cflags[@]}" -shared -fPIC -o "$test_plugins/lib$name.so" "$src" \
+            >"$bindir/plugin-$name.log" 2>&1; then
+        echo "FAIL plugins/$name.c (compile error)"
+        sed 's/^/    /' "$bindir/plugin-$name.log"
+        exit 1
+    fi
+done
 
 echo "ctests: library $libfile"
 echo "ctests: headers $INCDIR/sasl/sasl.h"
@@ -152,7 +168,8 @@ run_one() {
     start=$(date +%s)
     # Clean, deterministic environment: no user SASL configuration.
     "${prefix[@]}" env -u SASL_PATH -u SASL_CONF_PATH "${runenv[@]}" \
-        CTESTS_EXPECT_RUST="$expect_rust" CTESTS_LIBSASL="$libfile" "${env_extra[@]}" \
+        CTESTS_EXPECT_RUST="$expect_rust" CTESTS_LIBSASL="$libfile" \
+        CTESTS_PLUGINS="$test_plugins" CTESTS_BASE_PLUGINS="$plugdir" "${env_extra[@]}" \
         timeout 600 "${vg[@]}" "$exe" >"$log" 2>&1
     rc=$?
     secs=$(( $(date +%s) - start ))

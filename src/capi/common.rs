@@ -150,7 +150,12 @@ pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pv
             }
             SASL_MECHNAME | SASL_AUTHSOURCE => {
                 let Some(name) = c.core.mech_name() else { return not_yet(c) };
-                super::client::mech_c_name(name).cast()
+                // The source of a plugin mechanism is its plugin's name, as in Cyrus.
+                let plugin = c.core.mech_info().filter(|_| propnum == SASL_AUTHSOURCE).and_then(crate::plugin::describe);
+                match plugin {
+                    Some(p) => p.plugname.as_ptr().cast(),
+                    None => super::client::mech_c_name(name).cast(),
+                }
             }
             SASL_AUTH_EXTERNAL => {
                 let s = c.core.external_authid.clone();
