@@ -200,7 +200,23 @@ for src in "$here"/t_*.c; do
     fi
     exe="$bindir/$name"
     log="$bindir/$name.log"
-    if ! "$CC" "${cflags[@]}" -o "$exe" "$src" "${linkflags[@]}" -lpthread -ldl \
+    # A test may name extra libraries ("CTESTS_LDFLAGS: ..."), a fixture
+    # script that runs it ("CTESTS_FIXTURE: with-kdc.sh") and, for the
+    # reference, Debian packages of more Cyrus plug-ins it needs
+    # ("CTESTS_PLUGINS: ..."), in its comments.
+    read -r -a extra <<<"$(sed -n 's/.*CTESTS_LDFLAGS: *//p' "$src" | head -n 1)"
+    fixture=$(sed -n 's/.*CTESTS_FIXTURE: *\([^ ]*\).*/\1/p' "$src" | head -n 1)
+    fixture=(${fixture:+"$here/$fixture"})
+    read -r -a plugins <<<"$(sed -n 's/.*CTESTS_PLUGINS: *//p' "$src" | head -n 1)"
+    plugenv=()
+    if [ -n "${plugdir:-}" ] && [ ${#plugins[@]} -gt 0 ]; then
+        mkdir -p "$plugdir/$name"
+        for f in "$plugdir"/lib*.so* $(dpkg -L "${plugins[@]}" 2>/dev/null | grep '/sasl2/lib[^/]*\.so'); do
+            ln -sf "$f" "$plugdir/$name/"
+        done
+        plugenv=(SASL_PATH="$plugdir/$name")
+    fi
+    if ! "$CC" "${cflags[@]}" -o "$exe" "$src" "${linkflags[@]}" "${extra[@]}" -lpthread -ldl \
             >"$log" 2>&1; then
         echo "FAIL $name (compile error)"
         sed 's/^/    /' "$log"
@@ -208,7 +224,7 @@ for src in "$here"/t_*.c; do
         failed_names+=("$name")
         continue
     fi
-    run_one "$name" "$exe"
+    run_one "$name" "$exe" "${plugenv[@]}" -- "${fixture[@]}"
 done
 
 # Without a Cyrus library to forward to, sasl2-rs's server side must fail

@@ -8,9 +8,11 @@
 //! * `capi`: the exported C functions and `#[repr(C)]` types, pointer
 //!   checks, the panic boundary;
 //! * [`plugin`]: Cyrus client plugins (saslplug.h): loading, the utilities
-//!   table, plugin mechanisms as the core sees them.
+//!   table, plugin mechanisms as the core sees them;
+//! * `gss`: the binding to the system's GSS-API library that the Kerberos
+//!   mechanisms use.
 //!
-//! `unsafe` lives only in `capi` and `plugin`, the C edges.
+//! `unsafe` lives only in `capi`, `plugin` and `gss`, the C edges.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 /// Runs `$body`, turning a panic into `$on_panic` (a panic must never unwind
@@ -27,6 +29,7 @@ macro_rules! ffi_boundary {
 
 pub mod capi;
 pub mod core;
+pub(crate) mod gss;
 pub mod mech;
 pub mod plugin;
 

@@ -2,14 +2,18 @@
 # Installs the Debian packages the test suites need, when missing: the C
 # toolchain and valgrind, Cyrus's library, headers, plug-ins and tools (the
 # reference, the server side and, for OTP, a plug-in served through ours),
-# and the real servers and clients of the
-# interop tests (slapd, dovecot, svnserve, python3-ldap). Run by
+# and the real servers and clients of the interop tests (slapd, dovecot,
+# svnserve, python3-ldap; for Kerberos a private MIT KDC, Cyrus's and
+# Dovecot's GSSAPI plug-ins, Heimdal's GSS-API library, the GSS-API headers
+# of the C tests' acceptor and strace). Run by
 # `make check` and by CI (.ci/run); needs root (or passwordless sudo) only
 # when something is missing.
 set -euo pipefail
 pkgs=(build-essential dpkg-dev pkg-config valgrind python3
       libsasl2-dev libsasl2-modules libsasl2-modules-db libsasl2-modules-otp sasl2-bin xz-utils
-      ldap-utils slapd dovecot-imapd cyrus-clients subversion python3-ldap)
+      ldap-utils slapd dovecot-imapd cyrus-clients subversion python3-ldap
+      krb5-kdc krb5-admin-server krb5-user libkrb5-dev libsasl2-modules-gssapi-mit
+      dovecot-gssapi libgssapi3-heimdal strace)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

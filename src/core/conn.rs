@@ -6,6 +6,7 @@ use std::any::Any;
 use super::callbacks::{self, Answer, AppCallbacks, Prompt};
 use super::layer::Framing;
 use super::select::{self, Choice, Context};
+use crate::mech::gss::CredHandle;
 use crate::mech::{
     self, conn_flags, CbDisposition, ChannelBinding, ClientMech, Code, Credentials, Error, LogLevel,
     MechInfo, Params, Request, Result, Secret, SecurityProps, Session, Step,
@@ -49,6 +50,8 @@ pub struct ClientConn {
     pub external_authid: Option<Vec<u8>>,
     /// Boxed: rarely set, and connections should stay small.
     pub channel_binding: Option<Box<ChannelBinding>>,
+    /// `SASL_GSS_CREDS`: the application's GSS-API credential.
+    pub gss_creds: Option<CredHandle>,
     /// The `client_mech_list` option's mechanisms, or None for all.
     mechs: Option<Vec<&'static MechInfo>>,
     active: Option<Active>,
@@ -108,6 +111,7 @@ impl ClientConn {
             external_ssf: 0,
             external_authid: None,
             channel_binding: None,
+            gss_creds: None,
             mechs,
             active: None,
             mech_name: None,
@@ -176,6 +180,7 @@ impl ClientConn {
             flags: self.flags,
             channel_binding: self.channel_binding.as_deref(),
             cb_disposition,
+            gss_creds: self.gss_creds,
             host,
         }
     }

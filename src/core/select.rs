@@ -275,6 +275,7 @@ mod tests {
                 flags: 0,
                 channel_binding: None,
                 cb_disposition: CbDisposition::None,
+                gss_creds: None,
                 host: None,
             },
             prepare: true,

@@ -22,6 +22,9 @@ pub mod anonymous;
 pub mod cram_md5;
 pub mod digest_md5;
 pub mod external;
+pub mod gs2;
+pub mod gss;
+pub mod gssapi;
 mod hi;
 pub mod login;
 pub mod ntlm;
@@ -337,6 +340,9 @@ pub struct Params<'a> {
     pub flags: u32,
     pub channel_binding: Option<&'a ChannelBinding>,
     pub cb_disposition: CbDisposition,
+    /// The application's GSS-API credential (`SASL_GSS_CREDS`), used by
+    /// the Kerberos mechanisms instead of the default ticket cache.
+    pub gss_creds: Option<gss::CredHandle>,
     /// The C side of the connection, opaque here: mechanisms that are C
     /// plugins (`crate::plugin`) find the C connection and callbacks in it.
     /// None for Rust callers and in tests.
@@ -503,14 +509,19 @@ impl fmt::Debug for MechInfo {
 pub const NEEDS_USER_PASS: &[Need] = &[Need::AuthName, Need::Password];
 
 /// Every mechanism built into this library, strongest first (the order of
-/// `sasl_global_listmech` is the reverse, as in Cyrus). Plugins add to it:
+/// `sasl_global_listmech` is the reverse, as in Cyrus): Cyrus 2.1.28's
+/// order as Debian's build lists it (`sasl_client_plugin_info`), the
+/// Kerberos mechanisms first and GS2-KRB5 after SCRAM. Plugins add to it:
 /// selection reads [`mechanisms()`].
 pub static MECHANISMS: &[&MechInfo] = &[
+    &gssapi::GSS_SPNEGO,
+    &gssapi::GSSAPI,
     &scram::SCRAM_SHA_512,
     &scram::SCRAM_SHA_384,
     &scram::SCRAM_SHA_256,
     &scram::SCRAM_SHA_224,
     &scram::SCRAM_SHA_1,
+    &gs2::GS2_KRB5,
     &digest_md5::INFO,
     &external::INFO,
     &cram_md5::INFO,
@@ -643,6 +654,7 @@ pub(crate) mod testing {
             flags: 0,
             channel_binding: None,
             cb_disposition: CbDisposition::None,
+            gss_creds: None,
             host: None,
         }
     }
