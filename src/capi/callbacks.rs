@@ -102,8 +102,10 @@ pub(crate) struct PluginPrompts {
 
 impl CCallbacks {
     /// # Safety
-    /// `local` and the global array are NULL or `SASL_CB_LIST_END`-terminated
-    /// arrays of valid entries, alive for the lifetime of this value.
+    /// `conn` is NULL or a live connection of ours that the calling exported
+    /// function holds (a `ConnRef`) for the lifetime of this value; `local`
+    /// and the global array are NULL or `SASL_CB_LIST_END`-terminated arrays
+    /// of valid entries, alive for the lifetime of this value.
     pub unsafe fn new(conn: *mut sasl_conn_t, local: *const sasl_callback_t) -> Self {
         let prompts = PluginPrompts { given: false, filled: ptr::null_mut(), out: std::cell::Cell::new(ptr::null_mut()) };
         CCallbacks { conn, local, global: super::global::callbacks(), prompts, present: std::cell::Cell::new(None) }
@@ -382,6 +384,14 @@ impl AppCallbacks for CCallbacks {
 
     fn host(&self) -> Option<&dyn std::any::Any> {
         Some(self)
+    }
+
+    fn progress(&mut self, what: crate::core::Progress<'_>) {
+        // SAFETY: NULL or the live connection this call runs on (the
+        // constructor's contract); only ever shared (see capi::conn).
+        if let Some(c) = unsafe { self.conn.as_ref() } {
+            c.state.borrow_mut().shown.update(what);
+        }
     }
 
     fn canon_plugin(&mut self, name: &[u8], flags: u32) -> Option<crate::mech::Result<Vec<u8>>> {

@@ -436,6 +436,12 @@ pub trait ClientMech: Send {
     fn own_prompts(&self) -> bool {
         false
     }
+    /// Whether the exchange must live until the connection is disposed of
+    /// once it is complete (a C plugin's, whose `mech_dispose` Cyrus calls
+    /// then); others are dropped at completion, and what they held with them.
+    fn keep(&self) -> bool {
+        false
+    }
 }
 
 /// Static facts about a mechanism, what Cyrus plugins declare: used by the
