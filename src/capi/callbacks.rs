@@ -192,7 +192,22 @@ impl CCallbacks {
 
     /// The first entry for `id`, as Cyrus's callback lookup finds it.
     fn find(&self, id: c_ulong) -> Option<&sasl_callback_t> {
-        self.entries(id).next().map(|(_, e)| e)
+        // A plain loop: asked several times on every start.
+        for list in [self.local, self.global] {
+            let mut entry = list;
+            // SAFETY: the arrays are valid and terminated (constructor contract).
+            while let Some(e) = unsafe { entry.as_ref() } {
+                if e.id == SASL_CB_LIST_END {
+                    break;
+                }
+                if e.id == id {
+                    return Some(e);
+                }
+                // SAFETY: not yet at the terminator, so the next entry exists.
+                entry = unsafe { entry.add(1) };
+            }
+        }
+        None
     }
 
     /// The registered function for `id`, cast to its real signature.

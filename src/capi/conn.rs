@@ -148,9 +148,9 @@ impl ErrorState {
 #[derive(Default)]
 pub(crate) struct Shown {
     /// The authentication identity (SASL_AUTHUSER).
-    authid: Option<CString>,
+    authid: CName,
     /// The authorization identity (SASL_USERNAME) when it is not `authid`.
-    user: Option<CString>,
+    user: CName,
     user_is_authid: bool,
     /// The mechanism chosen, and whether it is reported with -PLUS.
     pub mech: Option<(&'static MechInfo, bool)>,
@@ -164,15 +164,15 @@ impl Shown {
             Progress::Selected { info, plus } => self.mech = Some((info, plus)),
             Progress::Name(flags, name) => {
                 if flags & CANON_AUTHID != 0 {
-                    set_name(&mut self.authid, name);
+                    self.authid.set(name);
                 }
                 if flags & CANON_AUTHZID != 0 {
                     // Kept once when both are the same (most exchanges).
                     self.user_is_authid = flags & CANON_AUTHID != 0;
                     if self.user_is_authid {
-                        self.user = None;
+                        self.user = CName::None;
                     } else {
-                        set_name(&mut self.user, name);
+                        self.user.set(name);
                     }
                 }
             }
@@ -181,19 +181,68 @@ impl Shown {
 
     /// SASL_USERNAME, once set.
     pub fn user(&self) -> Option<&CStr> {
-        if self.user_is_authid { self.authid.as_deref() } else { self.user.as_deref() }
+        if self.user_is_authid { self.authid.get() } else { self.user.get() }
     }
 
     /// SASL_AUTHUSER, once set.
     pub fn authid(&self) -> Option<&CStr> {
-        self.authid.as_deref()
+        self.authid.get()
     }
 }
 
-/// Replaces `slot` with a C copy of `name` unless it already holds it.
-fn set_name(slot: &mut Option<CString>, name: &[u8]) {
-    if slot.as_ref().map(|c| c.to_bytes()) != Some(name) {
-        *slot = Some(c_bytes(name));
+/// A name kept as a C string, inline when it is short (most are), so that
+/// keeping it allocates nothing.
+#[derive(Default)]
+enum CName {
+    #[default]
+    None,
+    /// `len` bytes and a NUL: no NUL within them (see [`CName::set`]).
+    Inline { len: u8, bytes: [u8; INLINE_NAME] },
+    Heap(CString),
+}
+
+const INLINE_NAME: usize = 22;
+
+impl CName {
+    fn get(&self) -> Option<&CStr> {
+        match self {
+            CName::None => None,
+            // SAFETY: `set` wrote the name's `len` bytes, none of them NUL,
+            // and a NUL after them.
+            CName::Inline { len, bytes } => Some(unsafe { CStr::from_bytes_with_nul_unchecked(&bytes[..=*len as usize]) }),
+            CName::Heap(c) => Some(c),
+        }
+    }
+
+    fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            CName::None => None,
+            CName::Inline { len, bytes } => Some(&bytes[..*len as usize]),
+            CName::Heap(c) => Some(c.to_bytes()),
+        }
+    }
+
+    /// Keeps `name`, cut at a NUL as C would read it, unless it holds it
+    /// already.
+    fn set(&mut self, name: &[u8]) {
+        if self.bytes() == Some(name) {
+            return;
+        }
+        let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+        *self = if name.len() < INLINE_NAME {
+            let mut bytes = [0u8; INLINE_NAME];
+            bytes[..name.len()].copy_from_slice(name);
+            CName::Inline { len: name.len() as u8, bytes }
+        } else {
+            CName::Heap(c_bytes(name))
+        };
+    }
+}
+
+/// Replaces `slot` with a C copy of `value` unless it already holds it.
+fn set_string(slot: &mut Option<CString>, value: &[u8]) {
+    if slot.as_ref().map(|c| c.to_bytes()) != Some(value) {
+        *slot = Some(c_bytes(value));
     }
 }
 
@@ -217,7 +266,7 @@ impl More {
                 ptr::null()
             }
             Some(v) => {
-                set_name(cell, v);
+                set_string(cell, v);
                 cell.as_ref().map_or(ptr::null(), |c| c.as_ptr())
             }
         }

@@ -45,6 +45,7 @@ pub struct Settings {
     /// hand out pointers to them; the server's name starts at `fqdn_at`
     /// (0: none given).
     names: Box<str>,
+    service_len: u32,
     fqdn_at: u32,
     pub flags: u32,
     pub props: SecurityProps,
@@ -97,21 +98,24 @@ impl Settings {
                 Some(chosen)
             }
         };
-        let cut = |s: &str| s.find('\0').map_or(s.len(), |n| n);
-        let service = &service[..cut(service)];
+        // Names come from C strings: they hold no NUL, which separates them.
         let mut names = String::with_capacity(service.len() + server_fqdn.map_or(0, |f| f.len() + 1) + 1);
         names.push_str(service);
         names.push('\0');
         let mut fqdn_at = 0;
         if let Some(fqdn) = server_fqdn {
             fqdn_at = names.len() as u32;
+            names.push_str(fqdn);
+            names.push('\0');
             // Host names compare case-insensitively; Cyrus keeps them
             // lower-case (DIGEST-MD5's digest-uri and SASL_SERVERFQDN show it).
-            names.extend(fqdn[..cut(fqdn)].chars().map(|c| c.to_ascii_lowercase()));
-            names.push('\0');
+            if fqdn.bytes().any(|b| b.is_ascii_uppercase()) {
+                names[fqdn_at as usize..].make_ascii_lowercase();
+            }
         }
         let mut settings = Settings {
             names: names.into_boxed_str(),
+            service_len: service.len() as u32,
             fqdn_at,
             flags,
             props: SecurityProps::default(),
@@ -128,7 +132,7 @@ impl Settings {
     }
 
     pub fn service(&self) -> &str {
-        &self.names[..self.names.find('\0').unwrap_or(self.names.len())]
+        &self.names[..self.service_len as usize]
     }
 
     pub fn server_fqdn(&self) -> Option<&str> {
@@ -138,7 +142,7 @@ impl Settings {
 
     /// The service followed by its NUL.
     pub fn service_with_nul(&self) -> &str {
-        &self.names[..=self.service().len()]
+        &self.names[..=self.service_len as usize]
     }
 
     /// The server's name followed by its NUL.
