@@ -3,7 +3,10 @@
 #
 #   make                 build build/libsasl2.so.2 (release)
 #   make demo            build, then a real client authenticates through it
-#   make check           every test: cargo, exports, header, C tests, interop
+#   make check           every test: cargo, exports, header, C tests, interop,
+#                        and where nightly Rust is installed: a short fuzz run,
+#                        C tests under ASan, the thread stress under TSan, Miri
+#   make fuzz            every fuzz target for FUZZ_SECONDS (default 60) each
 #   make header          regenerate include/sasl/sasl.h
 #   make install PREFIX=/usr/local DESTDIR=
 PREFIX   ?= /usr/local
@@ -18,7 +21,8 @@ SONAME   := libsasl2.so.2
 REALNAME := libsasl2.so.$(VERSION)
 STATIC   := target/release/libsasl2.a
 
-.PHONY: all lib demo header check test-rust test-exports test-header test-install test-c test-interop bench install clean FORCE
+.PHONY: all lib demo header check test-rust test-exports test-header test-install test-c test-interop \
+	test-fuzz test-asan test-tsan test-miri fuzz bench install clean FORCE
 
 all: lib
 
@@ -52,7 +56,8 @@ header:
 demo: lib
 	interop/sample.sh $(BUILD)
 
-check: lib test-rust test-exports test-header test-install test-c test-interop
+check: lib test-rust test-exports test-header test-install test-c test-interop \
+	test-fuzz test-asan test-tsan test-miri
 
 test-rust:
 	$(CARGO) test
@@ -71,6 +76,25 @@ test-c: lib
 
 test-interop: lib
 	interop/run.sh $(BUILD)
+
+# Robustness (each needs nightly Rust and prints a skip line without it).
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 8
+
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
+
+test-fuzz:
+	FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) fuzz/run.sh
+
+test-asan:
+	tests/sanitizers.sh asan
+
+test-tsan:
+	tests/sanitizers.sh tsan
+
+test-miri:
+	tests/miri.sh
 
 bench: lib
 	bench/run.sh $(BUILD)

@@ -103,8 +103,6 @@ if [ "$use_valgrind" != "0" ]; then
         # Known Cyrus leaks on error paths, confined to cyrus_leaky_* frames.
         vg+=(--suppressions="$here/cyrus.supp")
     fi
-    # Cyrus's server side, loaded by t_stress as the peer.
-    vg+=(--suppressions="$here/cyrus-server.supp")
 fi
 
 bindir="$here/bin"

@@ -51,7 +51,8 @@ for t in "${targets[@]}"; do
     mkdir -p "target/corpus/$t" "artifacts/$t" "corpus/$t"
     log="target/$t.log"
     # Work corpus first (new entries go there), committed seeds second.
-    ASAN_OPTIONS=detect_leaks=1 "target/$triple/release/$t" -max_total_time="$seconds" -timeout=10 \
+    # timeout: a crash report that hangs must not stall the run.
+    ASAN_OPTIONS=detect_leaks=1 timeout -k 10 $((seconds + 120)) "target/$triple/release/$t" -max_total_time="$seconds" -timeout=10 \
         -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 -artifact_prefix="artifacts/$t/" \
         "target/corpus/$t" "corpus/$t" >"$log" 2>&1
     rc=$?

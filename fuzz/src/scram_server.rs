@@ -212,10 +212,13 @@ impl Server {
     /// Takes `msg` as the server-first-message actually sent (perhaps an
     /// edited one): reads its nonce, salt and count as a careful client
     /// must. Fails where such a client must refuse it.
+    /// Extensions after the count are not read (the signature covers them).
     pub fn adopt(&mut self, msg: &[u8], max_iterations: u32) -> Result<(), String> {
-        let text = std::str::from_utf8(msg).map_err(|_| "not UTF-8")?;
-        let mut fields = text.split(',');
-        let mut take = |key: &str| fields.next().and_then(|f| f.strip_prefix(key)).ok_or(format!("no {key}"));
+        let mut fields = msg.split(|&b| b == b',');
+        let mut take = |key: &str| {
+            let field = fields.next().and_then(|f| f.strip_prefix(key.as_bytes())).ok_or(format!("no {key}"))?;
+            std::str::from_utf8(field).map_err(|_| format!("{key} is not UTF-8"))
+        };
         let nonce = take("r=")?;
         let salt = take("s=")?;
         let count = take("i=")?;
