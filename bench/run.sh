@@ -39,6 +39,12 @@ ROUNDS_MEM=${ROUNDS_MEM:-3}; MEM_N=${MEM_N:-10000}
 ROUNDS_SCRAM=${ROUNDS_SCRAM:-9}; SCRAM_K=${SCRAM_K:-3}
 ROUNDS_DIGEST=${ROUNDS_DIGEST:-5}; DIGEST_MB=${DIGEST_MB:-16}; DIGEST_MB_3DES=${DIGEST_MB_3DES:-8}
 
+# Shared: no benchmark may run while tests/package-check.sh switches the
+# system's libsasl2.
+# shellcheck source=../tests/system-lock.sh
+. "$BENCH/../tests/system-lock.sh"
+system_lock shared
+
 mkdir -p "$BIN" "$RES"
 REPORT=$RES/latest.txt.tmp
 RAW=$RES/raw.txt

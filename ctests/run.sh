@@ -96,9 +96,12 @@ if [ "$use_valgrind" != "0" ]; then
         echo "run.sh: valgrind is not available and could not be installed" >&2
         exit 2
     fi
+    # --keep-debuginfo: the frames of unloaded Cyrus plug-ins keep their
+    # names, which cyrus-plugins.supp matches.
     vg=(valgrind -q --error-exitcode=99 --leak-check=full
         --errors-for-leak-kinds=definite --show-leak-kinds=definite
-        --track-origins=yes --num-callers=30)
+        --track-origins=yes --num-callers=30 --keep-debuginfo=yes
+        --suppressions="$here/cyrus-plugins.supp")
     if [ $expect_rust -eq 0 ]; then
         # Known Cyrus leaks on error paths, confined to cyrus_leaky_* frames.
         vg+=(--suppressions="$here/cyrus.supp")
@@ -109,6 +112,25 @@ bindir="$here/bin"
 mkdir -p "$bindir"
 cflags=(-std=gnu11 -Wall -Wextra -Werror -g -O0 -I"$INCDIR" "${defs[@]}")
 
+# Shared: no test may run while tests/package-check.sh switches the system.
+# shellcheck source=../tests/system-lock.sh
+. "$repo/tests/system-lock.sh"
+system_lock shared
+
+# The reference runs with the plug-ins of libsasl2-modules and
+# libsasl2-modules-db only (what CI installs), whatever else is installed
+# (GSSAPI, GS2, OTP, LDAP, SQL plug-ins would change Cyrus's lists and
+# choices). sasl2-rs's server side (Cyrus's, forwarded) keeps the default.
+if [ $expect_rust -eq 0 ] && command -v dpkg >/dev/null; then
+    plugdir=$(mktemp -d "${TMPDIR:-/tmp}/ctests-plugins.XXXXXX")
+    trap 'rm -rf "$plugdir"' EXIT
+    for f in $(dpkg -L libsasl2-modules libsasl2-modules-db 2>/dev/null | grep '/sasl2/lib[^/]*\.so'); do
+        ln -s "$f" "$plugdir/"
+    done
+    runenv+=(SASL_PATH="$plugdir")
+    echo "ctests: plug-ins of libsasl2-modules and libsasl2-modules-db only ($plugdir)"
+fi
+
 echo "ctests: library $libfile"
 echo "ctests: headers $INCDIR/sasl/sasl.h"
 [ ${#vg[@]} -gt 0 ] && echo "ctests: running under valgrind"
@@ -118,6 +140,41 @@ failed=0
 failed_names=()
 total_assert=0
 total_assert_failed=0
+
+# run_one NAME EXE [ENV=VALUE...] [-- PREFIX-COMMAND...]: runs one compiled
+# test under valgrind, prints PASS/FAIL and counts it.
+run_one() {
+    local name=$1 exe=$2 env_extra=() prefix=() start rc secs summary what
+    local log="$bindir/$name.log"
+    shift 2
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do env_extra+=("$1"); shift; done
+    [ $# -gt 0 ] && shift && prefix=("$@")
+    start=$(date +%s)
+    # Clean, deterministic environment: no user SASL configuration.
+    "${prefix[@]}" env -u SASL_PATH -u SASL_CONF_PATH "${runenv[@]}" \
+        CTESTS_EXPECT_RUST="$expect_rust" CTESTS_LIBSASL="$libfile" "${env_extra[@]}" \
+        timeout 600 "${vg[@]}" "$exe" >"$log" 2>&1
+    rc=$?
+    secs=$(( $(date +%s) - start ))
+    summary="$(grep -E '^CHECKS ' "$log" | tail -n 1)"
+    if [[ "$summary" =~ :\ ([0-9]+)\ assertions,\ ([0-9]+)\ failed ]]; then
+        total_assert=$((total_assert + BASH_REMATCH[1]))
+        total_assert_failed=$((total_assert_failed + BASH_REMATCH[2]))
+    fi
+    if [ $rc -eq 0 ]; then
+        echo "PASS $name (${secs}s) ${summary#CHECKS *: }"
+        passed=$((passed + 1))
+    else
+        what="rc=$rc"
+        [ $rc -eq 99 ] && what="valgrind errors"
+        [ $rc -eq 124 ] && what="timeout"
+        [ $rc -gt 128 ] && [ $rc -ne 99 ] && what="killed by signal $((rc - 128))"
+        echo "FAIL $name ($what, ${secs}s)"
+        sed 's/^/    /' "$log" | head -n 200
+        failed=$((failed + 1))
+        failed_names+=("$name")
+    fi
+}
 
 for src in "$here"/t_*.c; do
     name="$(basename "$src" .c)"
@@ -134,32 +191,27 @@ for src in "$here"/t_*.c; do
         failed_names+=("$name")
         continue
     fi
-    start=$(date +%s)
-    # Clean, deterministic environment: no user SASL configuration.
-    env -u SASL_PATH -u SASL_CONF_PATH "${runenv[@]}" \
-        CTESTS_EXPECT_RUST="$expect_rust" CTESTS_LIBSASL="$libfile" \
-        timeout 600 "${vg[@]}" "$exe" >"$log" 2>&1
-    rc=$?
-    secs=$(( $(date +%s) - start ))
-    summary="$(grep -E '^CHECKS ' "$log" | tail -n 1)"
-    if [[ "$summary" =~ :\ ([0-9]+)\ assertions,\ ([0-9]+)\ failed ]]; then
-        total_assert=$((total_assert + BASH_REMATCH[1]))
-        total_assert_failed=$((total_assert_failed + BASH_REMATCH[2]))
-    fi
-    if [ $rc -eq 0 ]; then
-        echo "PASS $name (${secs}s) ${summary#CHECKS $name: }"
-        passed=$((passed + 1))
-    else
-        what="rc=$rc"
-        [ $rc -eq 99 ] && what="valgrind errors"
-        [ $rc -eq 124 ] && what="timeout"
-        [ $rc -gt 128 ] && [ $rc -ne 99 ] && what="killed by signal $((rc - 128))"
-        echo "FAIL $name ($what, ${secs}s)"
-        sed 's/^/    /' "$log" | head -n 200
-        failed=$((failed + 1))
-        failed_names+=("$name")
-    fi
+    run_one "$name" "$exe"
 done
+
+# Without a Cyrus library to forward to, sasl2-rs's server side must fail
+# cleanly: t_exports again, in a private mount namespace where every Cyrus
+# library file of the system is hidden (needs root and unshare(1)).
+if [ $expect_rust -eq 1 ] && [ -x "$bindir/t_exports" ] &&
+   { [ -z "${CTESTS_ONLY:-}" ] || [[ t_exports == *"$CTESTS_ONLY"* ]]; }; then
+    ours=$(readlink -f "$libfile")
+    hide=()
+    for f in /usr/lib/*/libsasl2.so.2.* /usr/lib64/libsasl2.so.2.* /usr/lib/libsasl2.so.2.*; do
+        [ -f "$f" ] && [ "$(readlink -f "$f")" != "$ours" ] && hide+=("$(readlink -f "$f")")
+    done
+    if [ ${#hide[@]} -gt 0 ] && unshare --mount true 2>/dev/null; then
+        run_one t_exports-without-cyrus "$bindir/t_exports" CTESTS_NO_CYRUS=1 -- \
+            env HIDE="${hide[*]}" unshare --mount --propagation private \
+            sh -c 'for f in $HIDE; do mount --bind /dev/null "$f" || exit 98; done; exec "$@"' hide
+    else
+        echo "SKIP t_exports-without-cyrus (needs root, unshare and a Cyrus library to hide)"
+    fi
+fi
 
 echo "ctests: $total_assert assertions, $total_assert_failed failed"
 if [ $failed -gt 0 ]; then

@@ -505,6 +505,76 @@ cyrus_leaky_auth_conf_rc4(sasl_callback_t *cbs)
     }
 }
 
+/* A second sasl_client_start on a connection whose layer is up is refused
+ * (SASL_FAIL, as in Cyrus), and the layer stays: SSF, MAXOUTBUF and
+ * USERNAME still describe what sasl_encode/sasl_decode do. Named
+ * cyrus_leaky_*: Cyrus leaks the refused start's mechanism state. */
+static void __attribute__((noinline))
+cyrus_leaky_restart_keeps_layer(sasl_callback_t *cbs)
+{
+    struct session s;
+    const void *v;
+    const char *out, *mech;
+    unsigned outlen;
+    const char *chal =
+        "realm=\"elwood.innosoft.com\",nonce=\"OA6MG9tEQGm2hh\","
+        "qop=\"auth,auth-int\",maxbuf=2048,algorithm=md5-sess,charset=utf-8";
+    const char *again[] = { "PLAIN", "DIGEST-MD5" };
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        CHECK_EQ_INT(start_session(&s, chal, 0, 1, 4096, cbs), SASL_CONTINUE);
+        CHECK_EQ_INT(finish_session(&s), SASL_OK);
+        out = NULL;
+        mech = NULL;
+        CHECK_EQ_INT(sasl_client_start(s.conn, again[i], NULL, &out, &outlen, &mech),
+                     SASL_FAIL);
+        if (!is_rust_impl()) {
+            /* Cyrus frees the layer's state while refusing: sasl_encode
+             * then reads freed memory (a crash outside valgrind). */
+            sasl_dispose(&s.conn);
+            return;
+        }
+        CHECK_PREFIX(sasl_errdetail(s.conn), "SASL(-1): generic failure: authentication on this connection has already completed");
+        CHECK_EQ_INT(sasl_getprop(s.conn, SASL_SSF, &v), SASL_OK);
+        CHECK(v && *(const sasl_ssf_t *)v == 1);
+        CHECK_EQ_INT(sasl_getprop(s.conn, SASL_MAXOUTBUF, &v), SASL_OK);
+        CHECK(v && *(const unsigned *)v == 2048 - 16);
+        CHECK_EQ_INT(sasl_getprop(s.conn, SASL_USERNAME, &v), SASL_OK);
+        CHECK_EQ_STR(v, "chris");
+        CHECK_EQ_INT(sasl_getprop(s.conn, SASL_MECHNAME, &v), SASL_OK);
+        CHECK_EQ_STR(v, "DIGEST-MD5");
+        /* the layer still protects: 3 bytes become a 4 + 3 + 16 byte frame */
+        CHECK_EQ_INT(sasl_encode(s.conn, "abc", 3, &out, &outlen), SASL_OK);
+        CHECK_EQ_INT(outlen, 4 + 3 + 16);
+        /* and an unprotected "packet" is refused, not passed through */
+        CHECK(sasl_decode(s.conn, "\0\0\0\3abc", 7, &out, &outlen) < 0);
+        sasl_dispose(&s.conn);
+    }
+}
+
+/* The receive limit is the maxbuf DIGEST-MD5 advertised (at most 0xFFFFFF),
+ * even when the application's maxbufsize is larger: a packet announcing more
+ * is refused from its length alone, before anything is buffered. */
+static void test_decode_bounded_by_advertised_maxbuf(sasl_callback_t *cbs)
+{
+    struct session s;
+    const char *out;
+    unsigned outlen;
+    const char *chal =
+        "realm=\"elwood.innosoft.com\",nonce=\"OA6MG9tEQGm2hh\","
+        "qop=\"auth,auth-int\",algorithm=md5-sess,charset=utf-8";
+    static const char big[8] = { 0x01, 0x00, 0x00, 0x00, 'x', 'x', 'x', 'x' };
+
+    CHECK_EQ_INT(start_session(&s, chal, 0, 1, 0xFFFFFFFFu, cbs), SASL_CONTINUE);
+    CHECK_EQ_INT(finish_session(&s), SASL_OK);
+    /* a 16 MiB packet: one more than the 0xFFFFFF advertised. Cyrus waits
+     * for (and would buffer) all of it. */
+    if (is_rust_impl())
+        CHECK(sasl_decode(s.conn, big, sizeof big, &out, &outlen) < 0);
+    sasl_dispose(&s.conn);
+}
+
 static void test_reauth(sasl_callback_t *cbs)
 {
     /* Cyrus's DIGEST-MD5 client caches the last session per server and,
@@ -567,6 +637,8 @@ int main(int argc, char **argv)
     init_client_or_die(NULL);
     test_auth(cbs);
     test_auth_int(cbs);
+    cyrus_leaky_restart_keeps_layer(cbs);
+    test_decode_bounded_by_advertised_maxbuf(cbs);
     cyrus_leaky_auth_conf_rc4(cbs);
     test_reauth(cbs);
     sasl_client_done();

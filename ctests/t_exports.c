@@ -164,11 +164,16 @@ static void test_prop(void)
     p_dispose(&nullctx);
 
     ctx = p_new(0);
-    if (!ctx) {
-        /* sasl2-rs: auxiliary properties are server-side, not provided */
+    if (getenv("CTESTS_NO_CYRUS")) {
+        /* sasl2-rs without a Cyrus library: no property contexts */
         CHECK(is_rust_impl());
+        CHECK(ctx == NULL);
         return;
     }
+    /* sasl2-rs: made by Cyrus, through the forwarding */
+    CHECK(ctx != NULL);
+    if (!ctx)
+        return;
     CHECK_EQ_INT(p_request(ctx, names), SASL_OK);
     CHECK_EQ_INT(p_set(ctx, "cn", "Tim", -1), SASL_OK);
     CHECK_EQ_INT(p_set(ctx, NULL, "Timothy", -1), SASL_OK); /* same name again */
@@ -267,9 +272,11 @@ static void test_server_side(void)
     CHECK(aux_getctx(NULL) == NULL);
 
     r = s_init(NULL, "ctests");
-    if (is_rust_impl()) {
-        /* client-only library: the server side reports failure */
-        CHECK(r < 0);
+    if (getenv("CTESTS_NO_CYRUS")) {
+        /* sasl2-rs without a Cyrus library to forward the server side to:
+         * every server function fails cleanly */
+        CHECK(is_rust_impl());
+        CHECK_EQ_INT(r, SASL_NOMECH);
         r = s_new("imap", "h", NULL, NULL, NULL, NULL, 0, &conn);
         CHECK(r < 0);
         CHECK(conn == NULL);
@@ -279,13 +286,14 @@ static void test_server_side(void)
         CHECK(checkapop(NULL, "<1@h>", 5, "tim x", 5) < 0);
         {
             int counts[3] = { 0, 0, 0 };
-            CHECK(s_info(NULL, info_cb, counts) != 99); /* callable */
+            CHECK_EQ_INT(s_info(NULL, info_cb, counts), SASL_NOMECH);
+            CHECK_EQ_INT(counts[0] + counts[1] + counts[2], 0);
         }
-        s_done();
+        CHECK_EQ_INT(s_done(), SASL_NOTINIT);
         return;
     }
 
-    /* Cyrus: the server side works */
+    /* The server side works (sasl2-rs forwards it to Cyrus) */
     CHECK_EQ_INT(r, SASL_OK);
     CHECK_EQ_INT(s_new("imap", "h.example.com", NULL, NULL, NULL, NULL, 0,
                        &conn),

@@ -8,7 +8,7 @@
  * filters; the server's order is irrelevant.  Ranking of the mechanisms both
  * implementations have (strongest first):
  *   SCRAM-SHA-512 > -384 > -256 > -224 > SCRAM-SHA-1 > DIGEST-MD5 > EXTERNAL
- *   > CRAM-MD5 > {PLAIN, LOGIN} > ANONYMOUS
+ *   > CRAM-MD5 > NTLM > {PLAIN, LOGIN} > ANONYMOUS (NTLM: t_ntlm.c)
  * PLAIN and LOGIN tie; Cyrus breaks the tie by plugin load (readdir) order.
  */
 #include "check.h"

@@ -1,10 +1,11 @@
 #!/bin/bash
-# DIGEST-MD5 security layers and SCRAM -PLUS channel binding, against Cyrus's
-# server side: interop/peer/client.c on the library under test
-# (LD_LIBRARY_PATH) talks to interop/peer/server.c on the system Cyrus
-# library (its own process, LD_LIBRARY_PATH/LD_PRELOAD unset) over a unix
-# socket; both are built from source here on every run. Users live in a
-# private sasldb. See interop/peer/common.h for the framing and the streams.
+# DIGEST-MD5 security layers, SCRAM -PLUS channel binding and NTLM's
+# ntlm_v2 option, against Cyrus's server side: interop/peer/client.c on the
+# library under test (LD_LIBRARY_PATH) talks to interop/peer/server.c on the
+# system Cyrus library (its own process, LD_LIBRARY_PATH/LD_PRELOAD unset)
+# over a unix socket; both are built from source here on every run. Users
+# live in a private sasldb. See interop/peer/common.h for the framing and
+# the streams.
 #
 # DIGEST-MD5: auth-int and auth-conf (rc4, rc4-56, rc4-40; Debian's Cyrus
 # cannot do des/3des under OpenSSL 3), then $LAYERS_BYTES bytes of a seeded
@@ -16,6 +17,9 @@
 # SCRAM: both sides set SASL_CHANNEL_BINDING; same data passes, different
 # data or names fail, 'y' without -PLUS on offer passes, 'y' when the offer
 # was stripped of -PLUS (downgrade) fails.
+# NTLM: the client's SASL_CB_GETOPT sets ntlm_v2 (unset, yes, no), right and
+# wrong passwords; the server prints which responses it received, and its
+# NTLM plugin's refusal names the one it checked.
 #
 # usage: interop/layers.sh [LIBDIR|system]
 #   LAYERS_SKIP_SCRAM=1   skip the SCRAM cases
@@ -152,6 +156,30 @@ auth_case() {
     verdict "$name" "$err"
 }
 
+# ntlm_case NAME WANT SENT CHECKED CLIENT-ARG...: NTLM, WANT ok or badauth.
+# The server reports the responses it received, "LM n bytes, NT m bytes
+# (kind)", which must match the regex SENT; a refusal names the response
+# the server checked: "incorrect CHECKED response".
+ntlm_case() {
+    local name=$1 want=$2 sent=$3 checked=$4 err=""
+    shift 4
+    peer "$name" -m NTLM -- "$@"
+    if ! has server "^server: NTLM responses: $sent\$"; then
+        err="want $sent: $(grep -h 'NTLM responses' "$D/server.out" || why)"
+    elif [ "$want" = ok ]; then
+        if [ "$SRC" != 0 ] || [ "$CRC" != 0 ]; then
+            err=$(why)
+        elif ! has server "^server: authenticated mech=NTLM ssf=0 " || ! has client "^client: authenticated mech=NTLM ssf=0 "; then
+            err="no authentication reported: $(why)"
+        fi
+    elif has client "^client: authenticated"; then
+        err="the client authenticated, expected failure: $(why)"
+    elif [ "$SRC" != 6 ] || ! has server "authentication failed: SASL_BADAUTH: .*: incorrect $checked response"; then
+        err="want the server to refuse the $checked response with SASL_BADAUTH: $(why)"
+    fi
+    verdict "$name" "$err"
+}
+
 stream_case digest-auth-int 1 $((SEED + 1)) -n 1 -x 1
 stream_case digest-rc4 128 $((SEED + 2)) -n 128 -x 128
 stream_case digest-rc4-56 56 $((SEED + 3)) -n 56 -x 56
@@ -160,6 +188,21 @@ tamper_case digest-auth-int-tamper-c2s c2s 5 $((SEED + 5)) -n 1 -x 1
 tamper_case digest-auth-int-tamper-s2c s2c 6 $((SEED + 6)) -n 1 -x 1
 tamper_case digest-rc4-tamper-c2s c2s 7 $((SEED + 7)) -n 128 -x 128
 tamper_case digest-rc4-tamper-s2c s2c 8 $((SEED + 8)) -n 128 -x 128
+
+# sasl2-rs answers NTLMv2 (LMv2 + NTv2, the server checks NTv2) unless told
+# no; Cyrus answers NTLMv1 unless told yes, and then LMv2 alone (README).
+NTV2="LM 24 bytes, NT [0-9]+ bytes \(NTv2\)" NTV1="LM 0 bytes, NT 24 bytes \(NTLMv1\)"
+if is_rust_impl; then
+    DEFAULT=("$NTV2" NTLMv2) V2=("$NTV2" NTLMv2)
+else
+    DEFAULT=("$NTV1" NTLM) V2=("LM 24 bytes, NT 0 bytes \(LMv2 or LM\)" "LMv1/v2")
+fi
+ntlm_case ntlm-default ok "${DEFAULT[@]}" -p secret
+ntlm_case ntlm-default-wrong-password badauth "${DEFAULT[@]}" -p wrong
+ntlm_case ntlm-v2 ok "${V2[@]}" -p secret -o ntlm_v2=yes
+ntlm_case ntlm-v2-wrong-password badauth "${V2[@]}" -p wrong -o ntlm_v2=on
+ntlm_case ntlm-v1 ok "$NTV1" NTLM -p secret -o ntlm_v2=no
+ntlm_case ntlm-v1-wrong-password badauth "$NTV1" NTLM -p wrong -o ntlm_v2=off
 
 if [ "${LAYERS_SKIP_SCRAM:-0}" = 1 ]; then
     echo "# layers: SCRAM cases skipped (LAYERS_SKIP_SCRAM=1)"

@@ -6,6 +6,7 @@
 #   need_pkgs PKG...           apt-get install whatever is missing (non-interactive)
 #   client_env MODE            set CLIENT_ENV=(VAR=...) for MODE ldpath|preload
 #   check_linkage NAME BIN     case: BIN under CLIENT_ENV resolves libsasl2 to $LIBSASL
+#   is_rust_impl               the library under test is sasl2-rs (not Cyrus)
 #   free_port / wait_for_port PORT / wait_for_socket PATH / urlencode STRING
 #   bg CMD...                  start a server in the background, killed by pid on exit
 #   pass NAME / fail NAME WHY / skip / summary (prints "SCRIPT: N passed, M failed")
@@ -90,6 +91,10 @@ need_pkgs() {
 # interop_init NAME LIBDIR: sets LIBDIR and LIBSASL (the libsasl2.so.2 under test).
 interop_init() {
     SCRIPT_NAME=$1
+    # Shared, also when a script runs on its own (see tests/system-lock.sh).
+    # shellcheck source=../tests/system-lock.sh
+    . "$HERE/../tests/system-lock.sh"
+    system_lock shared
     T=$(mktemp -d "${TMPDIR:-/tmp}/sasl2-interop-$1.XXXXXX")
     trap cleanup EXIT
     trap 'exit 130' INT TERM
@@ -108,6 +113,11 @@ interop_init() {
         [ -e "$LIBSASL" ] || die "no libsasl2.so.2 in $LIBDIR"
     fi
     echo "# $SCRIPT_NAME: library under test $LIBSASL -> $(readlink -f "$LIBSASL")"
+}
+
+# For the cases where sasl2-rs differs from Cyrus on purpose (README).
+is_rust_impl() {
+    grep -qaF 'Cyrus SASL (sasl2-rs)' "$LIBSASL"
 }
 
 client_env() {

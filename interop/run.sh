@@ -8,6 +8,10 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 libdir=${1:-system}
 [ "$libdir" = system ] || libdir=$(cd "$libdir" 2>/dev/null && pwd) || libdir=$1
+# Shared: no case may run while tests/package-check.sh switches the system.
+# shellcheck source=../tests/system-lock.sh
+. "$here/../tests/system-lock.sh"
+system_lock shared
 passed=0 failed=0 start=$SECONDS
 for script in "$here"/*.sh; do
     case ${script##*/} in lib.sh | run.sh) continue ;; esac

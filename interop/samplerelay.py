@@ -8,8 +8,11 @@ the client's getpass() prompt ("Password: " on stderr; the client is started
 without a controlling terminal so getpass falls back to stdin/stderr).
 
 usage: samplerelay.py PASSWORD OUTDIR SERVER-CMD... -- CLIENT-CMD...
-Writes OUTDIR/{server,client}.{out,err}; exits 0 iff both programs exit 0.
-Both commands must line-buffer their stdout (e.g. run under stdbuf -oL).
+Writes OUTDIR/{server,client}.{out,err}, and OUTDIR/{server,client}.maps:
+every libsasl2 file mapped, while they ran, by the process a command
+started or its descendants (so through env, timeout and stdbuf). Exits 0
+iff both programs exit 0. Both commands must line-buffer their stdout
+(e.g. run under stdbuf -oL).
 """
 import os
 import selectors
@@ -18,6 +21,34 @@ import sys
 import time
 
 DEADLINE = 40  # seconds for the whole exchange (each program has timeout 30)
+
+
+def descendants(pid):
+    """pid and every process below it."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        try:
+            for task in os.listdir("/proc/%d/task" % p):
+                with open("/proc/%d/task/%s/children" % (p, task)) as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+    return found
+
+
+def note_libsasl2(proc, seen):
+    """Adds to seen the libsasl2 files mapped under proc."""
+    for pid in descendants(proc.pid):
+        try:
+            with open("/proc/%d/maps" % pid) as f:
+                for line in f:
+                    path = line.split(None, 5)[5:]
+                    if path and "/libsasl2.so" in path[0]:
+                        seen.add(path[0].strip())
+        except (OSError, IndexError):
+            pass
 
 
 def main():
@@ -45,8 +76,11 @@ def main():
         except (BrokenPipeError, ValueError):
             pass
 
+    maps = {"server": set(), "client": set()}
     end = time.monotonic() + DEADLINE
     while sel.get_map() and time.monotonic() < end:
+        note_libsasl2(server, maps["server"])
+        note_libsasl2(client, maps["client"])
         for key, _ in sel.select(timeout=0.5):
             name, peer, prefix = key.data
             data = os.read(key.fileobj.fileno(), 65536)
@@ -79,6 +113,9 @@ def main():
             status.append("timeout")
     for name, log in logs.items():
         log.close()
+    for name, seen in maps.items():
+        with open(os.path.join(outdir, name + ".maps"), "w") as f:
+            f.write("".join(p + "\n" for p in sorted(seen)))
     print("server=%s client=%s" % tuple(status))
     sys.exit(0 if status == [0, 0] else 1)
 

@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
 # `make install` into a staging directory, then build a client the way C
 # projects do (pkg-config libsasl2) against the installed files, and run it
-# against the installed library.
+# the two ways the README gives for a C build: -Wl,-rpath and
+# LD_LIBRARY_PATH. A second install with another PREFIX must get a
+# libsasl2.pc naming that prefix (the generated .pc follows the paths).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-stage=$(mktemp -d); trap 'rm -rf "$stage"' EXIT
+stage=$(mktemp -d)
+# The generated .pc names this test's prefix: leave none behind.
+trap 'rm -rf "$stage" "$root/build/libsasl2.pc"' EXIT
+passed=0 failed=0
+pass() { echo "PASS install: $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL install: $1"; failed=$((failed + 1)); }
+finish() { echo "$passed passed, $failed failed"; [ $failed -eq 0 ]; exit; }
+
 prefix=/opt/sasl2-rs
 make -s -C "$root" install DESTDIR="$stage" PREFIX=$prefix >"$stage/make.log" 2>&1 ||
-  { cat "$stage/make.log"; echo "FAIL install: make install failed"; echo "0 passed, 1 failed"; exit 1; }
+  { cat "$stage/make.log"; fail "make install failed"; finish; }
 lib=$stage$prefix/lib
 for f in libsasl2.so.2.1.28 libsasl2.so.2 libsasl2.so pkgconfig/libsasl2.pc; do
-  [ -e "$lib/$f" ] || { echo "FAIL install: $lib/$f missing"; echo "0 passed, 1 failed"; exit 1; }
+  [ -e "$lib/$f" ] || { fail "$lib/$f missing"; finish; }
 done
 for h in sasl.h saslutil.h prop.h; do
-  [ -e "$stage$prefix/include/sasl/$h" ] || { echo "FAIL install: header $h missing"; echo "0 passed, 1 failed"; exit 1; }
+  [ -e "$stage$prefix/include/sasl/$h" ] || { fail "header $h missing"; finish; }
 done
 cat > "$stage/app.c" <<'C'
 #include <sasl/sasl.h>
@@ -42,8 +51,27 @@ C
 export PKG_CONFIG_PATH=$lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$stage
 # shellcheck disable=SC2046 # pkg-config output is meant to be split
 cc -Wall -Werror -o "$stage/app" "$stage/app.c" $(pkg-config --cflags --libs libsasl2)
-impl=$(LD_LIBRARY_PATH=$lib "$stage/app")
+impl=$(env -u LD_LIBRARY_PATH LD_LIBRARY_PATH="$lib" "$stage/app")
 case "$impl" in
-  *sasl2-rs*) echo "PASS install: make install, pkg-config build and run ($impl)"; echo "1 passed, 0 failed" ;;
-  *) echo "FAIL install: the program did not run against the installed library ($impl)"; echo "0 passed, 1 failed"; exit 1 ;;
+  *sasl2-rs*) pass "make install, pkg-config build, run with LD_LIBRARY_PATH ($impl)" ;;
+  *) fail "the program did not run the installed library with LD_LIBRARY_PATH ($impl)" ;;
 esac
+# With an rpath, no environment is needed; ldd names the library it loads.
+# shellcheck disable=SC2046
+cc -Wall -Werror -o "$stage/app-rpath" "$stage/app.c" $(pkg-config --cflags --libs libsasl2) -Wl,-rpath,"$lib"
+impl=$(env -u LD_LIBRARY_PATH -u LD_PRELOAD "$stage/app-rpath")
+loaded=$(env -u LD_LIBRARY_PATH ldd "$stage/app-rpath" | awk '/libsasl2/ {print $3}')
+if [[ "$impl" == *sasl2-rs* ]] && [ "$(readlink -f "$loaded")" = "$(readlink -f "$lib/libsasl2.so.2")" ]; then
+  pass "pkg-config build with -Wl,-rpath runs the installed library ($loaded)"
+else
+  fail "the -Wl,-rpath build ran '$impl' from '$loaded'"
+fi
+# Another PREFIX: the installed libsasl2.pc must name it, not the last one.
+make -s -C "$root" install DESTDIR="$stage/again" PREFIX=/usr/local/sasl2-rs >"$stage/make2.log" 2>&1 ||
+  { cat "$stage/make2.log"; fail "second make install failed"; finish; }
+if grep -qx 'prefix=/usr/local/sasl2-rs' "$stage/again/usr/local/sasl2-rs/lib/pkgconfig/libsasl2.pc"; then
+  pass "a second install with another PREFIX gets its own libsasl2.pc"
+else
+  fail "libsasl2.pc after PREFIX=/usr/local/sasl2-rs: $(head -n 1 "$stage/again/usr/local/sasl2-rs/lib/pkgconfig/libsasl2.pc")"
+fi
+finish

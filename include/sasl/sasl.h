@@ -274,7 +274,7 @@ enum sasl_verify_type {
 };
 
 /*
- An auxiliary property context (prop.h); never created by this library.
+ An auxiliary property context (prop.h); only Cyrus creates them.
  */
 struct propctx;
 
@@ -412,7 +412,7 @@ int sasl_client_init(const sasl_callback_t *callbacks);
 int sasl_client_done(void);
 
 /*
- Deprecated form of `sasl_client_done` (and `sasl_server_done`).
+ Deprecated form of `sasl_client_done` and `sasl_server_done` together.
  */
 void sasl_done(void);
 
@@ -466,13 +466,15 @@ int sasl_listmech(sasl_conn_t *conn,
                   int *pcount);
 
 /*
- A NULL-terminated list of every mechanism this library has, kept for the
- life of the process.
+ A NULL-terminated list of the mechanisms of both sides: this library's
+ client mechanisms, then those of Cyrus's server side when it is in use.
+ Each distinct list is kept for the life of the process.
  */
 const char **sasl_global_listmech(void);
 
 /*
- Accepted for compatibility; this library uses Rust's allocator.
+ This library uses Rust's allocator; the functions are handed to Cyrus's
+ server side (now, or when a server-side call opens it).
  */
 void sasl_set_alloc(void *(*malloc)(size_t),
                     void *(*calloc)(size_t, size_t),
@@ -480,7 +482,8 @@ void sasl_set_alloc(void *(*malloc)(size_t),
                     void (*free)(void*));
 
 /*
- Accepted for compatibility; this library is thread-safe on its own.
+ This library is thread-safe on its own; the functions are handed to
+ Cyrus's server side (now, or when a server-side call opens it).
  */
 void sasl_set_mutex(void *(*alloc)(void),
                     int (*lock)(void*),
@@ -488,13 +491,15 @@ void sasl_set_mutex(void *(*alloc)(void),
                     void (*free)(void*));
 
 /*
- Plugins are built in, and the client reads no configuration file, so
- paths are accepted and not used.
+ The client loads no plug-ins and reads no configuration file; the path
+ is handed to Cyrus's server side (now, or when a server-side call opens
+ it).
  */
 int sasl_set_path(int path_type, char *path);
 
 /*
- No mechanism here precomputes anything.
+ No client mechanism here precomputes anything; Cyrus's server
+ connections (and, for NULL, its server mechanisms) may.
  */
 int sasl_idle(sasl_conn_t *conn);
 
@@ -562,8 +567,14 @@ int sasl_decode(sasl_conn_t *conn,
                 const char **output,
                 unsigned int *outputlen);
 
+/*
+ Initialises Cyrus's server side, opening the library.
+ */
 int sasl_server_init(const sasl_callback_t *callbacks, const char *appname);
 
+/*
+ Creates a server connection (a Cyrus connection).
+ */
 int sasl_server_new(const char *service,
                     const char *server_fqdn,
                     const char *user_realm,
@@ -587,7 +598,7 @@ int sasl_server_step(sasl_conn_t *conn,
                      unsigned int *serveroutlen);
 
 /*
- The server side is never initialised here.
+ Releases Cyrus's server side (`SASL_NOTINIT` if it was never opened).
  */
 int sasl_server_done(void);
 
@@ -623,7 +634,7 @@ struct propctx *sasl_auxprop_getctx(sasl_conn_t *conn);
 int sasl_auxprop_store(sasl_conn_t *conn, struct propctx *ctx, const char *user);
 
 /*
- Property contexts are a server-side facility: none is ever created.
+ A property context, made by Cyrus (NULL without Cyrus).
  */
 struct propctx *prop_new(unsigned int estimate);
 

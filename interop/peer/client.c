@@ -5,7 +5,8 @@
  * security layer; see common.h.
  *
  * usage: client -s SOCK -u USER -p PASSWORD [-n MIN] [-x MAX]
- *               [-b NAME:CRITICAL:HEXDATA] [-N BYTES] [-S SEED] [-T c2s -t K] */
+ *               [-b NAME:CRITICAL:HEXDATA] [-N BYTES] [-S SEED] [-T c2s -t K]
+ *               [-o NAME=VALUE] */
 #include "common.h"
 
 static struct opts o;
@@ -39,6 +40,21 @@ static int pass_cb(sasl_conn_t *conn, void *context, int id, sasl_secret_t **pse
     return SASL_OK;
 }
 
+/* -o NAME=VALUE: the one option the application sets. */
+static int getopt_cb(void *context, const char *plugin, const char *option,
+                     const char **result, unsigned *len)
+{
+    size_t n = o.option ? (size_t)(strchr(o.option, '=') - o.option) : 0;
+    (void)context;
+    (void)plugin;
+    if (!o.option || strlen(option) != n || strncmp(option, o.option, n))
+        return SASL_FAIL;
+    *result = o.option + n + 1;
+    if (len)
+        *len = (unsigned)strlen(*result);
+    return SASL_OK;
+}
+
 static int realm_cb(void *context, int id, const char **availrealms, const char **result)
 {
     (void)context;
@@ -63,6 +79,7 @@ int main(int argc, char **argv)
         { SASL_CB_USER, CB(simple_cb), NULL },
         { SASL_CB_PASS, CB(pass_cb), NULL },
         { SASL_CB_GETREALM, CB(realm_cb), NULL },
+        { SASL_CB_GETOPT, CB(getopt_cb), NULL },
         { SASL_CB_LIST_END, NULL, NULL },
     };
     struct sockaddr_un sa = { .sun_family = AF_UNIX };

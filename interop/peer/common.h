@@ -173,6 +173,7 @@ struct opts {
     sasl_channel_binding_t cb;     /* -b NAME:CRITICAL:HEXDATA */
     int has_cb;
     int strip_plus;                /* -D (server) offers the list without -PLUS names */
+    const char *option;            /* -o NAME=VALUE (client) answered by its SASL_CB_GETOPT */
 };
 
 static void parse_cb(char *arg, struct opts *o)
@@ -195,7 +196,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 {
     int c;
     *o = (struct opts){ .max_ssf = 256, .seed = 1, .tamper_dir = "" };
-    while ((c = getopt(argc, argv, "s:u:p:r:d:m:n:x:N:S:t:T:b:D")) != -1) {
+    while ((c = getopt(argc, argv, "s:u:p:r:d:m:n:x:N:S:t:T:b:Do:")) != -1) {
         switch (c) {
         case 's': o->sock = optarg; break;
         case 'u': o->user = optarg; break;
@@ -213,6 +214,11 @@ static void parse_opts(int argc, char **argv, struct opts *o)
             parse_cb(optarg, o);
             break;
         case 'D': o->strip_plus = 1; break;
+        case 'o':
+            if (!strchr(optarg, '='))
+                die(EX_ERR, "-o wants NAME=VALUE");
+            o->option = optarg;
+            break;
         default: die(EX_ERR, "bad option");
         }
     }

@@ -38,6 +38,21 @@ static int log_cb(void *context, int level, const char *message)
     return SASL_OK;
 }
 
+/* Prints which responses an NTLM AUTHENTICATE message carries, named as
+ * Cyrus's NTLM server picks the one it checks: NTv2 when the NT response is
+ * longer than 24 bytes, else the NTLMv1 one, else LMv2 (falling back to LM). */
+static void report_ntlm(const char *msg, unsigned len)
+{
+    const unsigned char *m = (const unsigned char *)msg;
+    unsigned lm, nt;
+    if (len < 24 || memcmp(m, "NTLMSSP\0\3\0\0\0", 12))
+        return;
+    lm = m[12] | m[13] << 8;
+    nt = m[20] | m[21] << 8;
+    printf("server: NTLM responses: LM %u bytes, NT %u bytes (%s)\n", lm, nt,
+           nt > 24 ? "NTv2" : nt == 24 ? "NTLMv1" : lm >= 24 ? "LMv2 or LM" : "none");
+}
+
 int main(int argc, char **argv)
 {
     static sasl_callback_t cbs[] = {
@@ -103,6 +118,8 @@ int main(int argc, char **argv)
         type = recv_frame(fd, &in, &inlen);
         if (type == 'F')
             die(EX_AUTH, "client gave up: %s", in);
+        if (type == 'R')
+            report_ntlm(in, inlen);
         rc = sasl_server_step(conn, in, inlen, &out, &outlen);
     }
     if (rc != SASL_OK) {

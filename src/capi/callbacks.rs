@@ -2,13 +2,19 @@
 //! [`AppCallbacks`]: the connection's array first, then the global one given
 //! to `sasl_client_init`, as Cyrus looks them up. An entry with a NULL
 //! function means "ask through SASL_INTERACT".
+//!
+//! Applications are called exactly as Cyrus calls them, because real ones
+//! depend on it: `len` is NULL for simple and option callbacks, whose
+//! results are read as C strings (Subversion declares `len` as `size_t *`
+//! and stores 8 bytes through it); prompt answers are C strings except the
+//! password, whose `len` is honoured (mutt answers with strlen + 1).
 
 use std::ffi::{c_char, c_int, c_uint, c_ulong, c_void, CStr};
 use std::ptr;
 
 use zeroize::Zeroizing;
 
-use super::conn::c_string;
+use super::conn::{c_bytes, c_string};
 use super::types::*;
 use crate::core::{Answer, AppCallbacks, Availability, CallbackId, Lookup};
 use crate::mech::{Code, LogLevel, Secret};
@@ -19,6 +25,20 @@ type GetRealm = unsafe extern "C" fn(*mut c_void, c_int, *mut *const c_char, *mu
 type GetOpt =
     unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, *mut *const c_char, *mut c_uint) -> c_int;
 type Log = unsafe extern "C" fn(*mut c_void, c_int, *const c_char) -> c_int;
+type CanonUser = unsafe extern "C" fn(
+    *mut sasl_conn_t,
+    *mut c_void,
+    *const c_char,
+    c_uint,
+    c_uint,
+    *const c_char,
+    *mut c_char,
+    c_uint,
+    *mut c_uint,
+) -> c_int;
+
+/// The output buffer a canon_user callback gets (Cyrus's CANON_BUF_SIZE).
+const CANON_BUF: usize = crate::core::callbacks::MAX_NAME;
 
 /// Passwords longer than this from a callback are refused (a `len` that
 /// large is a bug or an attack, not a password).
@@ -68,22 +88,30 @@ impl CCallbacks {
         CCallbacks { conn, local, global: super::global::callbacks() }
     }
 
-    fn find(&self, id: c_ulong) -> Option<&sasl_callback_t> {
-        [self.local, self.global].into_iter().find_map(|list| {
+    /// The entries for `id`: the connection's first, then the global ones.
+    fn entries(&self, id: c_ulong) -> impl Iterator<Item = (bool, &sasl_callback_t)> {
+        [(false, self.local), (true, self.global)].into_iter().flat_map(move |(global, list)| {
             let mut entry = list;
-            // SAFETY: the arrays are valid and terminated (constructor contract).
-            while let Some(e) = unsafe { entry.as_ref() } {
-                if e.id == SASL_CB_LIST_END {
-                    break;
+            std::iter::from_fn(move || {
+                // SAFETY: the arrays are valid and terminated (constructor contract).
+                while let Some(e) = unsafe { entry.as_ref() } {
+                    if e.id == SASL_CB_LIST_END {
+                        return None;
+                    }
+                    // SAFETY: not yet at the terminator, so the next entry exists.
+                    entry = unsafe { entry.add(1) };
+                    if e.id == id {
+                        return Some((global, e));
+                    }
                 }
-                if e.id == id {
-                    return Some(e);
-                }
-                // SAFETY: not yet at the terminator, so the next entry exists.
-                entry = unsafe { entry.add(1) };
-            }
-            None
+                None
+            })
         })
+    }
+
+    /// The first entry for `id`, as Cyrus's callback lookup finds it.
+    fn find(&self, id: c_ulong) -> Option<&sasl_callback_t> {
+        self.entries(id).next().map(|(_, e)| e)
     }
 
     /// The registered function for `id`, cast to its real signature.
@@ -91,14 +119,22 @@ impl CCallbacks {
         match self.find(id) {
             None => Err(Availability::Absent),
             Some(sasl_callback { proc: None, .. }) => Err(Availability::Prompt),
-            Some(&sasl_callback { proc: Some(f), context, .. }) => {
-                assert_eq!(std::mem::size_of::<F>(), std::mem::size_of_val(&f));
-                // SAFETY: the application registered this function for `id`,
-                // whose C type is F (the sasl.h contract for callback ids).
-                Ok((unsafe { std::mem::transmute_copy::<unsafe extern "C" fn() -> c_int, F>(&f) }, context))
-            }
+            // SAFETY: found under `id` (the contract of `cast`).
+            Some(entry) => Ok(unsafe { cast(entry) }.expect("entry has a function")),
         }
     }
+}
+
+/// An entry's function cast to `F`, with its context; None without one.
+///
+/// # Safety
+/// `F` is the C type sasl.h gives callbacks of the entry's id.
+unsafe fn cast<F: Copy>(entry: &sasl_callback_t) -> Option<(F, *mut c_void)> {
+    let f = entry.proc?;
+    assert_eq!(std::mem::size_of::<F>(), std::mem::size_of_val(&f));
+    // SAFETY: the application registered this function for the entry's id,
+    // whose C type is F (the caller's contract).
+    Some((unsafe { std::mem::transmute_copy::<unsafe extern "C" fn() -> c_int, F>(&f) }, entry.context))
 }
 
 fn unavailable<T>(a: Availability) -> Lookup<T> {
@@ -108,31 +144,13 @@ fn unavailable<T>(a: Availability) -> Lookup<T> {
     }
 }
 
-/// Borrows a callback's (result, len) string; `len` 0 means NUL-terminated.
+/// Borrows a C string a callback returned; None for NULL.
 ///
 /// # Safety
-/// `result` is NULL or valid for `len` bytes (or NUL-terminated when 0),
-/// and stays so for `'a`.
-unsafe fn callback_bytes<'a>(result: *const c_char, len: c_uint) -> Option<&'a [u8]> {
-    if result.is_null() {
-        return None;
-    }
-    Some(if len > 0 {
-        // SAFETY: the callback promised `len` bytes.
-        unsafe { std::slice::from_raw_parts(result.cast::<u8>(), len as usize) }
-    } else {
-        // SAFETY: NUL-terminated per the callback contract.
-        unsafe { CStr::from_ptr(result) }.to_bytes()
-    })
-}
-
-/// An owned string of callback bytes (one allocation; invalid UTF-8 is
-/// replaced, as for every name the application hands over).
-fn owned_text(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-    }
+/// `result` is NULL or NUL-terminated, and stays valid for `'a`.
+unsafe fn c_result<'a>(result: *const c_char) -> Option<&'a [u8]> {
+    // SAFETY: per the function contract.
+    (!result.is_null()).then(|| unsafe { CStr::from_ptr(result) }.to_bytes())
 }
 
 impl AppCallbacks for CCallbacks {
@@ -144,21 +162,21 @@ impl AppCallbacks for CCallbacks {
         }
     }
 
-    fn simple(&mut self, id: CallbackId) -> Lookup<String> {
+    fn simple(&mut self, id: CallbackId) -> Lookup<Vec<u8>> {
         let (f, ctx) = match self.function::<GetSimple>(c_id(id)) {
             Ok(found) => found,
             Err(a) => return unavailable(a),
         };
         let mut result: *const c_char = ptr::null();
-        let mut len: c_uint = 0;
-        // SAFETY: calling the application's sasl_getsimple_t with valid out-pointers.
-        let rc = unsafe { f(ctx, c_id(id) as c_int, &mut result, &mut len) };
+        // SAFETY: calling the application's sasl_getsimple_t with a valid
+        // out-pointer and, as Cyrus does, no length.
+        let rc = unsafe { f(ctx, c_id(id) as c_int, &mut result, ptr::null_mut()) };
         if rc != SASL_OK {
             return Lookup::Failed(code_of(rc));
         }
-        // SAFETY: the callback returned a valid (result, len).
-        match unsafe { callback_bytes(result, len) } {
-            Some(v) => Lookup::Value(owned_text(v)),
+        // SAFETY: NULL or a C string from the callback.
+        match unsafe { c_result(result) } {
+            Some(v) => Lookup::Value(v.to_vec()),
             None if id == CallbackId::User => Lookup::Absent,
             None => Lookup::Failed(Code::BadParam),
         }
@@ -188,7 +206,7 @@ impl AppCallbacks for CCallbacks {
         Lookup::Value(Zeroizing::new(data.to_vec()))
     }
 
-    fn realm(&mut self, offered: &[String]) -> Lookup<String> {
+    fn realm(&mut self, offered: &[String]) -> Lookup<Vec<u8>> {
         let (f, ctx) = match self.function::<GetRealm>(SASL_CB_GETREALM) {
             Ok(found) => found,
             Err(a) => return unavailable(a),
@@ -202,37 +220,85 @@ impl AppCallbacks for CCallbacks {
         if rc != SASL_OK {
             return Lookup::Failed(code_of(rc));
         }
-        // SAFETY: NULL or a NUL-terminated string from the callback ("" for NULL).
-        let realm = unsafe { callback_bytes(result, 0) }.unwrap_or_default();
-        Lookup::Value(owned_text(realm))
+        // SAFETY: NULL or a C string from the callback.
+        match unsafe { c_result(result) } {
+            Some(realm) => Lookup::Value(realm.to_vec()),
+            None => Lookup::Failed(Code::BadParam),
+        }
     }
 
+    /// Every GETOPT entry is asked in turn, the connection's first, until
+    /// one answers SASL_OK (Cyrus's connection getopt); a global entry
+    /// without a function ends the search, as in Cyrus.
     fn option(&mut self, plugin: Option<&str>, name: &str) -> Option<String> {
+        // Most applications have no GETOPT callback: no C strings then.
         self.find(SASL_CB_GETOPT)?;
         let plugin = plugin.map(c_string);
+        let plugin_ptr = plugin.as_ref().map_or(ptr::null(), |p| p.as_ptr());
         let name = c_string(name);
-        // Each array's getopt is asked in turn, as Cyrus does.
-        for list in [self.local, self.global] {
-            let single = CCallbacks { conn: self.conn, local: list, global: ptr::null() };
-            let Ok((f, ctx)) = single.function::<GetOpt>(SASL_CB_GETOPT) else { continue };
-            let mut result: *const c_char = ptr::null();
-            let mut len: c_uint = 0;
-            let plugin_ptr = plugin.as_ref().map_or(ptr::null(), |p| p.as_ptr());
-            // SAFETY: calling the application's sasl_getopt_t with valid arguments.
-            let rc = unsafe { f(ctx, plugin_ptr, name.as_ptr(), &mut result, &mut len) };
-            if rc == SASL_OK {
-                // SAFETY: the callback returned a valid (result, len).
-                if let Some(v) = unsafe { callback_bytes(result, len) } {
-                    return Some(owned_text(v));
+        for (global, entry) in self.entries(SASL_CB_GETOPT) {
+            // SAFETY: a GETOPT entry holds a sasl_getopt_t.
+            let Some((f, ctx)) = (unsafe { cast::<GetOpt>(entry) }) else {
+                if global {
+                    return None;
                 }
+                continue;
+            };
+            let mut result: *const c_char = ptr::null();
+            // SAFETY: calling the application's sasl_getopt_t with valid
+            // arguments and, as Cyrus does, no length.
+            let rc = unsafe { f(ctx, plugin_ptr, name.as_ptr(), &mut result, ptr::null_mut()) };
+            if rc == SASL_OK {
+                // SAFETY: NULL or a C string from the callback.
+                return unsafe { c_result(result) }.map(|v| String::from_utf8_lossy(v).into_owned());
             }
         }
         None
     }
 
+    /// Called as Cyrus's client canonicalisation calls it: the name with its
+    /// length, no user realm, and an output buffer of CANON_BUF_SIZE bytes.
+    fn canon_user(&mut self, name: &[u8], flags: u32) -> Lookup<Vec<u8>> {
+        let Ok((f, ctx)) = self.function::<CanonUser>(SASL_CB_CANON_USER) else { return Lookup::Absent };
+        let input = c_bytes(name);
+        let mut out = [0u8; CANON_BUF + 1];
+        let mut out_len: c_uint = 0;
+        // SAFETY: calling the application's sasl_canon_user_t with a valid
+        // C string and an output buffer of the size announced (plus a NUL).
+        let rc = unsafe {
+            f(
+                self.conn,
+                ctx,
+                input.as_ptr(),
+                input.as_bytes().len() as c_uint,
+                flags,
+                ptr::null(),
+                out.as_mut_ptr().cast(),
+                CANON_BUF as c_uint,
+                &mut out_len,
+            )
+        };
+        if rc != SASL_OK {
+            return Lookup::Failed(code_of(rc));
+        }
+        let Some(canonical) = out.get(..out_len as usize).filter(|_| out_len as usize <= CANON_BUF) else {
+            return Lookup::Failed(Code::BufOver);
+        };
+        // A name is a C string: it ends at a NUL.
+        let end = canonical.iter().position(|&b| b == 0).unwrap_or(canonical.len());
+        Lookup::Value(canonical[..end].to_vec())
+    }
+
     fn log(&mut self, level: LogLevel, message: &str) {
+        self.log_bytes(level, message.as_bytes());
+    }
+}
+
+impl CCallbacks {
+    /// Logs a message that need not be UTF-8 (the application's own).
+    pub fn log_bytes(&mut self, level: LogLevel, message: &[u8]) {
         let Ok((f, ctx)) = self.function::<Log>(SASL_CB_LOG) else { return };
-        let message = c_string(message);
+        let message = c_bytes(message);
         // SAFETY: calling the application's sasl_log_t with a valid string.
         unsafe { f(ctx, level as c_int, message.as_ptr()) };
     }
@@ -242,7 +308,7 @@ impl AppCallbacks for CCallbacks {
 fn code_of(rc: c_int) -> Code {
     match rc {
         // Interaction is the core's to ask for, not a callback's answer.
-        SASL_INTERACT | SASL_CONTINUE | SASL_OK => Code::Fail,
+        SASL_INTERACT | SASL_CONTINUE | SASL_OK => Code::Application(SASL_FAIL),
         rc => Code::Application(rc),
     }
 }
@@ -251,19 +317,23 @@ fn code_of(rc: c_int) -> Code {
 ///
 /// # Safety
 /// `prompts` is our array; the application set each `result` to NULL or to
-/// `len` valid bytes (or a NUL-terminated string when `len` is 0).
+/// a C string, or for the password to `len` valid bytes (a C string when
+/// `len` is 0).
 pub(crate) unsafe fn read_answers(prompts: &[sasl_interact_t]) -> Vec<Answer> {
     prompts
         .iter()
         .filter(|p| p.id != SASL_CB_LIST_END)
         .filter_map(|p| {
             let id = core_id(p.id)?;
-            // SAFETY: per the function contract.
-            let value = unsafe { callback_bytes(p.result.cast(), p.len) };
-            let value = match id {
-                // Text answers are C strings: stop at a NUL inside `len`.
-                CallbackId::Pass => value,
-                _ => value.map(|v| v.iter().position(|&b| b == 0).map_or(v, |nul| &v[..nul])),
+            let result = p.result.cast::<c_char>();
+            let value = if id == CallbackId::Pass && p.len as usize > MAX_SECRET {
+                None
+            } else if id == CallbackId::Pass && p.len > 0 && !result.is_null() {
+                // SAFETY: the application gave `len` bytes (contract).
+                Some(unsafe { std::slice::from_raw_parts(result.cast::<u8>(), p.len as usize) })
+            } else {
+                // SAFETY: NULL or a C string (contract).
+                unsafe { c_result(result) }
             };
             Some(Answer::new(id, value))
         })

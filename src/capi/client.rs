@@ -7,7 +7,7 @@ use std::ptr;
 use super::callbacks::{read_answers, CCallbacks};
 use super::conn::{c_string, sasl_conn};
 use super::types::*;
-use super::{bytes, code_value, global, opt_str, put};
+use super::{bytes, code_value, cyrus, global, opt_str, put};
 use crate::core::{AppCallbacks, ClientConn, Status};
 use crate::mech::{self, LogLevel};
 
@@ -33,11 +33,15 @@ pub unsafe extern "C" fn sasl_client_done() -> c_int {
     })
 }
 
-/// Deprecated form of `sasl_client_done` (and `sasl_server_done`).
+/// Deprecated form of `sasl_client_done` and `sasl_server_done` together.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_done() {
     ffi_boundary!((), {
         let _ = global::client_done();
+        if let Some(api) = cyrus::loaded() {
+            // SAFETY: no arguments; ends Cyrus's server side.
+            unsafe { (api.sasl_done)() };
+        }
     })
 }
 
@@ -67,6 +71,13 @@ pub unsafe extern "C" fn sasl_client_new(
         let Some(service) = service else { return SASL_BADPARAM };
         // SAFETY: the callback arrays are the application's, valid per the API.
         let mut callbacks = unsafe { CCallbacks::new(ptr::null_mut(), prompt_supp) };
+        for (propnum, addr) in [(SASL_IPLOCALPORT, local), (SASL_IPREMOTEPORT, remote)] {
+            if let Some(a) = addr.filter(|a| !super::addr::valid_ip_port(a)) {
+                let name = super::common::ip_prop_name(propnum);
+                callbacks.log(LogLevel::Err, &format!("Bad {name} value \"{a}\""));
+                return SASL_BADPARAM;
+            }
+        }
         let mech_list = callbacks.option(None, "client_mech_list");
         match ClientConn::new(service, fqdn, local, remote, flags, mech_list.as_deref()) {
             Ok(core) => {
@@ -90,8 +101,15 @@ pub unsafe extern "C" fn sasl_dispose(pconn: *mut *mut sasl_conn_t) {
         if pconn.is_null() {
             return;
         }
-        // SAFETY: non-NULL; holds NULL or a connection from sasl_client_new.
+        // SAFETY: non-NULL; holds NULL or a connection from sasl_*_new.
         let conn = unsafe { pconn.read() };
+        if cyrus::conns::unregister(conn) {
+            if let Some(api) = cyrus::loaded() {
+                // SAFETY: Cyrus's connection, disposed of once by Cyrus.
+                unsafe { (api.sasl_dispose)(pconn) };
+            }
+            return;
+        }
         // SAFETY: as above; from_ptr checks the connection is ours.
         if unsafe { sasl_conn::from_ptr(conn) }.is_some() {
             // SAFETY: created by Box::into_raw in sasl_client_new, disposed once.
@@ -132,6 +150,7 @@ pub unsafe extern "C" fn sasl_client_start(
         let resuming = !prompt_need.is_null() && !unsafe { *prompt_need }.is_null() && !c.prompts.is_empty();
         // SAFETY: the callback arrays are valid per the API.
         let mut callbacks = unsafe { CCallbacks::new(conn, c.callbacks) };
+        let app_messages = c.error.set_by_application;
         let result = if resuming {
             // SAFETY: the prompt array is ours, filled in by the application.
             let answers = unsafe { read_answers(&c.prompts.array) };
@@ -146,7 +165,7 @@ pub unsafe extern "C" fn sasl_client_start(
             unsafe { put(mech, mech_c_name(name)) };
         }
         // SAFETY: the out-pointers are NULL or writable.
-        unsafe { finish(c, result, prompt_need, clientout, clientoutlen) }
+        unsafe { finish(c, result, app_messages, prompt_need, clientout, clientoutlen) }
     })
 }
 
@@ -188,9 +207,10 @@ pub unsafe extern "C" fn sasl_client_step(
         c.prompts.clear();
         // SAFETY: the callback arrays are valid per the API.
         let mut callbacks = unsafe { CCallbacks::new(conn, c.callbacks) };
+        let app_messages = c.error.set_by_application;
         let result = c.core.step(input, &mut callbacks, &answers);
         // SAFETY: out-pointers are NULL or writable.
-        unsafe { finish(c, result, prompt_need, clientout, clientoutlen) }
+        unsafe { finish(c, result, app_messages, prompt_need, clientout, clientoutlen) }
     })
 }
 
@@ -207,13 +227,15 @@ pub(crate) fn mech_c_name(name: &str) -> *const c_char {
     names.iter().find(|n| n.as_bytes() == name.as_bytes()).map_or(ptr::null(), |n| n.as_ptr())
 }
 
-/// Turns a core result into the C outputs and return code.
+/// Turns a core result into the C outputs and return code. `app_messages`
+/// is the count of the application's `sasl_seterror` calls before the call.
 ///
 /// # Safety
 /// The out-pointers are NULL or writable.
 unsafe fn finish(
     c: &mut sasl_conn,
     result: mech::Result<(Status, Option<Vec<u8>>)>,
+    app_messages: u64,
     prompt_need: *mut *mut sasl_interact_t,
     clientout: *mut *const c_char,
     clientoutlen: *mut c_uint,
@@ -248,11 +270,15 @@ unsafe fn finish(
                 }
             }
             if status == Status::Ok {
-                c.sync_outcome();
                 SASL_OK
             } else {
                 SASL_CONTINUE
             }
+        }
+        // A callback that failed after saying why with sasl_seterror keeps
+        // its message, as in Cyrus.
+        Err(e) if matches!(e.code, mech::Code::Application(_)) && c.error.set_by_application != app_messages => {
+            c.ret(code_value(e.code))
         }
         Err(e) => c.fail(code_value(e.code), e.detail),
     }
@@ -271,6 +297,7 @@ pub unsafe extern "C" fn sasl_listmech(
     pcount: *mut c_int,
 ) -> c_int {
     ffi_boundary!(SASL_FAIL, {
+        forward_cyrus_conn!(conn, sasl_listmech(conn, user, prefix, sep, suffix, result, plen, pcount));
         // SAFETY: conn is NULL or a live connection, per the API.
         let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return SASL_BADPARAM };
         if !global::client_active() {
@@ -297,26 +324,46 @@ pub unsafe extern "C" fn sasl_listmech(
     })
 }
 
-/// A NULL-terminated list of every mechanism this library has, kept for the
-/// life of the process.
+/// A NULL-terminated list of the mechanisms of both sides: this library's
+/// client mechanisms, then those of Cyrus's server side when it is in use.
+/// Each distinct list is kept for the life of the process.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_global_listmech() -> *mut *const c_char {
     ffi_boundary!(ptr::null_mut(), {
-        if !global::client_active() {
+        let mut names: Vec<std::ffi::CString> = Vec::new();
+        if global::client_active() {
+            names.extend(mech::MECHANISMS.iter().rev().map(|m| c_string(m.name)));
+        }
+        // SAFETY: no arguments; Cyrus's list is NULL or NULL-terminated.
+        let mut server = cyrus::loaded().map_or(ptr::null_mut(), |api| unsafe { (api.sasl_global_listmech)() });
+        // SAFETY: walking Cyrus's NULL-terminated array of C strings.
+        while let Some(name) = unsafe { server.as_ref() }.filter(|n| !n.is_null()) {
+            // SAFETY: a NUL-terminated string of Cyrus's list.
+            let name = unsafe { std::ffi::CStr::from_ptr(*name) };
+            if !names.iter().any(|n| n.as_bytes().eq_ignore_ascii_case(name.to_bytes())) {
+                names.push(name.to_owned());
+            }
+            // SAFETY: not at the terminator yet.
+            server = unsafe { server.add(1) };
+        }
+        if names.is_empty() {
             return ptr::null_mut();
         }
-        struct List(Vec<*const c_char>);
-        // SAFETY: the pointers are to 'static C strings, never written.
+        struct List(Vec<std::ffi::CString>, Vec<*const c_char>);
+        // SAFETY: the pointers point into the list's own strings, never written.
         unsafe impl Send for List {}
-        unsafe impl Sync for List {}
-        static LIST: std::sync::OnceLock<(Vec<std::ffi::CString>, List)> = std::sync::OnceLock::new();
-        let (_, list) = LIST.get_or_init(|| {
-            let names: Vec<_> = mech::MECHANISMS.iter().rev().map(|m| c_string(m.name)).collect();
-            let mut ptrs: Vec<*const c_char> = names.iter().map(|n| n.as_ptr()).collect();
-            ptrs.push(ptr::null());
-            (names, List(ptrs))
-        });
-        list.0.as_ptr().cast_mut()
+        static LISTS: std::sync::Mutex<Vec<List>> = std::sync::Mutex::new(Vec::new());
+        let mut lists = LISTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let index = match lists.iter().position(|l| l.0 == names) {
+            Some(i) => i,
+            None => {
+                let mut ptrs: Vec<*const c_char> = names.iter().map(|n| n.as_ptr()).collect();
+                ptrs.push(ptr::null());
+                lists.push(List(names, ptrs));
+                lists.len() - 1
+            }
+        };
+        lists[index].1.as_ptr().cast_mut()
     })
 }
 
@@ -401,7 +448,8 @@ pub unsafe extern "C" fn sasl_client_plugin_info(
     })
 }
 
-/// Accepted for compatibility; this library uses Rust's allocator.
+/// This library uses Rust's allocator; the functions are handed to Cyrus's
+/// server side (now, or when a server-side call opens it).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_set_alloc(
     malloc: Option<unsafe extern "C" fn(usize) -> *mut c_void>,
@@ -409,9 +457,11 @@ pub unsafe extern "C" fn sasl_set_alloc(
     realloc: Option<unsafe extern "C" fn(*mut c_void, usize) -> *mut c_void>,
     free: Option<unsafe extern "C" fn(*mut c_void)>,
 ) {
+    ffi_boundary!((), { cyrus::set_alloc(malloc, calloc, realloc, free) })
 }
 
-/// Accepted for compatibility; this library is thread-safe on its own.
+/// This library is thread-safe on its own; the functions are handed to
+/// Cyrus's server side (now, or when a server-side call opens it).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_set_mutex(
     alloc: Option<unsafe extern "C" fn() -> *mut c_void>,
@@ -419,10 +469,12 @@ pub unsafe extern "C" fn sasl_set_mutex(
     unlock: Option<unsafe extern "C" fn(*mut c_void) -> c_int>,
     free: Option<unsafe extern "C" fn(*mut c_void)>,
 ) {
+    ffi_boundary!((), { cyrus::set_mutex(alloc, lock, unlock, free) })
 }
 
-/// Plugins are built in, and the client reads no configuration file, so
-/// paths are accepted and not used.
+/// The client loads no plug-ins and reads no configuration file; the path
+/// is handed to Cyrus's server side (now, or when a server-side call opens
+/// it).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_set_path(path_type: c_int, path: *mut c_char) -> c_int {
     ffi_boundary!(SASL_FAIL, {
@@ -430,14 +482,26 @@ pub unsafe extern "C" fn sasl_set_path(path_type: c_int, path: *mut c_char) -> c
             return SASL_FAIL;
         }
         match path_type {
-            SASL_PATH_TYPE_PLUGIN | SASL_PATH_TYPE_CONFIG => SASL_OK,
+            SASL_PATH_TYPE_PLUGIN | SASL_PATH_TYPE_CONFIG => {
+                // SAFETY: a non-NULL, NUL-terminated path, per the API.
+                unsafe { cyrus::set_path(path_type, path) };
+                SASL_OK
+            }
             _ => SASL_FAIL,
         }
     })
 }
 
-/// No mechanism here precomputes anything.
+/// No client mechanism here precomputes anything; Cyrus's server
+/// connections (and, for NULL, its server mechanisms) may.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_idle(conn: *mut sasl_conn_t) -> c_int {
-    0
+    ffi_boundary!(0, {
+        forward_cyrus_conn!(conn, sasl_idle(conn));
+        match cyrus::loaded() {
+            // SAFETY: NULL asks Cyrus to idle its global server state.
+            Some(api) if conn.is_null() => unsafe { (api.sasl_idle)(conn) },
+            _ => 0,
+        }
+    })
 }

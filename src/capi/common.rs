@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
 use std::ptr;
 
-use super::conn::{c_string, sasl_conn, StringProp};
+use super::conn::{c_bytes, sasl_conn, StringProp};
 use super::types::*;
 use super::{opt_bytes, opt_str, put};
 use crate::mech::{ChannelBinding, SecurityProps};
@@ -66,13 +66,16 @@ pub unsafe extern "C" fn sasl_errstring(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_errdetail(conn: *mut sasl_conn_t) -> *const c_char {
     ffi_boundary!(ptr::null(), {
+        forward_cyrus_conn!(conn, sasl_errdetail(conn));
         // SAFETY: conn is NULL or a live connection, per the API.
         let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return ptr::null() };
         // Hide whether a user exists, as Cyrus does.
         let code = if c.error.code == SASL_NOUSER { SASL_BADAUTH } else { c.error.code };
         let text = error_text(code).to_string_lossy();
-        let detail = c_string(&format!("SASL({code}): {text}: {}", c.error.message));
-        c.error.detail.insert(detail).as_ptr()
+        // The message as given: an application's may not be UTF-8.
+        let mut detail = format!("SASL({code}): {text}: ").into_bytes();
+        detail.extend_from_slice(&c.error.message);
+        c.error.detail.insert(c_bytes(&detail)).as_ptr()
     })
 }
 
@@ -81,16 +84,17 @@ pub unsafe extern "C" fn sasl_errdetail(conn: *mut sasl_conn_t) -> *const c_char
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl2_rs_seterror_formatted(conn: *mut sasl_conn_t, flags: c_uint, msg: *const c_char) {
     ffi_boundary!((), {
+        forward_cyrus_conn!(conn, sasl_seterror(conn, flags, c"%s".as_ptr(), msg));
         // SAFETY: conn is NULL or a live connection; msg NUL-terminated.
         let (Some(c), Some(msg)) = (unsafe { sasl_conn::from_ptr(conn) }, unsafe { opt_bytes(msg) }) else {
             return;
         };
-        c.error.message = String::from_utf8_lossy(msg).into_owned();
+        c.error.message = msg.to_vec();
+        c.error.set_by_application += 1;
         if flags & SASL_NOLOG == 0 {
-            use crate::core::AppCallbacks;
             // SAFETY: the callback arrays are valid per the API.
             let mut callbacks = unsafe { super::callbacks::CCallbacks::new(conn, c.callbacks) };
-            callbacks.log(crate::mech::LogLevel::Fail, &c.error.message);
+            callbacks.log_bytes(crate::mech::LogLevel::Fail, msg);
         }
     })
 }
@@ -100,6 +104,7 @@ pub unsafe extern "C" fn sasl2_rs_seterror_formatted(conn: *mut sasl_conn_t, fla
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pvalue: *mut *const c_void) -> c_int {
     ffi_boundary!(SASL_FAIL, {
+        forward_cyrus_conn!(conn, sasl_getprop(conn, propnum, pvalue));
         // SAFETY: conn is NULL or a live connection, per the API.
         let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return SASL_BADPARAM };
         if pvalue.is_null() {
@@ -116,17 +121,19 @@ pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pv
                 let Some(value) = value else { return not_yet(c) };
                 c.props.string(slot, Some(&value)).cast()
             }
-            SASL_SSF => ptr::addr_of!(c.props.ssf).cast(),
-            SASL_MAXOUTBUF => ptr::addr_of!(c.props.maxoutbuf).cast(),
+            // Straight from the state encode/decode use (sasl_ssf_t and
+            // unsigned are both u32).
+            SASL_SSF => ptr::from_ref::<sasl_ssf_t>(c.core.ssf()).cast(),
+            SASL_MAXOUTBUF => ptr::from_ref::<c_uint>(c.core.maxoutbuf()).cast(),
             SASL_SSF_EXTERNAL => ptr::addr_of!(c.props.external_ssf).cast(),
             SASL_SEC_PROPS => ptr::addr_of!(c.props.sec_props).cast(),
             SASL_SERVICE => {
                 let s = c.core.service.clone();
-                c.props.string(StringProp::Service, Some(&s)).cast()
+                c.props.string(StringProp::Service, Some(s.as_bytes())).cast()
             }
             SASL_SERVERFQDN => {
                 let s = c.core.server_fqdn.clone();
-                c.props.string(StringProp::ServerFqdn, s.as_deref()).cast()
+                c.props.string(StringProp::ServerFqdn, s.as_deref().map(str::as_bytes)).cast()
             }
             SASL_IPLOCALPORT | SASL_IPREMOTEPORT => {
                 let (slot, value) = if propnum == SASL_IPLOCALPORT {
@@ -139,7 +146,7 @@ pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pv
                     unsafe { pvalue.write(ptr::null()) };
                     return not_yet(c);
                 };
-                c.props.string(slot, Some(&value)).cast()
+                c.props.string(slot, Some(value.as_bytes())).cast()
             }
             SASL_MECHNAME | SASL_AUTHSOURCE => {
                 let Some(name) = c.core.mech_name() else { return not_yet(c) };
@@ -156,7 +163,7 @@ pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pv
                 ctx.unwrap_or(ptr::null_mut()).cast_const()
             }
             SASL_PLUGERR => {
-                let msg = c_string(&c.error.message);
+                let msg = c_bytes(&c.error.message);
                 c.error.plugerr.insert(msg).as_ptr().cast()
             }
             SASL_CHANNEL_BINDING => {
@@ -195,6 +202,7 @@ fn find_context(list: *const sasl_callback_t, id: std::ffi::c_ulong) -> Option<*
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_setprop(conn: *mut sasl_conn_t, propnum: c_int, value: *const c_void) -> c_int {
     ffi_boundary!(SASL_FAIL, {
+        forward_cyrus_conn!(conn, sasl_setprop(conn, propnum, value));
         // SAFETY: conn is NULL or a live connection, per the API.
         let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return SASL_BADPARAM };
         match propnum {
@@ -209,8 +217,8 @@ pub unsafe extern "C" fn sasl_setprop(conn: *mut sasl_conn_t, propnum: c_int, va
             }
             SASL_AUTH_EXTERNAL => {
                 // SAFETY: NULL or a NUL-terminated string, per the API.
-                let id = unsafe { opt_str(value.cast()) }.filter(|s| !s.is_empty());
-                c.core.external_authid = id.map(str::to_owned);
+                let id = unsafe { opt_bytes(value.cast()) }.filter(|s| !s.is_empty());
+                c.core.external_authid = id.map(<[u8]>::to_vec);
             }
             SASL_SEC_PROPS => {
                 if value.is_null() {
@@ -239,10 +247,8 @@ pub unsafe extern "C" fn sasl_setprop(conn: *mut sasl_conn_t, propnum: c_int, va
             SASL_IPLOCALPORT | SASL_IPREMOTEPORT => {
                 // SAFETY: NULL or a NUL-terminated string, per the API.
                 let addr = unsafe { opt_str(value.cast()) };
-                if let Some(a) = addr {
-                    if let Err(e) = crate::core::conn::check_ip_port(a) {
-                        return c.fail(SASL_BADPARAM, e.detail);
-                    }
+                if let Some(a) = addr.filter(|a| !super::addr::valid_ip_port(a)) {
+                    return c.fail(SASL_BADPARAM, format!("Bad {} value \"{a}\"", ip_prop_name(propnum)));
                 }
                 let slot = if propnum == SASL_IPLOCALPORT { &mut c.core.local_addr } else { &mut c.core.remote_addr };
                 *slot = addr.map(str::to_owned);
@@ -267,6 +273,11 @@ pub unsafe extern "C" fn sasl_setprop(conn: *mut sasl_conn_t, propnum: c_int, va
         }
         SASL_OK
     })
+}
+
+/// The name Cyrus gives an address property in its error messages.
+pub(crate) fn ip_prop_name(propnum: c_int) -> &'static str {
+    if propnum == SASL_IPLOCALPORT { "IPLOCALPORT" } else { "IPREMOTEPORT" }
 }
 
 /// Copies the application's channel-binding data (Cyrus keeps the pointer;

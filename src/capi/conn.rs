@@ -3,7 +3,7 @@
 //! Everything returned to C lives here, valid until the next call that
 //! replaces it or until `sasl_dispose`.
 
-use std::ffi::{c_char, c_int, c_uint, CString};
+use std::ffi::{c_char, c_int, CString};
 use std::ptr;
 
 use zeroize::Zeroize;
@@ -33,7 +33,12 @@ pub struct sasl_conn {
 #[derive(Default)]
 pub(crate) struct ErrorState {
     pub code: c_int,
-    pub message: String,
+    /// Bytes: `sasl_seterror` messages are the application's.
+    pub message: Vec<u8>,
+    /// Counts `sasl_seterror` calls, which come from the application (its
+    /// callbacks, mostly): a callback's own message must survive the
+    /// failure it causes.
+    pub set_by_application: u64,
     /// The formatted `sasl_errdetail` text.
     pub detail: Option<CString>,
     pub plugerr: Option<CString>,
@@ -41,8 +46,6 @@ pub(crate) struct ErrorState {
 
 /// Values `sasl_getprop` hands out pointers to.
 pub(crate) struct PropMirror {
-    pub ssf: sasl_ssf_t,
-    pub maxoutbuf: c_uint,
     pub external_ssf: sasl_ssf_t,
     pub sec_props: sasl_security_properties_t,
     /// Boxed on first use: most connections never read a string property.
@@ -65,7 +68,7 @@ const STRING_PROPS: usize = 7;
 
 impl PropMirror {
     /// A stable C pointer for `value` in `slot` (NULL for None).
-    pub fn string(&mut self, slot: StringProp, value: Option<&str>) -> *const c_char {
+    pub fn string(&mut self, slot: StringProp, value: Option<&[u8]>) -> *const c_char {
         let cell = &mut self.strings.get_or_insert_with(Default::default)[slot as usize];
         match value {
             None => {
@@ -73,8 +76,8 @@ impl PropMirror {
                 ptr::null()
             }
             Some(v) => {
-                if cell.as_ref().map(|c| c.as_bytes()) != Some(v.as_bytes()) {
-                    *cell = Some(c_string(v));
+                if cell.as_ref().map(|c| c.as_bytes()) != Some(v) {
+                    *cell = Some(c_bytes(v));
                 }
                 cell.as_ref().map_or(ptr::null(), |c| c.as_ptr())
             }
@@ -138,7 +141,12 @@ impl PromptStore {
 
 /// A C string of `s`, cut at an interior NUL (C would stop there anyway).
 pub(crate) fn c_string(s: &str) -> CString {
-    let end = s.find('\0').unwrap_or(s.len());
+    c_bytes(s.as_bytes())
+}
+
+/// A C string of the bytes `s` (a name need not be UTF-8), cut at a NUL.
+pub(crate) fn c_bytes(s: &[u8]) -> CString {
+    let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
     CString::new(&s[..end]).expect("no interior NUL after cutting")
 }
 
@@ -150,8 +158,6 @@ impl sasl_conn {
             callbacks,
             error: ErrorState::default(),
             props: PropMirror {
-                ssf: 0,
-                maxoutbuf: 0,
                 external_ssf: 0,
                 sec_props: sasl_security_properties {
                     min_ssf: 0,
@@ -171,21 +177,28 @@ impl sasl_conn {
         })
     }
 
-    /// The connection behind a C pointer, or None for NULL or a pointer that
-    /// is not a live connection of this library.
+    /// The connection behind a C pointer, or None for NULL, a connection
+    /// Cyrus created (never read as ours), or a pointer that is not a live
+    /// connection of this library. The magic number is a last guard against
+    /// stale pointers, read before any reference is made.
     ///
     /// # Safety
-    /// `conn` is NULL or was returned by `sasl_client_new` and not disposed.
+    /// `conn` is NULL or was returned by `sasl_client_new` or
+    /// `sasl_server_new` and not disposed.
     pub(crate) unsafe fn from_ptr<'a>(conn: *mut sasl_conn) -> Option<&'a mut sasl_conn> {
-        // SAFETY: per the caller's contract the pointer is NULL or live.
-        let conn = unsafe { conn.as_mut() }?;
-        (conn.magic == MAGIC).then_some(conn)
+        if conn.is_null() || super::cyrus::conns::is_cyrus(conn) {
+            return None;
+        }
+        // SAFETY: per the caller's contract the pointer is live.
+        let magic = unsafe { ptr::addr_of!((*conn).magic).read() };
+        // SAFETY: as above, and the magic says it is one of ours.
+        (magic == MAGIC).then(|| unsafe { &mut *conn })
     }
 
     /// Records a failure (Cyrus records only negative codes).
     pub fn fail(&mut self, code: c_int, message: impl Into<String>) -> c_int {
         self.error.code = code;
-        self.error.message = message.into();
+        self.error.message = message.into().into_bytes();
         code
     }
 
@@ -195,12 +208,6 @@ impl sasl_conn {
             self.error.code = code;
         }
         code
-    }
-
-    /// Copies the completed exchange's results into the C-visible mirror.
-    pub fn sync_outcome(&mut self) {
-        self.props.ssf = self.core.ssf;
-        self.props.maxoutbuf = self.core.maxoutbuf;
     }
 
     /// Keeps `data` NUL-terminated as the client output; returns its address.

@@ -45,6 +45,7 @@ pub unsafe extern "C" fn sasl_encode(
     outputlen: *mut c_uint,
 ) -> c_int {
     ffi_boundary!(SASL_FAIL, {
+        forward_cyrus_conn!(conn, sasl_encode(conn, input, inputlen, output, outputlen));
         // SAFETY: conn is NULL or a live connection, per the API.
         let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return SASL_BADPARAM };
         if input.is_null() || inputlen == 0 || output.is_null() || outputlen.is_null() {
@@ -66,6 +67,7 @@ pub unsafe extern "C" fn sasl_encodev(
     outputlen: *mut c_uint,
 ) -> c_int {
     ffi_boundary!(SASL_FAIL, {
+        forward_cyrus_conn!(conn, sasl_encodev(conn, invec, numiov, output, outputlen));
         // SAFETY: conn is NULL or a live connection, per the API.
         let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return SASL_BADPARAM };
         if invec.is_null() || numiov == 0 || output.is_null() || outputlen.is_null() {
@@ -93,6 +95,7 @@ pub unsafe extern "C" fn sasl_decode(
     outputlen: *mut c_uint,
 ) -> c_int {
     ffi_boundary!(SASL_FAIL, {
+        forward_cyrus_conn!(conn, sasl_decode(conn, input, inputlen, output, outputlen));
         // SAFETY: conn is NULL or a live connection, per the API.
         let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return SASL_BADPARAM };
         if input.is_null() || output.is_null() || outputlen.is_null() {

@@ -20,10 +20,24 @@ macro_rules! ffi_boundary {
     }};
 }
 
+/// Inside an [`ffi_boundary!`] body: a call on a connection Cyrus created
+/// goes to Cyrus with the same arguments (see `cyrus`).
+macro_rules! forward_cyrus_conn {
+    ($conn:expr, $func:ident($($arg:expr),*)) => {
+        if let Some(api) = $crate::capi::cyrus::owner($conn) {
+            // SAFETY: a live Cyrus connection and the application's
+            // arguments, passed on unchanged.
+            return unsafe { (api.$func)($($arg),*) };
+        }
+    };
+}
+
+mod addr;
 mod callbacks;
 pub mod client;
 pub mod common;
 pub mod conn;
+mod cyrus;
 mod global;
 pub mod layer;
 pub mod server;

@@ -206,6 +206,7 @@ pub unsafe extern "C" fn sasl_strlower(val: *mut c_char) -> *mut c_char {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_mkchal(conn: *mut sasl_conn_t, buf: *mut c_char, maxlen: c_uint, hostflag: c_uint) -> c_int {
     ffi_boundary!(0, {
+        forward_cyrus_conn!(conn, sasl_mkchal(conn, buf, maxlen, hostflag));
         // SAFETY: conn is NULL or a live connection, per the API.
         let c = unsafe { sasl_conn::from_ptr(conn) };
         // The connection is needed only for its server name.

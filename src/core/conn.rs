@@ -34,8 +34,6 @@ pub enum Status {
 struct Active {
     info: &'static MechInfo,
     mech: Box<dyn ClientMech>,
-    /// The name reported to the application (with -PLUS when binding).
-    name: std::borrow::Cow<'static, str>,
 }
 
 pub struct ClientConn {
@@ -46,25 +44,32 @@ pub struct ClientConn {
     pub flags: u32,
     pub props: SecurityProps,
     pub external_ssf: u32,
-    pub external_authid: Option<String>,
+    pub external_authid: Option<Vec<u8>>,
     /// Boxed: rarely set, and connections should stay small.
     pub channel_binding: Option<Box<ChannelBinding>>,
     /// The `client_mech_list` option's mechanisms, or None for all.
     mechs: Option<Vec<&'static MechInfo>>,
     active: Option<Active>,
+    /// The selected mechanism's name as reported to the application (with
+    /// -PLUS when binding), set as soon as it is chosen.
+    mech_name: Option<std::borrow::Cow<'static, str>>,
     phase: Phase,
     prompts: Vec<Prompt>,
     hostname: Option<String>,
-    /// Set when authentication completes.
-    pub user: Option<String>,
-    pub authid: Option<String>,
-    pub ssf: u32,
-    pub maxoutbuf: u32,
+    /// Set when the mechanism has sent them (at the latest on completion).
+    pub user: Option<Vec<u8>>,
+    pub authid: Option<Vec<u8>>,
+    /// The security layer: set only on completion, never dropped while the
+    /// connection lives (a completed connection cannot be restarted), and the
+    /// only source of what SASL_SSF and SASL_MAXOUTBUF report.
+    ssf: u32,
+    maxoutbuf: u32,
     framing: Option<Box<Framing>>,
 }
 
 impl ClientConn {
-    /// `mech_list` is the `client_mech_list` option, if the application set one.
+    /// `mech_list` is the `client_mech_list` option, if the application set
+    /// one. The addresses are the C API's strings, checked by the caller.
     pub fn new(
         service: &str,
         server_fqdn: Option<&str>,
@@ -73,9 +78,6 @@ impl ClientConn {
         flags: u32,
         mech_list: Option<&str>,
     ) -> Result<Self> {
-        for addr in [local_addr, remote_addr].into_iter().flatten() {
-            check_ip_port(addr)?;
-        }
         let mechs = match mech_list {
             None => None,
             Some(list) => {
@@ -106,6 +108,7 @@ impl ClientConn {
             channel_binding: None,
             mechs,
             active: None,
+            mech_name: None,
             phase: Phase::New,
             prompts: Vec::new(),
             hostname: None,
@@ -121,9 +124,20 @@ impl ClientConn {
         self.phase
     }
 
+    /// SASL_SSF: the strength of the layer `encode`/`decode` apply (0: none).
+    /// A reference, because C callers get a pointer to it.
+    pub fn ssf(&self) -> &u32 {
+        &self.ssf
+    }
+
+    /// SASL_MAXOUTBUF: the largest plaintext `encode` puts in one packet.
+    pub fn maxoutbuf(&self) -> &u32 {
+        &self.maxoutbuf
+    }
+
     /// The selected mechanism's name, once one is selected.
     pub fn mech_name(&self) -> Option<&str> {
-        self.active.as_ref().map(|a| &*a.name)
+        self.mech_name.as_deref()
     }
 
     /// Prompts to show after a [`Status::Interact`].
@@ -163,6 +177,15 @@ impl ClientConn {
         callbacks: &mut dyn AppCallbacks,
         want_output: bool,
     ) -> Result<(Status, Option<Vec<u8>>)> {
+        if self.phase == Phase::Done {
+            // Restarting would drop the security layer (and the identity) of
+            // a connection the application already treats as authenticated.
+            // Cyrus refuses too (SASL_FAIL), though it frees the layer's state
+            // while doing so. A failed or unfinished exchange may restart.
+            return Err(Error::fail(
+                "authentication on this connection has already completed; a new exchange needs a new connection",
+            ));
+        }
         self.reset();
         let choice = match select::select(&self.context(), mechlist, callbacks) {
             Ok(choice) => choice,
@@ -184,6 +207,9 @@ impl ClientConn {
 
     fn begin(&mut self, choice: Choice) -> Result<()> {
         let Choice { info, cb, plus } = choice;
+        // Reported even if the mechanism cannot start (as Cyrus: svn reads
+        // it after a failed start to drop the mechanism and try another).
+        self.mech_name = Some(if plus { format!("{}-PLUS", info.name).into() } else { info.name.into() });
         let params = Params {
             service: &self.service,
             server_fqdn: self.server_fqdn.as_deref(),
@@ -197,12 +223,10 @@ impl ClientConn {
             cb_disposition: cb,
         };
         let mech = info.start(&params)?;
-        let name = match mech.name() {
-            Some(n) => n.to_owned().into(),
-            None if plus => format!("{}-PLUS", info.name).into(),
-            None => info.name.into(),
-        };
-        self.active = Some(Active { info, mech, name });
+        if let Some(name) = mech.name() {
+            self.mech_name = Some(name.to_owned().into());
+        }
+        self.active = Some(Active { info, mech });
         self.phase = Phase::Running;
         Ok(())
     }
@@ -243,15 +267,15 @@ impl ClientConn {
             callbacks,
             answers,
             prompts: &mut self.prompts,
-            anonymous: active.info.name == "ANONYMOUS",
+            server_fqdn: self.server_fqdn.as_deref(),
             hostname: &mut self.hostname,
             mech: active.info.name,
         };
         match active.mech.step(input, &mut session) {
             Ok(Step::Continue(out)) => {
                 if let Some((user, authid)) = active.mech.identity() {
-                    self.user = Some(user.to_owned());
-                    self.authid = Some(authid.to_owned());
+                    self.user = Some(user.to_vec());
+                    self.authid = Some(authid.to_vec());
                 }
                 Ok((Status::Continue, Some(out)))
             }
@@ -268,7 +292,7 @@ impl ClientConn {
                 self.authid = Some(outcome.authid);
                 self.ssf = outcome.ssf;
                 self.maxoutbuf = if outcome.maxoutbuf == 0 { self.props.maxbufsize } else { outcome.maxoutbuf };
-                self.framing = outcome.layer.map(|l| Box::new(Framing::new(l, self.maxoutbuf, self.props.maxbufsize)));
+                self.framing = outcome.layer.map(|l| Box::new(Framing::new(l, self.maxoutbuf)));
                 self.phase = Phase::Done;
                 let out = match out {
                     None if self.flags & conn_flags::SUCCESS_DATA == 0 => Some(Vec::new()),
@@ -291,16 +315,16 @@ impl ClientConn {
         }
     }
 
-    /// Forgets any previous exchange (a new start on the same connection).
+    /// Forgets an unfinished or failed exchange (a new start on the same
+    /// connection). No layer exists before completion, so none is dropped.
     fn reset(&mut self) {
+        debug_assert!(self.phase != Phase::Done && self.framing.is_none());
         self.active = None;
+        self.mech_name = None;
         self.phase = Phase::New;
         self.prompts.clear();
         self.user = None;
         self.authid = None;
-        self.ssf = 0;
-        self.maxoutbuf = 0;
-        self.framing = None;
     }
 
     /// Mechanisms this connection could use, strongest first, as
@@ -355,42 +379,23 @@ impl ClientConn {
     }
 }
 
-/// Cyrus's IP address syntax: a numeric IPv4 or IPv6 address, optionally
-/// followed by `;port` (the port may be empty).
-pub fn check_ip_port(s: &str) -> Result<()> {
-    let bad = || Error::bad_param(format!("bad IP address and port \"{s}\" (expected a.b.c.d;port)"));
-    let (ip, port) = s.rsplit_once(';').unwrap_or((s, ""));
-    ip.parse::<std::net::IpAddr>().map_err(|_| bad())?;
-    if !port.is_empty() {
-        port.parse::<u16>().map_err(|_| bad())?;
-    }
-    Ok(())
-}
-
 /// The connection as a mechanism sees it during one step.
 struct ConnSession<'a> {
     callbacks: &'a mut dyn AppCallbacks,
     answers: &'a [Answer],
     prompts: &'a mut Vec<Prompt>,
-    anonymous: bool,
+    server_fqdn: Option<&'a str>,
     hostname: &'a mut Option<String>,
     mech: &'static str,
 }
 
 impl Session for ConnSession<'_> {
     fn credentials(&mut self, request: &Request<'_>) -> Result<Credentials> {
-        callbacks::resolve(request, self.answers, self.callbacks, self.prompts, self.anonymous)
+        callbacks::resolve(request, self.answers, self.callbacks, self.prompts, self.server_fqdn)
     }
 
     fn random(&mut self, buf: &mut [u8]) -> Result<()> {
         getrandom::fill(buf).map_err(|e| Error::fail(format!("the system's random source failed: {e}")))
-    }
-
-    fn test_cnonce(&mut self) -> Option<String> {
-        match self.callbacks.simple(callbacks::CallbackId::CNonce) {
-            callbacks::Lookup::Value(v) if !v.is_empty() => Some(v),
-            _ => None,
-        }
     }
 
     fn option(&mut self, name: &str) -> Option<String> {
@@ -430,17 +435,20 @@ mod tests {
                 _ => Availability::Absent,
             }
         }
-        fn simple(&mut self, id: CallbackId) -> Lookup<String> {
+        fn simple(&mut self, id: CallbackId) -> Lookup<Vec<u8>> {
             if id == CallbackId::AuthName { Lookup::Prompt } else { Lookup::Absent }
         }
         fn secret(&mut self) -> Lookup<Secret> {
             Lookup::Value(Secret::new(b"pw".to_vec()))
         }
-        fn realm(&mut self, _: &[String]) -> Lookup<String> {
+        fn realm(&mut self, _: &[String]) -> Lookup<Vec<u8>> {
             Lookup::Absent
         }
         fn option(&mut self, _: Option<&str>, _: &str) -> Option<String> {
             None
+        }
+        fn canon_user(&mut self, _: &[u8], _: u32) -> Lookup<Vec<u8>> {
+            Lookup::Absent
         }
         fn log(&mut self, _: LogLevel, _: &str) {}
     }
@@ -456,10 +464,28 @@ mod tests {
         let (status, out) = conn.step(None, &mut App, &answers).unwrap();
         // The name is canonicalised (trimmed) before it is sent.
         assert_eq!((status, out.as_deref()), (Status::Ok, Some(&b"\0tim\0pw"[..])));
-        assert_eq!((conn.user.as_deref(), conn.authid.as_deref()), (Some("tim"), Some("tim")));
+        assert_eq!((conn.user.as_deref(), conn.authid.as_deref()), (Some(&b"tim"[..]), Some(&b"tim"[..])));
         // sasl_client_step(3): one more call with no data confirms.
         assert_eq!(conn.step(Some(b""), &mut App, &[]).unwrap(), (Status::Ok, Some(Vec::new())));
         assert_eq!(conn.step(Some(b"x"), &mut App, &[]).unwrap_err().code, Code::Fail);
+    }
+
+    #[test]
+    fn a_completed_connection_cannot_restart() {
+        let mut conn = ClientConn::new("imap", Some("h"), None, None, 0, None).unwrap();
+        let answers = [Answer::new(CallbackId::AuthName, Some(b"tim".as_slice()))];
+        assert_eq!(conn.start("PLAIN", &mut App, true).unwrap().0, Status::Interact);
+        assert_eq!(conn.step(None, &mut App, &answers).unwrap().0, Status::Ok);
+        for again in ["PLAIN", "CRAM-MD5", "NOSUCH"] {
+            assert_eq!(conn.start(again, &mut App, true).unwrap_err().code, Code::Fail);
+            assert_eq!((conn.phase(), conn.mech_name()), (Phase::Done, Some("PLAIN")));
+            assert_eq!(conn.user.as_deref(), Some(&b"tim"[..]));
+        }
+        // An unfinished exchange may be abandoned for another, as in Cyrus.
+        let mut conn = ClientConn::new("imap", Some("h"), None, None, 0, None).unwrap();
+        assert_eq!(conn.start("CRAM-MD5", &mut App, true).unwrap().0, Status::Continue);
+        assert_eq!(conn.start("PLAIN", &mut App, true).unwrap().0, Status::Interact);
+        assert_eq!(conn.mech_name(), Some("PLAIN"));
     }
 
     #[test]
@@ -468,16 +494,5 @@ mod tests {
         assert_eq!(conn.start("CRAM-MD5", &mut App, true).unwrap(), (Status::Continue, None));
         assert_eq!(conn.step(None, &mut App, &[]).unwrap_err().code, Code::BadProt);
         assert_eq!(conn.phase(), Phase::Failed);
-    }
-
-    #[test]
-    fn ip_port_syntax() {
-        assert!(check_ip_port("127.0.0.1;389").is_ok());
-        assert!(check_ip_port("::1;143").is_ok());
-        assert!(check_ip_port("1.2.3.4:5").is_err());
-        assert!(check_ip_port("127.0.0.1").is_ok());
-        assert!(check_ip_port("127.0.0.1;").is_ok());
-        assert!(check_ip_port("bogus").is_err());
-        assert!(check_ip_port("1.2.3.4;70000").is_err());
     }
 }

@@ -10,7 +10,7 @@ pub struct Framing {
     layer: Box<dyn SecurityLayer>,
     /// Largest plaintext per packet the peer accepts.
     max_out: usize,
-    /// Largest packet we accept (what we advertised).
+    /// Largest packet we accept: what the mechanism advertised.
     max_in: usize,
     header: [u8; 4],
     header_len: usize,
@@ -21,11 +21,11 @@ pub struct Framing {
 }
 
 impl Framing {
-    pub fn new(layer: Box<dyn SecurityLayer>, max_out: u32, max_in: u32) -> Self {
+    pub fn new(layer: Box<dyn SecurityLayer>, max_out: u32) -> Self {
         Framing {
+            max_in: layer.max_recv(),
             layer,
             max_out: max_out.max(1) as usize,
-            max_in: max_in as usize,
             header: [0; 4],
             header_len: 0,
             body: Vec::new(),
@@ -127,9 +127,13 @@ impl Framing {
 mod tests {
     use super::*;
 
-    /// XORs with 0x5a and appends a 1-byte checksum.
-    struct Toy;
+    /// XORs with 0x5a and appends a 1-byte checksum; accepts packets up to
+    /// the given size.
+    struct Toy(usize);
     impl SecurityLayer for Toy {
+        fn max_recv(&self) -> usize {
+            self.0
+        }
         fn wrap(&mut self, plain: &[u8], out: &mut Vec<u8>) -> Result<()> {
             out.extend(plain.iter().map(|b| b ^ 0x5a));
             out.push(plain.iter().fold(0u8, |a, b| a.wrapping_add(*b)));
@@ -150,10 +154,10 @@ mod tests {
     fn splits_and_reassembles_at_every_boundary() {
         let data: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
         let mut wire = Vec::new();
-        Framing::new(Box::new(Toy), 100, 1 << 16).encode(&data, &mut wire).unwrap();
+        Framing::new(Box::new(Toy(1 << 16)), 100).encode(&data, &mut wire).unwrap();
         assert_eq!(wire.len(), 1000 + 10 * 5);
         for split in [1usize, 3, 4, 5, 104, 105, 333, wire.len()] {
-            let mut rx = Framing::new(Box::new(Toy), 100, 1 << 16);
+            let mut rx = Framing::new(Box::new(Toy(1 << 16)), 100);
             let mut out = Vec::new();
             for piece in wire.chunks(split) {
                 rx.decode(piece, &mut out).unwrap();
@@ -164,11 +168,11 @@ mod tests {
 
     #[test]
     fn oversized_or_corrupt_packets_fail_cleanly() {
-        let mut rx = Framing::new(Box::new(Toy), 100, 64);
+        let mut rx = Framing::new(Box::new(Toy(64)), 100);
         let mut out = Vec::new();
         assert_eq!(rx.decode(&[0, 1, 0, 0], &mut out).unwrap_err().code, Code::Fail);
         let mut wire = Vec::new();
-        Framing::new(Box::new(Toy), 100, 64).encode(b"hello", &mut wire).unwrap();
+        Framing::new(Box::new(Toy(64)), 100).encode(b"hello", &mut wire).unwrap();
         wire[5] ^= 1;
         assert_eq!(rx.decode(&wire, &mut out).unwrap_err().code, Code::BadMac);
         assert!(out.is_empty());

@@ -47,36 +47,38 @@ fn strip_plus(name: &str) -> Option<&str> {
 
 /// Selects a mechanism, or explains in one message why none qualified.
 pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -> Result<Choice, String> {
-    // Server lists are short: keep them on the stack (this runs per connection).
-    let mut stack = [""; 32];
+    // One pass over the server's list, marking which of our mechanisms it
+    // offers (plain and -PLUS): the cost is linear in the list and nothing
+    // is allocated for it, however long a hostile server makes it.
+    const PLAIN: u8 = 1;
+    const PLUS: u8 = 2;
+    let available = ctx.available;
+    let mut stack = [0u8; 64];
     let mut heap = Vec::new();
-    let mut count = 0;
-    for name in split_mechlist(mechlist) {
-        if count < stack.len() {
-            stack[count] = name;
-        } else {
-            heap.push(name);
-        }
-        count += 1;
-    }
-    let offered: Vec<&str>;
-    let offered: &[&str] = if heap.is_empty() {
-        &stack[..count]
+    let listed: &mut [u8] = if available.len() <= stack.len() {
+        &mut stack[..available.len()]
     } else {
-        offered = stack.iter().copied().chain(heap).collect();
-        &offered
+        heap.resize(available.len(), 0);
+        &mut heap
     };
-    if offered.is_empty() {
+    let (mut count, mut server_can_bind) = (0usize, false);
+    for name in split_mechlist(mechlist) {
+        count += 1;
+        let (base, bit) = match strip_plus(name) {
+            Some(base) => (base, PLUS),
+            None => (name, PLAIN),
+        };
+        server_can_bind |= bit == PLUS;
+        if let Some(i) = available.iter().position(|m| m.name.eq_ignore_ascii_case(base)) {
+            listed[i] |= bit;
+        }
+    }
+    if count == 0 {
         return Err("the server offered no mechanisms".into());
     }
-    let offers = |name: &str| offered.iter().any(|o| o.eq_ignore_ascii_case(name));
-    let offers_plus = |name: &str| {
-        offered.iter().any(|o| strip_plus(o).is_some_and(|base| base.eq_ignore_ascii_case(name)))
-    };
-    let server_can_bind = offered.iter().any(|o| strip_plus(o).is_some());
     let p = &ctx.params;
     let cb = p.channel_binding;
-    let negotiating = offered.len() > 1;
+    let negotiating = count > 1;
 
     // Cyrus's channel-binding disposition for the connection as a whole.
     let base_cb = match cb {
@@ -98,14 +100,13 @@ pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -
         required_flags &= !sec::NOPLAINTEXT;
     }
 
-    let mut reasons = String::new();
+    let mut reasons = Reasons::default();
     let mut last_resort: Option<Choice> = None;
     // -PLUS candidates first when we hold binding data, then the plain names.
     let passes: &[bool] = if cb.is_some() { &[true, false] } else { &[false] };
     for &plus in passes {
-        for &info in ctx.available {
-            let listed = if plus { offers_plus(info.name) } else { offers(info.name) };
-            if !listed {
+        for (&info, &offered) in available.iter().zip(listed.iter()) {
+            if offered & if plus { PLUS } else { PLAIN } == 0 {
                 continue;
             }
             let why = if plus && info.features & feat::CHANNEL_BINDING == 0 {
@@ -131,7 +132,7 @@ pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -
                 info.factory.check(p).err()
             };
             if let Some(why) = why {
-                let _ = write!(reasons, "; {}{}: {why}", info.name, if plus { "-PLUS" } else { "" });
+                reasons.add(info.name, if plus { "-PLUS" } else { "" }, &why);
                 continue;
             }
             let cb_disp = if plus { CbDisposition::Used } else { base_cb };
@@ -151,9 +152,9 @@ pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -
         return Ok(choice);
     }
 
-    for name in offered {
+    for name in split_mechlist(mechlist) {
         let base = strip_plus(name).unwrap_or(name);
-        let known = ctx.available.iter().any(|m| m.name.eq_ignore_ascii_case(base));
+        let known = available.iter().any(|m| m.name.eq_ignore_ascii_case(base));
         if !known {
             let why = if crate::mech::find(base).is_some() {
                 "not in the client_mech_list option"
@@ -162,10 +163,50 @@ pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -
             } else {
                 "not supported by this library"
             };
-            let _ = write!(reasons, "; {name}: {why}");
+            reasons.add_unknown(name, why);
         }
     }
-    Err(format!("No worthy mechs found{reasons}"))
+    Err(format!("No worthy mechs found{}", reasons.finish()))
+}
+
+/// Why each offered mechanism was passed over. Reasons for our own
+/// mechanisms are bounded by how many we have; names we do not know come
+/// from the server, so only the first few are listed and the rest counted:
+/// a hostile list of a million names must not become a huge message.
+#[derive(Default)]
+struct Reasons {
+    text: String,
+    unknown_listed: usize,
+    unknown_more: usize,
+}
+
+impl Reasons {
+    const MAX_UNKNOWN_LISTED: usize = 8;
+    /// Mechanism names are at most 20 characters (RFC 4422 section 3.1).
+    const MAX_NAME: usize = 20;
+
+    fn add(&mut self, name: &str, suffix: &str, why: &str) {
+        let _ = write!(self.text, "; {name}{suffix}: {why}");
+    }
+
+    fn add_unknown(&mut self, name: &str, why: &str) {
+        if self.unknown_listed == Self::MAX_UNKNOWN_LISTED {
+            self.unknown_more += 1;
+            return;
+        }
+        self.unknown_listed += 1;
+        match name.get(..Self::MAX_NAME).filter(|_| name.len() > Self::MAX_NAME) {
+            Some(shown) => self.add(shown, "...", why),
+            None => self.add(name, "", why),
+        }
+    }
+
+    fn finish(mut self) -> String {
+        if self.unknown_more > 0 {
+            let _ = write!(self.text, "; and {} more names not usable here", self.unknown_more);
+        }
+        self.text
+    }
 }
 
 fn flag_names(flags: u32) -> String {
@@ -195,13 +236,16 @@ mod tests {
         fn availability(&self, id: CallbackId) -> Availability {
             if id == CallbackId::Pass { self.pass } else { Availability::Absent }
         }
-        fn simple(&mut self, _: CallbackId) -> Lookup<String> {
+        fn simple(&mut self, _: CallbackId) -> Lookup<Vec<u8>> {
             Lookup::Absent
         }
         fn secret(&mut self) -> Lookup<Secret> {
             Lookup::Absent
         }
-        fn realm(&mut self, _: &[String]) -> Lookup<String> {
+        fn realm(&mut self, _: &[String]) -> Lookup<Vec<u8>> {
+            Lookup::Absent
+        }
+        fn canon_user(&mut self, _: &[u8], _: u32) -> Lookup<Vec<u8>> {
             Lookup::Absent
         }
         fn option(&mut self, _: Option<&str>, _: &str) -> Option<String> {
@@ -270,6 +314,26 @@ mod tests {
         assert!(err.contains("FOO: not supported"), "{err}");
         assert!(err.contains("EXTERNAL: no external identity"), "{err}");
         assert!(pick(&c, " ,, ").unwrap_err().contains("no mechanisms"));
+    }
+
+    #[test]
+    fn a_huge_server_list_gives_a_bounded_explanation() {
+        let c = ctx();
+        let mut list: String = (0..200_000).map(|i| format!("X-UNKNOWN-{i} ")).collect();
+        list.push_str(&"Y".repeat(1 << 20));
+        let err = pick(&c, &list).unwrap_err();
+        assert!(err.len() < 2048, "{} bytes", err.len());
+        assert!(err.contains("X-UNKNOWN-0: not supported by this library"), "{err}");
+        assert!(err.ends_with("; and 199993 more names not usable here"), "{err}");
+        // Reasons for our own mechanisms are always given in full.
+        let err = select(&c, &format!("{list} PLAIN"), &Cbs { pass: Availability::Absent }).unwrap_err();
+        assert!(err.contains("; PLAIN: the application provides no callback"), "{err}");
+        // Whatever its length, a usable mechanism anywhere in it is found.
+        list.push_str(" SCRAM-SHA-1 PLAIN");
+        assert_eq!(pick(&c, &list).unwrap(), "SCRAM-SHA-1");
+        let long = "Z".repeat(100);
+        let err = pick(&c, &long).unwrap_err();
+        assert!(err.contains("ZZZZZZZZZZZZZZZZZZZZ...: not supported"), "{err}");
     }
 
     #[test]

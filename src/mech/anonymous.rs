@@ -16,7 +16,7 @@ fn new(_: &Params<'_>) -> Result<Box<dyn ClientMech>> {
     Ok(Box::new(Anonymous { done: false, outcome: None }))
 }
 
-const ANONYMOUS_ID: &str = "anonymous";
+const ANONYMOUS_ID: &[u8] = b"anonymous";
 /// RFC 4505: the trace is at most 255 characters.
 const MAX_TRACE: usize = 255;
 
@@ -33,24 +33,31 @@ impl ClientMech for Anonymous {
         if !input.is_empty() {
             return Err(Error::bad_prot("ANONYMOUS expects no challenge from the server"));
         }
+        // Like Cyrus: "anonymous" is the identity (canonicalised), the
+        // user's trace is sent as entered.
         let creds = session.credentials(&Request {
             authzid: true,
             authname: false,
             password: false,
             realm: None,
+            canon: Canon::Trace(ANONYMOUS_ID),
         })?;
-        let who = creds.authzid.filter(|a| !a.is_empty()).unwrap_or_else(|| ANONYMOUS_ID.into());
-        let mut trace = format!("{who}@{}", session.client_hostname());
+        let who = creds.authzid.filter(|a| !a.is_empty()).unwrap_or_else(|| ANONYMOUS_ID.to_vec());
+        let mut trace = who;
+        trace.push(b'@');
+        trace.extend_from_slice(session.client_hostname().as_bytes());
         if trace.len() > MAX_TRACE {
+            // Never cut inside a UTF-8 sequence.
             let mut cut = MAX_TRACE;
-            while !trace.is_char_boundary(cut) {
+            while cut > 0 && trace[cut] & 0xC0 == 0x80 {
                 cut -= 1;
             }
             trace.truncate(cut);
         }
         self.done = true;
-        self.outcome = Some(super::plain::simple_outcome(None, ANONYMOUS_ID.into()));
-        Ok(Step::Done(Some(trace.into_bytes())))
+        let identity = creds.authname.unwrap_or_else(|| ANONYMOUS_ID.to_vec());
+        self.outcome = Some(super::plain::simple_outcome(None, identity));
+        Ok(Step::Done(Some(trace)))
     }
 
     fn outcome(&mut self) -> Result<Outcome> {
@@ -68,12 +75,12 @@ mod tests {
         let mut s = FakeSession { authzid: Some("sirhc".into()), hostname: "host".into(), ..Default::default() };
         let mut m = INFO.start(&params()).unwrap();
         assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(Some(b"sirhc@host".to_vec())));
-        assert_eq!(m.outcome().unwrap().user(), "anonymous");
+        assert_eq!(m.outcome().unwrap().user(), b"anonymous");
     }
 
     #[test]
     fn trace_is_bounded() {
-        let mut s = FakeSession { authzid: Some("é".repeat(300)), hostname: "h".into(), ..Default::default() };
+        let mut s = FakeSession { authzid: Some("é".repeat(300).into()), hostname: "h".into(), ..Default::default() };
         let mut m = INFO.start(&params()).unwrap();
         let Step::Done(Some(out)) = m.step(b"", &mut s).unwrap() else { panic!() };
         assert!(out.len() <= MAX_TRACE && std::str::from_utf8(&out).is_ok());

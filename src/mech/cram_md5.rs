@@ -27,12 +27,12 @@ struct CramMd5 {
 }
 
 /// The response to `challenge`.
-pub fn response(user: &str, password: &[u8], challenge: &[u8]) -> Vec<u8> {
+pub fn response(user: &[u8], password: &[u8], challenge: &[u8]) -> Vec<u8> {
     let mut mac = <Hmac<Md5> as Mac>::new_from_slice(password).expect("HMAC takes any key length");
     mac.update(challenge);
     let digest = mac.finalize().into_bytes();
     let mut out = Vec::with_capacity(user.len() + 1 + 32);
-    out.extend_from_slice(user.as_bytes());
+    out.extend_from_slice(user);
     out.push(b' ');
     for b in digest {
         out.extend_from_slice(format!("{b:02x}").as_bytes());
@@ -76,7 +76,7 @@ mod tests {
     fn rfc2195_example() {
         let challenge = b"<1896.697170952@postoffice.reston.mci.net>";
         assert_eq!(
-            response("tim", b"tanstaaftanstaaf", challenge),
+            response(b"tim", b"tanstaaftanstaaf", challenge),
             b"tim b913a602c7eda7a495b4e6e7334d3890".to_vec()
         );
     }

@@ -19,7 +19,7 @@ impl Factory for ExternalFactory {
     fn start(&self, params: &Params<'_>) -> Result<Box<dyn ClientMech>> {
         self.check(params).map_err(|why| Error::new(Code::NoMech, format!("EXTERNAL: {why}")))?;
         let authid = params.external_authid.unwrap_or_default();
-        Ok(Box::new(External { authid: authid.to_owned(), done: false, outcome: None }))
+        Ok(Box::new(External { authid: authid.to_vec(), done: false, outcome: None }))
     }
 
     /// Cyrus selects EXTERNAL without an external identity and then fails
@@ -33,7 +33,7 @@ impl Factory for ExternalFactory {
 }
 
 struct External {
-    authid: String,
+    authid: Vec<u8>,
     done: bool,
     outcome: Option<Outcome>,
 }
@@ -51,11 +51,12 @@ impl ClientMech for External {
             authname: false,
             password: false,
             realm: None,
+            canon: Canon::External(&self.authid),
         })?;
-        let authzid = creds.authzid.filter(|z| !z.is_empty());
-        let out = authzid.clone().unwrap_or_default().into_bytes();
+        let authid = creds.authname.unwrap_or_default();
+        let out = creds.authzid.clone().unwrap_or_default();
         self.done = true;
-        self.outcome = Some(super::plain::simple_outcome(authzid, self.authid.clone()));
+        self.outcome = Some(super::plain::simple_outcome(creds.authzid, authid));
         Ok(Step::Done(Some(out)))
     }
 
@@ -71,12 +72,12 @@ mod tests {
 
     #[test]
     fn sends_authzid_or_nothing() {
-        let p = Params { external_authid: Some("cn=me"), ..params() };
+        let p = Params { external_authid: Some(b"cn=me"), ..params() };
         let mut m = INFO.start(&p).unwrap();
         let mut s = FakeSession::default();
         assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(Some(Vec::new())));
         let o = m.outcome().unwrap();
-        assert_eq!((o.user(), o.authid.as_str()), ("cn=me", "cn=me"));
+        assert_eq!((o.user(), &o.authid[..]), (&b"cn=me"[..], &b"cn=me"[..]));
 
         let mut m = INFO.start(&p).unwrap();
         let mut s = FakeSession { authzid: Some("bob".into()), ..Default::default() };

@@ -35,7 +35,7 @@ impl ClientMech for Login {
                 let creds = session.credentials(&Request { authzid: false, ..Request::USER_PASS })?;
                 let authname = creds.authname.unwrap_or_default();
                 self.password = Some(creds.password.unwrap_or_default());
-                let out = authname.as_bytes().to_vec();
+                let out = authname.clone();
                 self.outcome = Some(super::plain::simple_outcome(None, authname));
                 Ok(Step::Continue(out))
             }
@@ -66,7 +66,7 @@ mod tests {
         let mut m = INFO.start(&params()).unwrap();
         assert_eq!(m.step(b"Username:", &mut s).unwrap(), Step::Continue(b"tim".to_vec()));
         assert_eq!(m.step(b"Password:", &mut s).unwrap(), Step::Done(Some(b"secret".to_vec())));
-        assert_eq!(m.outcome().unwrap().user(), "tim");
+        assert_eq!(m.outcome().unwrap().user(), b"tim");
         assert_eq!(m.step(b"", &mut s).unwrap_err().code, Code::BadProt);
     }
 }

@@ -23,6 +23,7 @@ pub mod digest_md5;
 pub mod external;
 mod hi;
 pub mod login;
+pub mod ntlm;
 pub mod oauth;
 pub mod plain;
 pub mod saslprep;
@@ -159,22 +160,69 @@ pub struct Request<'a> {
     pub password: bool,
     /// Ask for a realm, offering these (possibly none) to the user.
     pub realm: Option<&'a [String]>,
+    /// How the identities are canonicalised.
+    pub canon: Canon<'a>,
 }
 
 impl Request<'_> {
     /// authzid (optional), authname and password: what most mechanisms need.
     pub const USER_PASS: Request<'static> =
-        Request { authzid: true, authname: true, password: true, realm: None };
+        Request { authzid: true, authname: true, password: true, realm: None, canon: Canon::AuthidFirst };
+}
+
+/// Which identities the core canonicalises (the application's
+/// `SASL_CB_CANON_USER`, then white space trimmed), and in which order: the
+/// order of Cyrus's plugins, which an application's callback can observe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Canon<'a> {
+    /// The authentication name, then the authzid (DIGEST-MD5, SCRAM; and
+    /// mechanisms without an authzid).
+    AuthidFirst,
+    /// The authzid, then the authentication name (PLAIN).
+    AuthzidFirst,
+    /// The authzid, then this identity established outside SASL (EXTERNAL).
+    External(&'a [u8]),
+    /// This fixed identity (ANONYMOUS); the authzid is a trace, not a name,
+    /// and comes back as the application gave it.
+    Trace(&'a [u8]),
 }
 
 /// Answers to a [`Request`]. A field is `Some` for everything requested,
-/// except `authzid`, which is `None` when the application offers none.
+/// except `authzid`, which is `None` when the application offers none or
+/// it is the authentication identity, and `realm`, which is `None` when the
+/// application chose none. Names are bytes, as the application gave them
+/// (not necessarily UTF-8), canonicalised; `authname` is the canonical
+/// identity of [`Canon::External`] and [`Canon::Trace`] too.
 #[derive(Default)]
 pub struct Credentials {
-    pub authzid: Option<String>,
-    pub authname: Option<String>,
+    pub authzid: Option<Vec<u8>>,
+    pub authname: Option<Vec<u8>>,
     pub password: Option<Secret>,
-    pub realm: Option<String>,
+    pub realm: Option<Vec<u8>>,
+}
+
+/// A fresh client nonce: `len` random bytes, base64-encoded.
+pub fn client_nonce(session: &mut dyn Session, len: usize) -> Result<String> {
+    #[cfg(test)]
+    if let Some(fixed) = session.fixed_nonce() {
+        return Ok(fixed);
+    }
+    use base64::Engine as _;
+    let mut raw = Zeroizing::new(vec![0u8; len]);
+    session.random(&mut raw)?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(&raw[..]))
+}
+
+/// Appends `name` as an RFC 5802 `saslname` (GS2 and SCRAM): `,` becomes
+/// `=2C` and `=` becomes `=3D`; other bytes are copied as they are.
+pub fn push_saslname(out: &mut Vec<u8>, name: &[u8]) {
+    for &b in name {
+        match b {
+            b',' => out.extend_from_slice(b"=2C"),
+            b'=' => out.extend_from_slice(b"=3D"),
+            b => out.push(b),
+        }
+    }
 }
 
 /// Log levels (`SASL_LOG_*`).
@@ -197,9 +245,15 @@ pub trait Session {
     fn credentials(&mut self, request: &Request<'_>) -> Result<Credentials>;
     /// Fills `buf` from the operating system's secure random source.
     fn random(&mut self, buf: &mut [u8]) -> Result<()>;
-    /// A client nonce supplied by the application (`SASL_CB_CNONCE`), a
-    /// hook for reproducible tests. `None` in normal operation.
-    fn test_cnonce(&mut self) -> Option<String>;
+    /// A fixed client nonce, so that unit tests can reproduce published
+    /// exchanges. It exists only in `cargo test` builds: the library has no
+    /// way, from any callback, option or environment, to fix a nonce
+    /// (applications that register `SASL_CB_CNONCE`, which Cyrus never
+    /// calls, must not get it used).
+    #[cfg(test)]
+    fn fixed_nonce(&mut self) -> Option<String> {
+        None
+    }
     /// An option for this mechanism from `SASL_CB_GETOPT`.
     fn option(&mut self, name: &str) -> Option<String>;
     /// The client host's name (looked up lazily, only when a mechanism asks).
@@ -259,7 +313,7 @@ pub struct Params<'a> {
     /// SSF of an external layer (TLS), `SASL_SSF_EXTERNAL`.
     pub external_ssf: u32,
     /// Identity established externally (TLS client cert), `SASL_AUTH_EXTERNAL`.
-    pub external_authid: Option<&'a str>,
+    pub external_authid: Option<&'a [u8]>,
     /// `conn_flags::*` given to sasl_client_new.
     pub flags: u32,
     pub channel_binding: Option<&'a ChannelBinding>,
@@ -280,9 +334,9 @@ pub enum Step {
 pub struct Outcome {
     /// Authorization identity in effect, `SASL_USERNAME`: the authzid if
     /// one was sent; None when it is the authentication identity.
-    pub user: Option<String>,
+    pub user: Option<Vec<u8>>,
     /// Authentication identity: `SASL_AUTHUSER`.
-    pub authid: String,
+    pub authid: Vec<u8>,
     /// Security strength factor of the negotiated layer (0 = none).
     pub ssf: u32,
     /// Largest plaintext the layer can encode in one packet (0 = no layer).
@@ -292,7 +346,7 @@ pub struct Outcome {
 
 impl Outcome {
     /// The authorization identity in effect (`SASL_USERNAME`).
-    pub fn user(&self) -> &str {
+    pub fn user(&self) -> &[u8] {
         self.user.as_deref().unwrap_or(&self.authid)
     }
 }
@@ -319,6 +373,10 @@ pub trait SecurityLayer: Send {
     /// Checks one received payload (without the length prefix) and appends
     /// its plaintext to `out`. On failure nothing may be appended.
     fn unwrap(&mut self, packet: &[u8], out: &mut Vec<u8>) -> Result<()>;
+    /// The largest payload we told the peer we accept (the maxbuf the
+    /// mechanism advertised). The core refuses a longer packet as soon as its
+    /// length arrives, so a peer can never make it buffer more than this.
+    fn max_recv(&self) -> usize;
 }
 
 /// A client mechanism in progress on one connection.
@@ -336,7 +394,7 @@ pub trait ClientMech: Send {
     /// `(user, authid)` once they have been sent, before the exchange is
     /// complete: for mechanisms whose last message the server answers only
     /// with success, after which the application never steps again.
-    fn identity(&self) -> Option<(&str, &str)> {
+    fn identity(&self) -> Option<(&[u8], &[u8])> {
         None
     }
 }
@@ -411,12 +469,29 @@ pub static MECHANISMS: &[&MechInfo] = &[
     &digest_md5::INFO,
     &external::INFO,
     &cram_md5::INFO,
+    &ntlm::INFO,
     &oauth::OAUTHBEARER,
     &oauth::XOAUTH2,
     &plain::INFO,
     &login::INFO,
     &anonymous::INFO,
 ];
+
+/// Spreads 56 key bits over 8 bytes, 7 bits to a byte in the high bits,
+/// leaving the low (parity) bit clear, as DES keys are laid out (DIGEST-MD5's
+/// des and 3des layers, NTLMv1's responses).
+pub(crate) fn des_key(seven: &[u8]) -> [u8; 8] {
+    let mut bits = 0u64;
+    for &b in &seven[..7] {
+        bits = bits << 8 | u64::from(b);
+    }
+    let mut key = [0u8; 8];
+    for (n, k) in key.iter_mut().enumerate() {
+        *k = ((bits >> (49 - 7 * n)) as u8 & 0x7f) << 1;
+    }
+    zeroize::Zeroize::zeroize(&mut bits);
+    key
+}
 
 /// Finds a mechanism by name, ignoring ASCII case.
 pub fn find(name: &str) -> Option<&'static MechInfo> {
@@ -430,10 +505,10 @@ pub(crate) mod testing {
 
     #[derive(Default)]
     pub struct FakeSession {
-        pub authzid: Option<String>,
-        pub authname: Option<String>,
+        pub authzid: Option<Vec<u8>>,
+        pub authname: Option<Vec<u8>>,
         pub password: Option<Vec<u8>>,
-        pub realm: Option<String>,
+        pub realm: Option<Vec<u8>>,
         /// When set, credentials() answers Interact once, then the values.
         pub interact_first: bool,
         pub cnonce: Option<String>,
@@ -453,13 +528,21 @@ pub(crate) mod testing {
                 return Err(Error::interact());
             }
             let missing = |what: &str| Error::bad_param(format!("test session has no {what}"));
+            // As the core answers: the fixed identity of EXTERNAL and
+            // ANONYMOUS as the authname, no authzid equal to the authname.
+            let authname = match request.canon {
+                Canon::External(id) | Canon::Trace(id) => Some(id.to_vec()),
+                _ if request.authname => Some(self.authname.clone().ok_or_else(|| missing("authname"))?),
+                _ => None,
+            };
+            let authzid = if request.authzid { self.authzid.clone() } else { None };
+            let authzid = match request.canon {
+                Canon::Trace(_) => authzid,
+                _ => authzid.filter(|z| !z.is_empty() && Some(z) != authname.as_ref()),
+            };
             Ok(Credentials {
-                authzid: if request.authzid { self.authzid.clone() } else { None },
-                authname: if request.authname {
-                    Some(self.authname.clone().ok_or_else(|| missing("authname"))?)
-                } else {
-                    None
-                },
+                authzid,
+                authname,
                 password: if request.password {
                     Some(Zeroizing::new(self.password.clone().ok_or_else(|| missing("password"))?))
                 } else {
@@ -472,7 +555,7 @@ pub(crate) mod testing {
             buf.fill(self.random_byte);
             Ok(())
         }
-        fn test_cnonce(&mut self) -> Option<String> {
+        fn fixed_nonce(&mut self) -> Option<String> {
             self.cnonce.clone()
         }
         fn option(&mut self, name: &str) -> Option<String> {
@@ -500,5 +583,27 @@ pub(crate) mod testing {
             channel_binding: None,
             cb_disposition: CbDisposition::None,
         }
+    }
+
+    /// Bytes from hex, ignoring whitespace (test vectors).
+    pub fn unhex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::unhex;
+    use super::*;
+
+    #[test]
+    fn des_key_expansion() {
+        // Computed independently as bit strings: 7-bit groups, parity 0:
+        //   python3 -c 's="".join(format(b,"08b") for b in bytes.fromhex("0123456789abcd"));
+        //     print(bytes(int(s[i:i+7]+"0",2) for i in range(0,56,7)).hex())'
+        assert_eq!(des_key(&unhex("0123456789abcd")), unhex("0090d0ac784cae9a")[..]);
+        assert_eq!(des_key(&unhex("ffffffffffffff")), [0xfe; 8]);
+        assert_eq!(des_key(&unhex("80000000000001")), unhex("8000000000000002")[..]);
     }
 }

@@ -73,7 +73,7 @@ enum State {
     /// Nothing sent yet.
     Start,
     /// Our message is sent; identities for the outcome.
-    Sent { user: String, authid: String },
+    Sent { user: Vec<u8>, authid: Vec<u8> },
     /// The server rejected the token and we answered 0x01; what it said.
     ErrorReplied { detail: String },
     /// Finished successfully.
@@ -133,24 +133,10 @@ fn is_kv_value(s: &str) -> bool {
     s.bytes().all(|b| matches!(b, 0x21..=0x7e | b' ' | b'\t' | b'\r' | b'\n'))
 }
 
-/// Escapes an authzid for the GS2 header as SCRAM does (RFC 5802
-/// `saslname`): `,` becomes `=2C` and `=` becomes `=3D`.
-pub fn escape_saslname(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for c in name.chars() {
-        match c {
-            ',' => out.push_str("=2C"),
-            '=' => out.push_str("=3D"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The OAUTHBEARER initial client response (RFC 7628 section 3.1).
 /// Fails with `BadParam` when a value cannot be carried.
 pub fn oauthbearer_message(
-    authzid: Option<&str>,
+    authzid: Option<&[u8]>,
     host: Option<&str>,
     port: Option<u16>,
     token: &[u8],
@@ -161,11 +147,11 @@ pub fn oauthbearer_message(
     let mut out = Secret::new(Vec::with_capacity(token.len() + 64));
     out.extend_from_slice(b"n,");
     if let Some(z) = authzid.filter(|z| !z.is_empty()) {
-        if z.bytes().any(|b| b == 0 || b == KVSEP) {
+        if z.iter().any(|&b| b == 0 || b == KVSEP) {
             return Err(Error::bad_param("OAUTHBEARER: the authorization identity contains a control character"));
         }
         out.extend_from_slice(b"a=");
-        out.extend_from_slice(escape_saslname(z).as_bytes());
+        push_saslname(&mut out, z);
     }
     out.push(b',');
     out.push(KVSEP);
@@ -189,19 +175,19 @@ pub fn oauthbearer_message(
 }
 
 /// The XOAUTH2 initial client response: `user=U ^A auth=Bearer T ^A ^A`.
-pub fn xoauth2_message(user: &str, token: &[u8]) -> Result<Secret> {
+pub fn xoauth2_message(user: &[u8], token: &[u8]) -> Result<Secret> {
     if !is_bearer_token(token) {
         return Err(Error::bad_param("XOAUTH2: the token is not a valid bearer token (RFC 6750 b64token)"));
     }
     if user.is_empty() {
         return Err(Error::bad_param("XOAUTH2: a user name is needed"));
     }
-    if user.chars().any(char::is_control) {
+    if user.iter().any(u8::is_ascii_control) {
         return Err(Error::bad_param("XOAUTH2: the user name contains a control character"));
     }
     let mut out = Secret::new(Vec::with_capacity(user.len() + token.len() + 24));
     out.extend_from_slice(b"user=");
-    out.extend_from_slice(user.as_bytes());
+    out.extend_from_slice(user);
     out.push(KVSEP);
     out.extend_from_slice(b"auth=Bearer ");
     out.extend_from_slice(token);
@@ -224,7 +210,7 @@ impl ClientMech for OAuth {
                 let creds = session.credentials(&Request::USER_PASS)?;
                 let authname = creds.authname.unwrap_or_default();
                 let token = creds.password.unwrap_or_default();
-                let authzid = creds.authzid.filter(|z| !z.is_empty());
+                let authzid = creds.authzid;
                 let (msg, user) = match self.kind {
                     Kind::Bearer => {
                         // The GS2 authzid names the user: the authzid when
@@ -236,8 +222,9 @@ impl ClientMech for OAuth {
                         (msg, user)
                     }
                     Kind::XOAuth2 => {
-                        // XOAUTH2 carries one identity only.
-                        if authzid.as_ref().is_some_and(|z| *z != authname) {
+                        // XOAUTH2 carries one identity only (an authzid
+                        // equal to the authid never reaches here).
+                        if authzid.is_some() {
                             return Err(Error::new(
                                 Code::NoAuthz,
                                 "XOAUTH2 cannot authorize as a user other than the authenticated one",
@@ -274,7 +261,7 @@ impl ClientMech for OAuth {
         }
     }
 
-    fn identity(&self) -> Option<(&str, &str)> {
+    fn identity(&self) -> Option<(&[u8], &[u8])> {
         match &self.state {
             State::Sent { user, authid } => Some((user, authid)),
             _ => None,
@@ -588,7 +575,7 @@ mod tests {
 
     fn session(authzid: Option<&str>, authname: &str, token: &[u8]) -> FakeSession {
         FakeSession {
-            authzid: authzid.map(str::to_owned),
+            authzid: authzid.map(Into::into),
             authname: Some(authname.into()),
             password: Some(token.to_vec()),
             ..Default::default()
@@ -618,7 +605,7 @@ mod tests {
         );
         assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(None));
         let o = m.outcome().unwrap();
-        assert_eq!((o.user(), o.authid.as_str(), o.ssf, o.layer.is_none()), ("user@example.com", "user@example.com", 0, true));
+        assert_eq!((o.user(), &o.authid[..], o.ssf, o.layer.is_none()), (&b"user@example.com"[..], &b"user@example.com"[..], 0, true));
         assert_eq!(m.step(b"", &mut s).unwrap_err().code, Code::BadProt);
     }
 
@@ -652,13 +639,15 @@ mod tests {
 
     #[test]
     fn authzid_is_escaped_and_is_the_user() {
-        assert_eq!(escape_saslname("a,b=c,,=="), "a=2Cb=3Dc=2C=2C=3D=3D");
+        let mut escaped = Vec::new();
+        push_saslname(&mut escaped, b"a,b=c,,==");
+        assert_eq!(escaped, b"a=2Cb=3Dc=2C=2C=3D=3D");
         let mut s = session(Some("admin,x=y"), "tim", b"t0k-en.~_+/==");
         let (mut m, msg) = start(&OAUTHBEARER, None, None, &mut s);
         assert_eq!(msg, b"n,a=admin=2Cx=3Dy,\x01auth=Bearer t0k-en.~_+/==\x01\x01");
         assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(None));
         let o = m.outcome().unwrap();
-        assert_eq!((o.user(), o.authid.as_str()), ("admin,x=y", "tim"));
+        assert_eq!((o.user(), &o.authid[..]), (&b"admin,x=y"[..], &b"tim"[..]));
     }
 
     #[test]
@@ -668,7 +657,7 @@ mod tests {
         assert_eq!(msg, b"user=someuser@example.com\x01auth=Bearer ya29.vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg\x01\x01");
         assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(None));
         let o = m.outcome().unwrap();
-        assert_eq!((o.user(), o.authid.as_str()), ("someuser@example.com", "someuser@example.com"));
+        assert_eq!((o.user(), &o.authid[..]), (&b"someuser@example.com"[..], &b"someuser@example.com"[..]));
         // The same authzid is fine, another is not.
         let mut s = session(Some("u"), "u", b"t");
         let (_, msg) = start(&XOAUTH2, None, None, &mut s);

@@ -20,14 +20,14 @@ struct Plain {
     outcome: Option<Outcome>,
 }
 
-/// The PLAIN message; authzid is sent only when non-empty, as Cyrus does.
-pub fn message(authzid: Option<&str>, authcid: &str, password: &[u8]) -> Secret {
-    let authzid = authzid.unwrap_or("");
+/// The PLAIN message; an empty authzid means none.
+pub fn message(authzid: Option<&[u8]>, authcid: &[u8], password: &[u8]) -> Secret {
+    let authzid = authzid.unwrap_or_default();
     // One spare byte: the C layer appends a NUL without reallocating.
     let mut out = Secret::new(Vec::with_capacity(authzid.len() + authcid.len() + password.len() + 3));
-    out.extend_from_slice(authzid.as_bytes());
+    out.extend_from_slice(authzid);
     out.push(0);
-    out.extend_from_slice(authcid.as_bytes());
+    out.extend_from_slice(authcid);
     out.push(0);
     out.extend_from_slice(password);
     out
@@ -38,10 +38,11 @@ impl ClientMech for Plain {
         if self.done {
             return Err(Error::bad_prot("PLAIN has no further steps"));
         }
-        let creds = session.credentials(&Request::USER_PASS)?;
+        // Cyrus's PLAIN canonicalises the authzid first.
+        let creds = session.credentials(&Request { canon: Canon::AuthzidFirst, ..Request::USER_PASS })?;
         let authname = creds.authname.unwrap_or_default();
         let password = creds.password.unwrap_or_default();
-        let authzid = creds.authzid.filter(|z| !z.is_empty());
+        let authzid = creds.authzid;
         let mut msg = message(authzid.as_deref(), &authname, &password);
         self.done = true;
         self.outcome = Some(simple_outcome(authzid, authname));
@@ -55,7 +56,7 @@ impl ClientMech for Plain {
 }
 
 /// The outcome of a mechanism without a security layer.
-pub(crate) fn simple_outcome(authzid: Option<String>, authid: String) -> Outcome {
+pub(crate) fn simple_outcome(authzid: Option<Vec<u8>>, authid: Vec<u8>) -> Outcome {
     Outcome {
         user: authzid,
         authid,
@@ -73,8 +74,8 @@ mod tests {
     #[test]
     fn rfc4616_examples() {
         // RFC 4616 section 4: "tim" / "tanstaaftanstaaf", and with authzid "Ursel".
-        assert_eq!(&message(None, "tim", b"tanstaaftanstaaf")[..], b"\0tim\0tanstaaftanstaaf");
-        assert_eq!(&message(Some("Ursel"), "Kurt", b"xipj3plmq")[..], b"Ursel\0Kurt\0xipj3plmq");
+        assert_eq!(&message(None, b"tim", b"tanstaaftanstaaf")[..], b"\0tim\0tanstaaftanstaaf");
+        assert_eq!(&message(Some(b"Ursel"), b"Kurt", b"xipj3plmq")[..], b"Ursel\0Kurt\0xipj3plmq");
     }
 
     #[test]
@@ -88,8 +89,22 @@ mod tests {
         let mut m = INFO.start(&params()).unwrap();
         assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(Some(b"Ursel\0Kurt\0xipj3plmq".to_vec())));
         let o = m.outcome().unwrap();
-        assert_eq!((o.user(), o.authid.as_str()), ("Ursel", "Kurt"));
+        assert_eq!((o.user(), &o.authid[..]), (&b"Ursel"[..], &b"Kurt"[..]));
         assert_eq!(m.step(b"", &mut s).unwrap_err().code, Code::BadProt);
+    }
+
+    #[test]
+    fn names_are_bytes_and_a_redundant_authzid_is_not_sent() {
+        // ISO 8859-1 "tést": sent as given.
+        let mut s = FakeSession {
+            authzid: Some(b"t\xe9st".to_vec()),
+            authname: Some(b"t\xe9st".to_vec()),
+            password: Some(b"pw".to_vec()),
+            ..Default::default()
+        };
+        let mut m = INFO.start(&params()).unwrap();
+        assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(Some(b"\0t\xe9st\0pw".to_vec())));
+        assert_eq!(m.outcome().unwrap().user(), b"t\xe9st");
     }
 
     #[test]

@@ -6,7 +6,6 @@
 //! proves that it knows the password too. Fast reauthentication (Cyrus's
 //! client-first reuse of an old nonce) is not implemented: every
 //! authentication starts from a server challenge.
-use base64::Engine;
 use md5::{Digest, Md5};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -302,10 +301,10 @@ fn md5(parts: &[&[u8]]) -> Key {
 
 /// The inputs of one digest computation (RFC 2831 2.1.2.1).
 struct Inputs<'a> {
-    username: &'a str,
-    realm: &'a str,
+    username: &'a [u8],
+    realm: &'a [u8],
     password: &'a [u8],
-    authzid: Option<&'a str>,
+    authzid: Option<&'a [u8]>,
     nonce: &'a str,
     cnonce: &'a str,
     qop: &'a str,
@@ -323,9 +322,9 @@ impl Inputs<'_> {
     fn compute(&self) -> Computed {
         // H({ username-value, ":", realm-value, ":", passwd })
         let mut h = Md5::new();
-        update_latin1(&mut h, self.username.as_bytes());
+        update_latin1(&mut h, self.username);
         h.update(b":");
-        update_latin1(&mut h, self.realm.as_bytes());
+        update_latin1(&mut h, self.realm);
         h.update(b":");
         update_latin1(&mut h, self.password);
         let mut urp = Zeroizing::new([0u8; 16]);
@@ -339,7 +338,7 @@ impl Inputs<'_> {
         h.update(self.cnonce.as_bytes());
         if let Some(z) = self.authzid {
             h.update(b":");
-            h.update(z.as_bytes());
+            h.update(z);
         }
         let mut ha1 = Zeroizing::new([0u8; 16]);
         ha1.copy_from_slice(&h.finalize());
@@ -371,29 +370,30 @@ impl Inputs<'_> {
     }
 }
 
-/// Appends `,name="value"` with `"` and `\` escaped.
-fn push_quoted(out: &mut String, name: &str, value: &str) {
+/// Appends `,name="value"` with `"` and `\` escaped; other bytes (names
+/// need not be UTF-8) as they are.
+fn push_quoted(out: &mut Vec<u8>, name: &str, value: &[u8]) {
     if !out.is_empty() {
-        out.push(',');
+        out.push(b',');
     }
-    out.push_str(name);
-    out.push_str("=\"");
-    for c in value.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"=\"");
+    for &b in value {
+        if b == b'"' || b == b'\\' {
+            out.push(b'\\');
         }
-        out.push(c);
+        out.push(b);
     }
-    out.push('"');
+    out.push(b'"');
 }
 
-fn push_token(out: &mut String, name: &str, value: &str) {
+fn push_token(out: &mut Vec<u8>, name: &str, value: &str) {
     if !out.is_empty() {
-        out.push(',');
+        out.push(b',');
     }
-    out.push_str(name);
-    out.push('=');
-    out.push_str(value);
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'=');
+    out.extend_from_slice(value.as_bytes());
 }
 
 enum State {
@@ -412,8 +412,8 @@ struct Pending {
     server_maxbuf: u32,
     /// The maxbuf we announced: the largest packet we accept.
     our_maxbuf: u32,
-    user: String,
-    authid: String,
+    user: Vec<u8>,
+    authid: Vec<u8>,
 }
 
 struct DigestMd5 {
@@ -444,9 +444,10 @@ impl DigestMd5 {
             return Err(Error::bad_prot("DIGEST-MD5 server maxbuf is too small for the security layer"));
         }
 
-        // One realm is taken as it is; among several the user chooses
-        // (SASL_CB_GETREALM or a prompt); with none, Cyrus uses the server's
-        // name, as it does when the user gives no answer.
+        // As Cyrus: one realm is taken as it is; among several the user
+        // chooses (SASL_CB_GETREALM or a prompt); with none, or when the
+        // user chooses none (a failing callback, a NULL answer), the
+        // server's name.
         let choose_realm = ch.realms.len() > 1;
         let creds = session.credentials(&Request {
             realm: choose_realm.then_some(&ch.realms[..]),
@@ -455,21 +456,12 @@ impl DigestMd5 {
         // Nothing above changed our state: after Interact we run again.
         let authid = creds.authname.unwrap_or_default();
         let password = creds.password.unwrap_or_default();
-        // The authzid is sent only when it differs from the authid (Cyrus).
-        let authzid = creds.authzid.filter(|z| !z.is_empty() && *z != authid);
+        let authzid = creds.authzid;
         let realm = match &ch.realms[..] {
-            [one] => one.clone(),
-            [] => self.server_fqdn.clone(),
-            _ => creds.realm.unwrap_or_else(|| self.server_fqdn.clone()),
+            [one] => one.as_bytes().to_vec(),
+            _ => creds.realm.unwrap_or_else(|| self.server_fqdn.as_bytes().to_vec()),
         };
-        let cnonce = match session.test_cnonce() {
-            Some(c) => c,
-            None => {
-                let mut raw = Zeroizing::new([0u8; CNONCE_BYTES]);
-                session.random(&mut raw[..])?;
-                base64::engine::general_purpose::STANDARD.encode(&raw[..])
-            }
-        };
+        let cnonce = client_nonce(session, CNONCE_BYTES)?;
         let qop = protection.qop();
         let computed = Inputs {
             username: &authid,
@@ -486,7 +478,7 @@ impl DigestMd5 {
         // Our receive buffer, announced as Cyrus does whenever a layer is
         // possible at all (even when it is the default 65536).
         let our_maxbuf = self.props.maxbufsize.min(MAX_MAXBUF);
-        let mut out = String::new();
+        let mut out = Vec::new();
         if ch.utf8 {
             // Only a server that announced charset=utf-8 may be told so.
             push_token(&mut out, "charset", "utf-8");
@@ -496,8 +488,8 @@ impl DigestMd5 {
         if let Some(z) = &authzid {
             push_quoted(&mut out, "authzid", z);
         }
-        push_quoted(&mut out, "nonce", &ch.nonce);
-        push_quoted(&mut out, "cnonce", &cnonce);
+        push_quoted(&mut out, "nonce", ch.nonce.as_bytes());
+        push_quoted(&mut out, "cnonce", cnonce.as_bytes());
         push_token(&mut out, "nc", "00000001");
         push_token(&mut out, "qop", qop);
         if let Some(c) = protection.cipher() {
@@ -506,7 +498,7 @@ impl DigestMd5 {
         if our_maxbuf != 0 {
             push_token(&mut out, "maxbuf", &our_maxbuf.to_string());
         }
-        push_quoted(&mut out, "digest-uri", &self.digest_uri);
+        push_quoted(&mut out, "digest-uri", self.digest_uri.as_bytes());
         push_token(&mut out, "response", &computed.response);
         if out.len() >= MAX_RESPONSE {
             return Err(Error::fail("DIGEST-MD5 response would exceed 4096 bytes"));
@@ -522,7 +514,7 @@ impl DigestMd5 {
             user: authzid.unwrap_or_else(|| authid.clone()),
             authid,
         }));
-        Ok(Step::Continue(out.into_bytes()))
+        Ok(Step::Continue(out))
     }
 
     fn verify(pending: &Pending, input: &[u8]) -> Result<Outcome> {

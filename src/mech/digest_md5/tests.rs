@@ -1,3 +1,5 @@
+use base64::Engine as _;
+
 use super::layer::{derive_keys, Layer};
 use super::*;
 use crate::mech::testing::{params, FakeSession};
@@ -52,7 +54,7 @@ fn rfc2831_imap_example() {
     );
     assert_eq!(m.step(b"rspauth=ea40f60335c427b5527b84dbabcdfffd", &mut s).unwrap(), Step::Done(None));
     let o = m.outcome().unwrap();
-    assert_eq!((o.user(), o.authid.as_str(), o.ssf, o.maxoutbuf), ("chris", "chris", 0, 65536));
+    assert_eq!((o.user(), &o.authid[..], o.ssf, o.maxoutbuf), (&b"chris"[..], &b"chris"[..], 0, 65536));
     assert!(o.layer.is_none());
     assert_eq!(code(m.step(b"rspauth=ea40f60335c427b5527b84dbabcdfffd", &mut s)), Code::BadProt);
 }
@@ -158,8 +160,8 @@ impl Session for RealmSession {
     fn random(&mut self, buf: &mut [u8]) -> Result<()> {
         self.inner.random(buf)
     }
-    fn test_cnonce(&mut self) -> Option<String> {
-        self.inner.test_cnonce()
+    fn fixed_nonce(&mut self) -> Option<String> {
+        self.inner.fixed_nonce()
     }
     fn option(&mut self, name: &str) -> Option<String> {
         self.inner.option(name)
@@ -196,6 +198,14 @@ fn realm_choice() {
     // ...and without an answer, the server's name.
     let (out, _) = realm_run(ch, None);
     assert!(out.contains("realm=\"elwood.innosoft.com\""), "{out}");
+}
+
+#[test]
+fn names_are_sent_as_bytes() {
+    // ISO 8859-1 names (not UTF-8) are quoted and hashed as given.
+    let mut s = FakeSession { authname: Some(b"j\xfcrgen".to_vec()), ..chris() };
+    let Step::Continue(out) = mech().step(b"nonce=\"n\",algorithm=md5-sess", &mut s).unwrap() else { panic!() };
+    assert!(out.starts_with(b"username=\"j\xfcrgen\","), "{}", String::from_utf8_lossy(&out));
 }
 
 #[test]
@@ -325,10 +335,10 @@ impl TestServer {
         }
         let qop = get("qop").unwrap_or("auth");
         let computed = Inputs {
-            username: need("username")?,
-            realm: get("realm").unwrap_or(""),
+            username: need("username")?.as_bytes(),
+            realm: get("realm").unwrap_or("").as_bytes(),
             password: self.password,
-            authzid: get("authzid"),
+            authzid: get("authzid").map(str::as_bytes),
             nonce: self.nonce,
             cnonce: need("cnonce")?,
             qop,
@@ -380,8 +390,8 @@ fn full_exchange_and_layers_with_test_server() {
         let (rspauth, server_layer) = server.answer(out.as_bytes()).unwrap();
         assert_eq!(m.step(&rspauth, &mut s).unwrap(), Step::Done(None));
         let o = m.outcome().unwrap();
-        assert_eq!(o.user(), "boss");
-        assert_eq!(o.authid, "j\u{fc}rgen \"jay\"");
+        assert_eq!(o.user(), b"boss");
+        assert_eq!(o.authid, "j\u{fc}rgen \"jay\"".as_bytes());
         assert_eq!(o.ssf, expect.ssf());
         let overhead = match expect {
             Protection::None => 0,

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suites need, when missing: the C
+# toolchain and valgrind, Cyrus's library, headers, plug-ins and tools (the
+# reference and the server side), and the real servers and clients of the
+# interop tests (slapd, dovecot, svnserve, python3-ldap), clang and llvm
+# for the sanitizer builds. Run by
+# `make check` and by CI (.ci/run); needs root (or passwordless sudo) only
+# when something is missing.
+set -euo pipefail
+pkgs=(build-essential dpkg-dev pkg-config valgrind python3
+      libsasl2-dev libsasl2-modules libsasl2-modules-db sasl2-bin
+      ldap-utils slapd dovecot-imapd cyrus-clients subversion python3-ldap
+      clang llvm)
+# Miri and -Zbuild-std (TSan) need these nightly components, when nightly
+# is installed at all (best effort: those steps skip without them).
+if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    rustup component add miri rust-src --toolchain nightly >/dev/null 2>&1 ||
+        echo "install-deps: could not add miri and rust-src to nightly"
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=()
+[ "$(id -u)" = 0 ] || sudo=(sudo -n)
+echo "install-deps: installing ${missing[*]}"
+# slapd: no system instance (no configuration, no service start).
+echo "slapd slapd/no_configuration boolean true" | "${sudo[@]}" debconf-set-selections
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" flock /tmp/apt.lock apt-get install -y -qq --no-install-recommends \
+    -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
