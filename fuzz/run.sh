@@ -39,7 +39,7 @@ export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4
 -Zsanitizer=address -Cforce-frame-pointers"
 bins=()
 for t in "${targets[@]}"; do bins+=(--bin "$t"); done
-if ! cargo +nightly build --release --locked --target "$triple" "${bins[@]}"; then
+if ! cargo +nightly build --release --target "$triple" "${bins[@]}"; then
     echo "fuzz: 0 passed, ${#targets[@]} failed (build)"
     exit 1
 fi
@@ -57,14 +57,14 @@ for t in "${targets[@]}"; do
         "target/corpus/$t" "corpus/$t" >"$log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
-    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n1)
+    cov=$(grep -ao 'cov: [0-9]*' "$log" | tail -n1)
     if [ $rc -eq 0 ]; then
         passed=$((passed + 1))
         echo "fuzz $t: ok, ${execs:-?} executions in ${seconds}s, ${cov:-cov: ?}"
     else
         failed=$((failed + 1))
         echo "fuzz $t: FAILED (exit $rc), see fuzz/$log and fuzz/artifacts/$t/"
-        grep -m1 -A12 -E 'panicked|ERROR: AddressSanitizer|ERROR: libFuzzer' "$log" | sed 's/^/    /'
+        grep -a -m1 -A12 -E 'panicked|ERROR: AddressSanitizer|ERROR: libFuzzer' "$log" | sed 's/^/    /'
     fi
 done
 echo "fuzz: $passed passed, $failed failed"

@@ -51,7 +51,6 @@ fn run(u: &mut Unstructured<'_>) {
     let mut conn = ClientConn::new("imap", Some("h.example"), None, None, 0, None).unwrap();
     conn.props = SecurityProps { min_ssf: 1, max_ssf: 256, maxbufsize, security_flags: 0 };
     let mut app = FuzzApp::with_password("user", b"pw");
-    app.cnonce = Some("cnonce".into());
     assert_eq!(conn.start("DIGEST-MD5", &mut app, true).unwrap(), (Status::Continue, None));
     let (status, response) = conn.step(Some(&offer.challenge()), &mut app, &[]).unwrap();
     assert_eq!(status, Status::Continue);
@@ -70,8 +69,8 @@ fn run(u: &mut Unstructured<'_>) {
     assert_eq!(conn.step(Some(&verified.rspauth), &mut app, &[]).unwrap().0, Status::Ok);
     let overhead = digest_server::overhead(cipher);
     let server_max = offer.server_maxbuf();
-    assert_eq!(conn.maxoutbuf, server_max - overhead);
-    assert_eq!(conn.ssf, cipher.map_or(1, |c| CIPHERS.iter().find(|k| k.0 == c).unwrap().1));
+    assert_eq!(*conn.maxoutbuf(), server_max - overhead);
+    assert_eq!(*conn.ssf(), cipher.map_or(1, |c| CIPHERS.iter().find(|k| k.0 == c).unwrap().1));
     let mut server = verified.layer.unwrap();
     // Largest message (up to 300 bytes) whose packet fits what we accept.
     let packet_len = |len: usize| match cipher {
@@ -94,7 +93,7 @@ fn run(u: &mut Unstructured<'_>) {
 /// The client encodes fuzzed data (in up to three parts); the server must
 /// read it back whole from packets of at most its maxbuf.
 fn client_to_server(u: &mut Unstructured<'_>, conn: &mut ClientConn, server: &mut ServerLayer, server_max: usize) {
-    let len = u.int_in_range(1..=(3 * conn.maxoutbuf as usize).min(2000)).unwrap_or(1);
+    let len = u.int_in_range(1..=(3 * *conn.maxoutbuf() as usize).min(2000)).unwrap_or(1);
     let data = u.bytes(len).unwrap_or(b"x").to_vec();
     let data = if data.is_empty() { b"x".to_vec() } else { data };
     let cut1 = u.int_in_range(0..=data.len()).unwrap_or(0);
@@ -113,13 +112,13 @@ fn client_to_server(u: &mut Unstructured<'_>, conn: &mut ClientConn, server: &mu
         let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
         assert!(len <= server_max, "a {len}-byte packet for a server that takes {server_max}");
         let plain = server.unwrap(&rest[4..4 + len]).unwrap_or_else(|e| panic!("server: {e}"));
-        assert!(plain.len() <= conn.maxoutbuf as usize);
+        assert!(plain.len() <= *conn.maxoutbuf() as usize);
         received.extend_from_slice(&plain);
         rest = &rest[4 + len..];
         packets += 1;
     }
     assert_eq!(received, data);
-    assert_eq!(packets, data.len().div_ceil(conn.maxoutbuf as usize), "packets used");
+    assert_eq!(packets, data.len().div_ceil(*conn.maxoutbuf() as usize), "packets used");
 }
 
 /// The server sends packets, damaged or not, split at fuzzed points.

@@ -15,8 +15,6 @@ use sasl2_fuzz::*;
 
 /// Characters of a channel-binding type name, and a few that are not.
 const CB_NAME: &[u8] = b"tls-uniqueservrendpoitxp.09,= \"";
-/// Nonce characters, with ',' (not allowed) among them.
-const NONCE: &[u8] = b"abcXYZ019+/=-_!~,";
 
 fuzz_target!(|data: &[u8]| run(&mut Unstructured::new(data)));
 
@@ -69,9 +67,6 @@ fn run(u: &mut Unstructured<'_>) {
     if u.arbitrary().unwrap_or(false) {
         session.authzid = Some(user_name(u));
     }
-    if u.arbitrary().unwrap_or(false) {
-        session.cnonce = Some(string(u, 24, Some(NONCE)));
-    }
     let max_iterations = u.int_in_range(1..=64u32).unwrap_or(16);
     let option = if u.arbitrary().unwrap_or(false) { format!(" {max_iterations} ") } else { max_iterations.to_string() };
     session.options.push((mech::scram::MAX_ITERATIONS_OPTION, option));
@@ -85,14 +80,13 @@ fn run(u: &mut Unstructured<'_>) {
         Ok(Step::Done(_)) => panic!("SCRAM done after one step"),
         Err(e) => {
             check_error(&e, &secrets, &[]);
-            let bad_cnonce = session.cnonce.as_ref().is_some_and(|c| c.is_empty() || c.contains(','));
             let empty_user = prep(session.authname.as_bytes()).is_empty();
-            assert!(bad_cnonce || empty_user, "client-first failed: {e}");
+            assert!(empty_user, "client-first failed: {e}");
             assert_eq!(e.code, Code::BadParam);
             return;
         }
     };
-    let authzid = session.authzid.clone().filter(|z| !z.is_empty());
+    let authzid = session.authzid.clone().filter(|z| !z.is_empty() && *z != session.authname);
     let authzid = authzid.as_deref();
     let salt = bytes(u, 1, 32);
     let salt = if salt.is_empty() { b"s".to_vec() } else { salt };
@@ -154,8 +148,8 @@ fn run(u: &mut Unstructured<'_>) {
             let first_field = server_final.split(|&b| b == b',').next().unwrap_or_default();
             assert_eq!(first_field, verifier.as_bytes(), "accepted a server-final without the true signature");
             let outcome = mech.outcome().expect("outcome after success");
-            assert_eq!(outcome.authid, session.authname);
-            assert_eq!(outcome.user.as_deref(), authzid);
+            assert_eq!(outcome.authid, session.authname.as_bytes());
+            assert_eq!(outcome.user.as_deref(), authzid.map(str::as_bytes));
             assert_eq!((outcome.ssf, outcome.maxoutbuf, outcome.layer.is_none()), (0, 0, true));
             assert_eq!(mech.outcome().unwrap_err().code, Code::NotDone);
             assert_eq!(mech.step(b"", &mut session).unwrap_err().code, Code::BadProt);

@@ -67,7 +67,7 @@ fn run(u: &mut Unstructured<'_>) {
     };
     conn.external_ssf = pick(u, &[0, 0, 1, 2, 56, 256]);
     if u.arbitrary().unwrap_or(false) {
-        conn.external_authid = Some(user_name(u));
+        conn.external_authid = Some(user_name(u).into_bytes());
     }
     if u.arbitrary().unwrap_or(false) {
         conn.channel_binding = Some(Box::new(ChannelBinding {
@@ -81,7 +81,6 @@ fn run(u: &mut Unstructured<'_>) {
         authname: lookup(u, "user".to_owned()),
         pass: lookup(u, Zeroizing::new(b"token-or-password".to_vec())),
         realm: lookup(u, "realm".to_owned()),
-        cnonce: None,
         options: Vec::new(),
         logged: 0,
         max_log: if ISSUE13_ITEM3_REASONS { MAX_DETAIL } else { usize::MAX },

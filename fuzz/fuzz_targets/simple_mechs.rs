@@ -24,7 +24,7 @@ fn run(u: &mut Unstructured<'_>) {
         remote_addr: None,
         props: SecurityProps::default(),
         external_ssf: 0,
-        external_authid: external.as_deref(),
+        external_authid: external.as_deref().map(str::as_bytes),
         flags: 0,
         channel_binding: None,
         cb_disposition: CbDisposition::None,
@@ -55,7 +55,10 @@ fn run(u: &mut Unstructured<'_>) {
         1 => b"<1896.697170952@postoffice.example.net>".to_vec(),
         _ => bytes(u, 0, 1100),
     };
+    // The core drops an authzid equal to the identity (ANONYMOUS: a trace).
     let authzid = session.authzid.clone().filter(|z| !z.is_empty());
+    let identity = if info.name == "EXTERNAL" { external.clone().unwrap_or_default() } else { session.authname.clone() };
+    let distinct = authzid.clone().filter(|z| *z != identity);
     let result = step(&mut *mech, &challenge, &mut session);
     let user = session.authname.clone();
     let (expected, outcome_user, outcome_authid): (Result<Step, Code>, Option<String>, String) = match info.name {
@@ -68,17 +71,17 @@ fn run(u: &mut Unstructured<'_>) {
         }
         "LOGIN" => (Ok(Step::Continue(user.clone().into_bytes())), None, user.clone()),
         "PLAIN" => {
-            let mut m = authzid.clone().unwrap_or_default().into_bytes();
+            let mut m = distinct.clone().unwrap_or_default().into_bytes();
             m.push(0);
             m.extend_from_slice(user.as_bytes());
             m.push(0);
             m.extend_from_slice(&session.password);
-            (Ok(Step::Done(Some(m))), authzid.clone(), user.clone())
+            (Ok(Step::Done(Some(m))), distinct.clone(), user.clone())
         }
         "EXTERNAL" if !challenge.is_empty() => (Err(Code::BadProt), None, String::new()),
         "EXTERNAL" => (
-            Ok(Step::Done(Some(authzid.clone().unwrap_or_default().into_bytes()))),
-            authzid.clone(),
+            Ok(Step::Done(Some(distinct.clone().unwrap_or_default().into_bytes()))),
+            distinct.clone(),
             external.clone().unwrap(),
         ),
         "ANONYMOUS" if !challenge.is_empty() => (Err(Code::BadProt), None, String::new()),
@@ -108,8 +111,8 @@ fn run(u: &mut Unstructured<'_>) {
         assert_eq!(mech.step(&prompt, &mut session).unwrap(), Step::Done(Some(session.password.clone())));
     }
     let o = mech.outcome().expect("outcome after success");
-    assert_eq!(o.user(), outcome_user.as_deref().unwrap_or(&outcome_authid), "{} user", info.name);
-    assert_eq!(o.authid, outcome_authid, "{} authid", info.name);
+    assert_eq!(o.user(), outcome_user.as_deref().unwrap_or(&outcome_authid).as_bytes(), "{} user", info.name);
+    assert_eq!(o.authid, outcome_authid.as_bytes(), "{} authid", info.name);
     assert_eq!((o.ssf, o.layer.is_none()), (0, true));
     assert_eq!(mech.step(b"", &mut session).unwrap_err().code, Code::BadProt, "{} went on", info.name);
 }

@@ -11,7 +11,7 @@ pub mod scram_server;
 pub use libfuzzer_sys::arbitrary::{self, Unstructured};
 
 use sasl2::core::{AppCallbacks, Availability, CallbackId, Lookup};
-use sasl2::mech::{Code, Credentials, Error, LogLevel, Request, Secret, Session};
+use sasl2::mech::{Canon, Code, Credentials, Error, LogLevel, Request, Secret, Session};
 use zeroize::Zeroizing;
 
 /// Checks of issue 13's defects, which are being fixed on main: set each to
@@ -43,7 +43,6 @@ pub struct FuzzSession {
     pub realm_requests: Vec<Vec<String>>,
     /// When set, the first credentials() call answers Interact.
     pub interact_first: bool,
-    pub cnonce: Option<String>,
     pub options: Vec<(&'static str, String)>,
     pub hostname: String,
     /// Seed of the deterministic "random" bytes.
@@ -59,11 +58,25 @@ impl Session for FuzzSession {
         if let Some(realms) = request.realm {
             self.realm_requests.push(realms.to_vec());
         }
+        // As the core answers (its canonicalisation is the identity here):
+        // EXTERNAL's and ANONYMOUS's fixed identity as the authname, no
+        // authzid that is empty or equal to the authname, ANONYMOUS's trace
+        // as given.
+        let bytes = |s: &Option<String>| s.clone().map(String::into_bytes);
+        let authname = match request.canon {
+            Canon::External(id) | Canon::Trace(id) => Some(id.to_vec()),
+            _ => request.authname.then(|| self.authname.clone().into_bytes()),
+        };
+        let authzid = if request.authzid { bytes(&self.authzid) } else { None };
+        let authzid = match request.canon {
+            Canon::Trace(_) => authzid,
+            _ => authzid.filter(|z| !z.is_empty() && Some(z) != authname.as_ref()),
+        };
         Ok(Credentials {
-            authzid: if request.authzid { self.authzid.clone() } else { None },
-            authname: request.authname.then(|| self.authname.clone()),
+            authzid,
+            authname,
             password: request.password.then(|| Zeroizing::new(self.password.clone())),
-            realm: if request.realm.is_some() { self.realm.clone() } else { None },
+            realm: if request.realm.is_some() { bytes(&self.realm) } else { None },
         })
     }
     fn random(&mut self, buf: &mut [u8]) -> sasl2::mech::Result<()> {
@@ -71,9 +84,6 @@ impl Session for FuzzSession {
             *b = self.random_seed.wrapping_add(i as u8).wrapping_mul(167);
         }
         Ok(())
-    }
-    fn test_cnonce(&mut self) -> Option<String> {
-        self.cnonce.clone()
     }
     fn option(&mut self, name: &str) -> Option<String> {
         self.options.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
@@ -95,7 +105,6 @@ pub struct FuzzApp {
     pub authname: Lookup<String>,
     pub pass: Lookup<Secret>,
     pub realm: Lookup<String>,
-    pub cnonce: Option<String>,
     pub options: Vec<(&'static str, String)>,
     pub logged: usize,
     /// Longest log message allowed.
@@ -110,7 +119,6 @@ impl FuzzApp {
             authname: Lookup::Value(authname.to_owned()),
             pass: Lookup::Value(Zeroizing::new(password.to_vec())),
             realm: Lookup::Absent,
-            cnonce: None,
             options: Vec::new(),
             logged: 0,
             max_log: MAX_DETAIL,
@@ -126,9 +134,9 @@ fn availability<T>(l: &Lookup<T>) -> Availability {
     }
 }
 
-fn copy<T: Clone>(l: &Lookup<T>) -> Lookup<T> {
+fn copy<T: Clone, U: From<T>>(l: &Lookup<T>) -> Lookup<U> {
     match l {
-        Lookup::Value(v) => Lookup::Value(v.clone()),
+        Lookup::Value(v) => Lookup::Value(v.clone().into()),
         Lookup::Prompt => Lookup::Prompt,
         Lookup::Absent => Lookup::Absent,
         Lookup::Failed(c) => Lookup::Failed(*c),
@@ -142,23 +150,24 @@ impl AppCallbacks for FuzzApp {
             CallbackId::AuthName => availability(&self.authname),
             CallbackId::Pass => availability(&self.pass),
             CallbackId::GetRealm => availability(&self.realm),
-            CallbackId::CNonce if self.cnonce.is_some() => Availability::Callback,
             _ => Availability::Absent,
         }
     }
-    fn simple(&mut self, id: CallbackId) -> Lookup<String> {
+    fn simple(&mut self, id: CallbackId) -> Lookup<Vec<u8>> {
         match id {
             CallbackId::User => copy(&self.user),
             CallbackId::AuthName => copy(&self.authname),
-            CallbackId::CNonce => self.cnonce.clone().map_or(Lookup::Absent, Lookup::Value),
             _ => Lookup::Absent,
         }
     }
     fn secret(&mut self) -> Lookup<Secret> {
         copy(&self.pass)
     }
-    fn realm(&mut self, _offered: &[String]) -> Lookup<String> {
+    fn realm(&mut self, _offered: &[String]) -> Lookup<Vec<u8>> {
         copy(&self.realm)
+    }
+    fn canon_user(&mut self, _name: &[u8], _flags: u32) -> Lookup<Vec<u8>> {
+        Lookup::Absent
     }
     fn option(&mut self, _plugin: Option<&str>, name: &str) -> Option<String> {
         self.options.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
