@@ -61,7 +61,11 @@ asan)
     chmod +x "$cc_wrapper"
     # detect_leaks: LeakSanitizer too. The C tests run directly (valgrind
     # and ASan do not mix).
-    CC="$repo/$cc_wrapper" CTESTS_VALGRIND=0 \
+    # t_server and t_exports reach the server side, which the library
+    # forwards to Cyrus's, opened with RTLD_DEEPBIND: AddressSanitizer
+    # refuses that flag (google/sanitizers#611). t_exports-without-cyrus
+    # still runs.
+    CC="$repo/$cc_wrapper" CTESTS_VALGRIND=0 CTESTS_SKIP="t_server t_exports" \
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99:strict_string_checks=1:detect_stack_use_after_return=1 \
         ctests/run.sh build-asan
     ;;
