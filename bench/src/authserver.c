@@ -24,7 +24,7 @@ static int cb_getopt(void *ctx, const char *plugin, const char *option, const ch
     else if (!strcmp(option, "pwcheck_method"))
         v = "auxprop";
     else if (!strcmp(option, "mech_list"))
-        v = "SCRAM-SHA-1 SCRAM-SHA-256 SCRAM-SHA-512 DIGEST-MD5";
+        v = "SCRAM-SHA-1 SCRAM-SHA-224 SCRAM-SHA-256 SCRAM-SHA-384 SCRAM-SHA-512 DIGEST-MD5";
     if (!v)
         return SASL_FAIL;
     *result = v;

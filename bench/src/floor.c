@@ -2,9 +2,10 @@
  * using OpenSSL libcrypto's low-level (deprecated, assembly-optimised)
  * functions.
  *
- *   floor scram sha1|sha256|sha512 REPS
+ *   floor scram sha1|sha224|sha256|sha384|sha512 REPS
  *       CPU time of 2 x 4096 calls of the hash's compression function
- *       (SHA1_Transform / SHA256_Transform / SHA512_Transform), i.e. the
+ *       (SHA1_Transform / SHA256_Transform / SHA512_Transform; SHA-224 and
+ *       SHA-384 use the SHA-256 and SHA-512 compressions), i.e. the
  *       PBKDF2-HMAC inner+outer block per iteration with precomputed pads.
  *       Prints us_per_auth (median over REPS) and us_min (best rep).
  *
@@ -42,13 +43,15 @@ static double scram_floor(const char *h, int reps, double *best)
             for (int i = 0; i < 2 * 4096; i++)
                 SHA1_Transform(&c, block);
             sink += c.h0;
-        } else if (!strcmp(h, "sha256")) {
+        } else if (!strcmp(h, "sha256") || !strcmp(h, "sha224")) {
+            /* SHA-224 is SHA-256's compression with another IV */
             SHA256_CTX c;
             SHA256_Init(&c);
             for (int i = 0; i < 2 * 4096; i++)
                 SHA256_Transform(&c, block);
             sink += c.h[0];
-        } else if (!strcmp(h, "sha512")) {
+        } else if (!strcmp(h, "sha512") || !strcmp(h, "sha384")) {
+            /* SHA-384 is SHA-512's compression with another IV */
             SHA512_CTX c;
             SHA512_Init(&c);
             for (int i = 0; i < 2 * 4096; i++)

@@ -7,8 +7,9 @@ use std::ptr;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use md5::digest::core_api::{Block, FixedOutputCore, UpdateCore};
-use md5::digest::generic_array::GenericArray;
+use md5::block_api::Md5Core;
+use md5::digest::block_api::{Buffer, FixedOutputCore, UpdateCore};
+use md5::digest::common::hazmat::{SerializableState, SerializedState};
 use zeroize::Zeroize;
 
 use super::conn::sasl_conn;
@@ -306,33 +307,84 @@ pub unsafe extern "C" fn sasl_config_getstring(key: *const c_char, def: *const c
 }
 
 // `MD5_CTX` of Cyrus's md5.h is 88 bytes, 4-byte aligned. This library keeps
-// its own layout inside it: the md-5 crate's block state, then up to 63
-// pending bytes, then their count.
+// its own layout inside it: the md-5 crate's serialized block state, then up
+// to 63 pending bytes, then their count.
 const MD5_CTX_SIZE: usize = 88;
-const CORE_SIZE: usize = std::mem::size_of::<md5::Md5Core>();
+const CORE_SIZE: usize = std::mem::size_of::<SerializedState<Md5Core>>();
 const _: () = assert!(CORE_SIZE + 64 <= MD5_CTX_SIZE);
 
-unsafe fn md5_load(ctx: *const c_void) -> (md5::Md5Core, [u8; 64], usize) {
-    let p = ctx.cast::<u8>();
-    // SAFETY: 88 readable bytes; the core was written by md5_store (or
-    // _sasl_MD5Init) from a value of the same type.
-    unsafe {
-        let core = ptr::read_unaligned(p.cast::<md5::Md5Core>());
+/// An MD5 computation as stored in an `MD5_CTX`.
+struct Md5Ctx {
+    core: Md5Core,
+    pending: [u8; 64],
+    n: usize,
+}
+
+impl Md5Ctx {
+    fn new() -> Self {
+        Md5Ctx { core: Md5Core::default(), pending: [0; 64], n: 0 }
+    }
+
+    fn load(raw: &[u8; MD5_CTX_SIZE]) -> Self {
+        let state = SerializedState::<Md5Core>::try_from(&raw[..CORE_SIZE]).expect("CORE_SIZE bytes");
+        // Every byte pattern is an MD5 state: this cannot fail.
+        let core = Md5Core::deserialize(&state).unwrap_or_default();
         let mut pending = [0u8; 64];
-        ptr::copy_nonoverlapping(p.add(CORE_SIZE), pending.as_mut_ptr(), 63);
-        let n = (*p.add(MD5_CTX_SIZE - 1) as usize).min(63);
-        (core, pending, n)
+        pending[..63].copy_from_slice(&raw[CORE_SIZE..CORE_SIZE + 63]);
+        Md5Ctx { core, pending, n: usize::from(raw[MD5_CTX_SIZE - 1]).min(63) }
+    }
+
+    fn store(&self, raw: &mut [u8; MD5_CTX_SIZE]) {
+        raw[..CORE_SIZE].copy_from_slice(&self.core.serialize());
+        raw[CORE_SIZE..CORE_SIZE + 63].copy_from_slice(&self.pending[..63]);
+        raw[MD5_CTX_SIZE - 1] = self.n as u8;
+    }
+
+    fn update(&mut self, mut data: &[u8]) {
+        if self.n > 0 {
+            let take = (64 - self.n).min(data.len());
+            self.pending[self.n..self.n + take].copy_from_slice(&data[..take]);
+            self.n += take;
+            data = &data[take..];
+            if self.n < 64 {
+                return;
+            }
+            self.core.update_blocks(std::slice::from_ref((&self.pending).into()));
+            self.n = 0;
+        }
+        let mut blocks = data.chunks_exact(64);
+        for block in &mut blocks {
+            let block: &[u8; 64] = block.try_into().expect("64 bytes");
+            self.core.update_blocks(std::slice::from_ref(block.into()));
+        }
+        let rest = blocks.remainder();
+        self.pending[..rest.len()].copy_from_slice(rest);
+        self.n = rest.len();
+    }
+
+    fn finish(mut self) -> [u8; 16] {
+        let mut buffer = Buffer::<Md5Core>::new(&self.pending[..self.n]);
+        let mut out = Default::default();
+        self.core.finalize_fixed_core(&mut buffer, &mut out);
+        out.into()
     }
 }
 
-unsafe fn md5_store(ctx: *mut c_void, core: md5::Md5Core, pending: &[u8]) {
-    let p = ctx.cast::<u8>();
-    // SAFETY: 88 writable bytes; pending is at most 63 bytes.
-    unsafe {
-        ptr::write_unaligned(p.cast::<md5::Md5Core>(), core);
-        ptr::copy_nonoverlapping(pending.as_ptr(), p.add(CORE_SIZE), pending.len());
-        *p.add(MD5_CTX_SIZE - 1) = pending.len() as u8;
+impl Drop for Md5Ctx {
+    fn drop(&mut self) {
+        // The core wipes itself (md-5's zeroize feature).
+        self.pending.zeroize();
     }
+}
+
+/// The 88 bytes of an `MD5_CTX`.
+///
+/// # Safety
+/// `ctx` points to 88 readable and writable bytes that nothing else uses
+/// meanwhile.
+unsafe fn md5_ctx<'a>(ctx: *mut c_void) -> &'a mut [u8; MD5_CTX_SIZE] {
+    // SAFETY: per the contract; [u8; N] has alignment 1.
+    unsafe { &mut *ctx.cast::<[u8; MD5_CTX_SIZE]>() }
 }
 
 #[unsafe(no_mangle)]
@@ -341,7 +393,7 @@ pub unsafe extern "C" fn _sasl_MD5Init(ctx: *mut c_void) {
         return;
     }
     // SAFETY: an MD5_CTX (88 writable bytes), per md5.h.
-    unsafe { md5_store(ctx, md5::Md5Core::default(), &[]) };
+    Md5Ctx::new().store(unsafe { md5_ctx(ctx) });
 }
 
 #[unsafe(no_mangle)]
@@ -351,26 +403,10 @@ pub unsafe extern "C" fn _sasl_MD5Update(ctx: *mut c_void, input: *const u8, len
             return;
         }
         // SAFETY: an MD5_CTX set up by _sasl_MD5Init; `len` bytes at `input`.
-        let (mut core, mut pending, mut n) = unsafe { md5_load(ctx) };
-        let mut data = unsafe { bytes(input.cast(), len as usize) };
-        if n > 0 {
-            let take = (64 - n).min(data.len());
-            pending[n..n + take].copy_from_slice(&data[..take]);
-            n += take;
-            data = &data[take..];
-            if n == 64 {
-                core.update_blocks(&[*Block::<md5::Md5Core>::from_slice(&pending)]);
-                n = 0;
-            }
-        }
-        let full = data.len() / 64 * 64;
-        let blocks: Vec<Block<md5::Md5Core>> = data[..full].chunks_exact(64).map(|b| *GenericArray::from_slice(b)).collect();
-        core.update_blocks(&blocks);
-        let rest = &data[full..];
-        pending[n..n + rest.len()].copy_from_slice(rest);
-        n += rest.len();
-        // SAFETY: as above.
-        unsafe { md5_store(ctx, core, &pending[..n]) };
+        let (raw, data) = unsafe { (md5_ctx(ctx), bytes(input.cast(), len as usize)) };
+        let mut md5 = Md5Ctx::load(raw);
+        md5.update(data);
+        md5.store(raw);
     })
 }
 
@@ -381,15 +417,11 @@ pub unsafe extern "C" fn _sasl_MD5Final(digest: *mut u8, ctx: *mut c_void) {
             return;
         }
         // SAFETY: an MD5_CTX set up by _sasl_MD5Init.
-        let (mut core, pending, n) = unsafe { md5_load(ctx) };
-        let mut buffer = md5::digest::core_api::Buffer::<md5::Md5Core>::new(&pending[..n]);
-        let mut out = GenericArray::default();
-        core.finalize_fixed_core(&mut buffer, &mut out);
-        // SAFETY: 16 writable bytes at `digest`, 88 at `ctx`, per md5.h.
-        unsafe {
-            ptr::copy_nonoverlapping(out.as_ptr(), digest, 16);
-            std::slice::from_raw_parts_mut(ctx.cast::<u8>(), MD5_CTX_SIZE).zeroize();
-        }
+        let raw = unsafe { md5_ctx(ctx) };
+        let out = Md5Ctx::load(raw).finish();
+        raw.zeroize();
+        // SAFETY: 16 writable bytes at `digest`, per md5.h.
+        unsafe { ptr::copy_nonoverlapping(out.as_ptr(), digest, 16) };
     })
 }
 

@@ -6,7 +6,7 @@ use super::layer::Framing;
 use super::select::{self, Choice, Context};
 use crate::mech::{
     self, conn_flags, CbDisposition, ChannelBinding, ClientMech, Code, Credentials, Error, LogLevel,
-    MechInfo, Params, Request, Result, SecurityProps, Session, Step,
+    MechInfo, Params, Request, Result, Secret, SecurityProps, Session, Step,
 };
 
 /// Where the connection is in its exchange.
@@ -272,6 +272,7 @@ impl ClientConn {
             mech: active.info.name,
         };
         match active.mech.step(input, &mut session) {
+            Ok(Step::AwaitServer) => Ok((Status::Continue, None)),
             Ok(Step::Continue(out)) => {
                 if let Some((user, authid)) = active.mech.identity() {
                     self.user = Some(user.to_vec());
@@ -416,6 +417,18 @@ impl Session for ConnSession<'_> {
 
     fn log(&mut self, level: LogLevel, message: &str) {
         self.callbacks.log(level, message);
+    }
+
+    fn recall(&mut self, id: &[&[u8]], take: bool) -> Option<Secret> {
+        super::reauth::recall(id, take)
+    }
+
+    fn remember(&mut self, id: &[&[u8]], value: &[u8]) {
+        super::reauth::remember(id, value);
+    }
+
+    fn forget(&mut self, id: &[&[u8]]) {
+        super::reauth::forget(id);
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod callbacks;
 pub mod conn;
 pub mod layer;
+pub mod reauth;
 pub mod select;
 
 pub use callbacks::{Answer, AppCallbacks, Availability, CallbackId, Lookup, Prompt};

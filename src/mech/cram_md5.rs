@@ -1,5 +1,5 @@
 //! CRAM-MD5 (RFC 2195): `user SP hex(HMAC-MD5(password, challenge))`.
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use md5::Md5;
 
 use super::*;
@@ -28,7 +28,7 @@ struct CramMd5 {
 
 /// The response to `challenge`.
 pub fn response(user: &[u8], password: &[u8], challenge: &[u8]) -> Vec<u8> {
-    let mut mac = <Hmac<Md5> as Mac>::new_from_slice(password).expect("HMAC takes any key length");
+    let mut mac = <Hmac<Md5> as KeyInit>::new_from_slice(password).expect("HMAC takes any key length");
     mac.update(challenge);
     let digest = mac.finalize().into_bytes();
     let mut out = Vec::with_capacity(user.len() + 1 + 32);

@@ -3,15 +3,26 @@
 //!
 //! SCRAM's cost is this loop (4096 iterations and more), so each iteration
 //! here is exactly two compressions: the HMAC key schedule is done once, the
-//! two padded blocks are laid out once, and each round only rewrites their
+//! padded block is laid out once, and each compression only rewrites its
 //! first digest-sized bytes. The generic HMAC path (clone the keyed state,
 //! buffer, pad, finalize) costs about as much again as the compressions when
 //! they run on SHA-NI. The compression functions are the `sha1`/`sha2`
-//! crates' own, which pick SHA-NI (or other acceleration) at run time.
+//! crates' own, which pick SHA-NI (or AVX2 for SHA-512) at run time.
+//!
+//! What remains on top of the compressions is the step from one digest to
+//! the next block, which is on the critical path of every iteration: the
+//! state words are stored big-endian 16 bytes at a time (narrower stores
+//! stall the 16-byte loads the next compression makes of the same bytes:
+//! store forwarding fails), the keyed states are copied whole, and the
+//! running XOR is kept in state words, converted to bytes once at the end.
 
-use hmac::{Hmac, Mac};
-use sha2::digest::generic_array::GenericArray;
+use hmac::{Hmac, KeyInit, Mac};
 use zeroize::{Zeroize, Zeroizing};
+
+/// Largest block (SHA-512 family).
+const MAX_BLOCK: usize = 128;
+/// A block buffer; 64-byte hashes use its first half.
+type Block = [u8; MAX_BLOCK];
 
 /// What the loop needs of a hash: its block and digest sizes, its state, its
 /// compression function, and how the state becomes the digest.
@@ -22,50 +33,46 @@ pub trait Compress {
     const OUT: usize;
     /// Bytes of the message-length field in the padding (8 or 16).
     const LEN_FIELD: usize;
-    type State: Copy + Zeroize;
+    type State: Copy + Default + Zeroize;
     /// The initial chaining value.
     fn initial() -> Self::State;
-    /// Compresses one `BLOCK`-byte block into `state`.
-    fn compress(state: &mut Self::State, block: &[u8]);
-    /// The first `OUT` bytes of the state, big-endian, into `out`.
-    fn digest(state: &Self::State, out: &mut [u8]);
+    /// Compresses the first `BLOCK` bytes of `block` into `state`.
+    fn compress(state: &mut Self::State, block: &Block);
+    /// The digest words of `state`, big-endian, into the first `OUT` bytes
+    /// of `block`, in whole 16-byte chunks where the digest allows.
+    fn put_digest(state: &Self::State, block: &mut Block);
+    /// `acc ^= state`, over the digest words.
+    fn xor(acc: &mut Self::State, state: &Self::State);
     /// HMAC over `key` and `data` (used once, for U1).
     fn hmac(key: &[u8], data: &[&[u8]], out: &mut [u8]);
     /// The hash of `data` (for keys longer than a block).
     fn hash(data: &[u8], out: &mut [u8]);
 }
 
-// Digests are whole words (20, 28, 32 bytes of u32s; 48, 64 of u64s). They
-// are stored 16 bytes at a time where possible: narrower stores stall the
-// vector loads the next compression makes of the same bytes (store
-// forwarding), which costs as much as a tenth of a compression.
-fn words_be<const N: usize>(state: &[u32; N], out: &mut [u8]) {
-    let words = out.len() / 4;
-    let mut i = 0;
-    while i + 4 <= words {
-        let v = (state[i] as u128) << 96
-            | (state[i + 1] as u128) << 64
-            | (state[i + 2] as u128) << 32
-            | state[i + 3] as u128;
-        out[i * 4..i * 4 + 16].copy_from_slice(&v.to_be_bytes());
-        i += 4;
-    }
-    for j in i..words {
-        out[j * 4..j * 4 + 4].copy_from_slice(&state[j].to_be_bytes());
+/// `N` words of `state` into `out`, big-endian. Written as one loop so that
+/// the compiler stores each 4 words as one 16-byte vector.
+#[inline(always)]
+fn put_be32<const S: usize>(state: &[u32; S], n: usize, out: &mut Block) {
+    for (o, w) in out.chunks_exact_mut(4).zip(&state[..n]) {
+        o.copy_from_slice(&w.to_be_bytes());
     }
 }
 
-fn words64_be(state: &[u64; 8], out: &mut [u8]) {
-    for (i, pair) in state.chunks_exact(2).take(out.len() / 16).enumerate() {
-        let v = (pair[0] as u128) << 64 | pair[1] as u128;
-        out[i * 16..i * 16 + 16].copy_from_slice(&v.to_be_bytes());
+#[inline(always)]
+fn put_be64(state: &[u64; 8], n: usize, out: &mut Block) {
+    for (o, w) in out.chunks_exact_mut(8).zip(&state[..n]) {
+        o.copy_from_slice(&w.to_be_bytes());
     }
+}
+
+fn first<const N: usize>(block: &Block) -> &[u8; N] {
+    block[..N].try_into().expect("N <= MAX_BLOCK")
 }
 
 macro_rules! generic_parts {
     ($digest:ty) => {
         fn hmac(key: &[u8], data: &[&[u8]], out: &mut [u8]) {
-            let mut mac = <Hmac<$digest> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
+            let mut mac = <Hmac<$digest> as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
             for d in data {
                 mac.update(d);
             }
@@ -77,59 +84,30 @@ macro_rules! generic_parts {
     };
 }
 
-impl Compress for sha1::Sha1 {
-    const BLOCK: usize = 64;
-    const OUT: usize = 20;
-    const LEN_FIELD: usize = 8;
-    type State = [u32; 5];
-    fn initial() -> Self::State {
-        [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0]
-    }
-    fn compress(state: &mut Self::State, block: &[u8]) {
-        sha1::compress(state, std::slice::from_ref(GenericArray::from_slice(block)));
-    }
-    fn digest(state: &Self::State, out: &mut [u8]) {
-        words_be(state, &mut out[..Self::OUT]);
-    }
-    generic_parts!(sha1::Sha1);
-}
-
-macro_rules! sha256_family {
-    ($digest:ty, $out:literal, $iv:expr) => {
+macro_rules! compress_impl {
+    ($digest:ty, $block:literal, $out:literal, $len:literal, $state:ty, $iv:expr, $compress:path, $put:ident) => {
         impl Compress for $digest {
-            const BLOCK: usize = 64;
+            const BLOCK: usize = $block;
             const OUT: usize = $out;
-            const LEN_FIELD: usize = 8;
-            type State = [u32; 8];
+            const LEN_FIELD: usize = $len;
+            type State = $state;
             fn initial() -> Self::State {
                 $iv
             }
-            fn compress(state: &mut Self::State, block: &[u8]) {
-                sha2::compress256(state, std::slice::from_ref(GenericArray::from_slice(block)));
+            #[inline(always)]
+            fn compress(state: &mut Self::State, block: &Block) {
+                $compress(state, std::slice::from_ref(first::<$block>(block)));
             }
-            fn digest(state: &Self::State, out: &mut [u8]) {
-                words_be(state, &mut out[..Self::OUT]);
+            #[inline(always)]
+            fn put_digest(state: &Self::State, block: &mut Block) {
+                $put(state, Self::OUT / size_of_val(&state[0]), block);
             }
-            generic_parts!($digest);
-        }
-    };
-}
-
-macro_rules! sha512_family {
-    ($digest:ty, $out:literal, $iv:expr) => {
-        impl Compress for $digest {
-            const BLOCK: usize = 128;
-            const OUT: usize = $out;
-            const LEN_FIELD: usize = 16;
-            type State = [u64; 8];
-            fn initial() -> Self::State {
-                $iv
-            }
-            fn compress(state: &mut Self::State, block: &[u8]) {
-                sha2::compress512(state, std::slice::from_ref(GenericArray::from_slice(block)));
-            }
-            fn digest(state: &Self::State, out: &mut [u8]) {
-                words64_be(state, &mut out[..Self::OUT]);
+            #[inline(always)]
+            fn xor(acc: &mut Self::State, state: &Self::State) {
+                let n = Self::OUT / size_of_val(&state[0]);
+                for (a, s) in acc[..n].iter_mut().zip(&state[..n]) {
+                    *a ^= s;
+                }
             }
             generic_parts!($digest);
         }
@@ -137,19 +115,42 @@ macro_rules! sha512_family {
 }
 
 // Initial values from FIPS 180-4, section 5.3.
-sha256_family!(
+compress_impl!(
+    sha1::Sha1,
+    64,
+    20,
+    8,
+    [u32; 5],
+    [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0],
+    sha1::block_api::compress,
+    put_be32
+);
+compress_impl!(
     sha2::Sha224,
+    64,
     28,
-    [0xc1059ed8, 0x367cd507, 0x3070dd17, 0xf70e5939, 0xffc00b31, 0x68581511, 0x64f98fa7, 0xbefa4fa4]
+    8,
+    [u32; 8],
+    [0xc1059ed8, 0x367cd507, 0x3070dd17, 0xf70e5939, 0xffc00b31, 0x68581511, 0x64f98fa7, 0xbefa4fa4],
+    sha2::block_api::compress256,
+    put_be32
 );
-sha256_family!(
+compress_impl!(
     sha2::Sha256,
+    64,
     32,
-    [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
+    8,
+    [u32; 8],
+    [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19],
+    sha2::block_api::compress256,
+    put_be32
 );
-sha512_family!(
+compress_impl!(
     sha2::Sha384,
+    128,
     48,
+    16,
+    [u64; 8],
     [
         0xcbbb9d5dc1059ed8,
         0x629a292a367cd507,
@@ -159,11 +160,16 @@ sha512_family!(
         0x8eb44a8768581511,
         0xdb0c2e0d64f98fa7,
         0x47b5481dbefa4fa4
-    ]
+    ],
+    sha2::block_api::compress512,
+    put_be64
 );
-sha512_family!(
+compress_impl!(
     sha2::Sha512,
+    128,
     64,
+    16,
+    [u64; 8],
     [
         0x6a09e667f3bcc908,
         0xbb67ae8584caa73b,
@@ -173,62 +179,91 @@ sha512_family!(
         0x9b05688c2b3e6c1f,
         0x1f83d9abfb41bd6b,
         0x5be0cd19137e2179
-    ]
+    ],
+    sha2::block_api::compress512,
+    put_be64
 );
 
-/// Largest block (SHA-512 family).
-const MAX_BLOCK: usize = 128;
+/// The HMAC keyed states of one password: the chaining values after the
+/// ipad and the opad block. Wiped on drop.
+struct Keyed<H: Compress> {
+    inner: H::State,
+    outer: H::State,
+}
+
+impl<H: Compress> Keyed<H> {
+    fn new(password: &[u8]) -> Self {
+        let mut pad = Zeroizing::new([0u8; MAX_BLOCK]);
+        // The HMAC key: the password, hashed first if longer than a block.
+        if password.len() > H::BLOCK {
+            H::hash(password, &mut pad[..H::OUT]);
+        } else {
+            pad[..password.len()].copy_from_slice(password);
+        }
+        let mut keyed = |byte: u8| {
+            for p in pad[..H::BLOCK].iter_mut() {
+                *p ^= byte;
+            }
+            let mut state = H::initial();
+            H::compress(&mut state, &pad);
+            state
+        };
+        let inner = keyed(0x36);
+        // pad holds key ^ 0x36; key ^ 0x5c is one more XOR away.
+        let outer = keyed(0x36 ^ 0x5c);
+        Keyed { inner, outer }
+    }
+}
+
+impl<H: Compress> Drop for Keyed<H> {
+    fn drop(&mut self) {
+        self.inner.zeroize();
+        self.outer.zeroize();
+    }
+}
 
 /// `Hi(password, salt, rounds)` into `out` (`H::OUT` bytes); `rounds` >= 1.
 pub fn hi<H: Compress>(password: &[u8], salt: &[u8], rounds: u32, out: &mut [u8]) {
-    let (block, n) = (H::BLOCK, H::OUT);
-    let out = &mut out[..n];
-
-    // HMAC key: the password, hashed first if longer than a block.
-    let mut key = Zeroizing::new([0u8; MAX_BLOCK]);
-    if password.len() > block {
-        H::hash(password, &mut key[..n]);
-    } else {
-        key[..password.len()].copy_from_slice(password);
+    let n = H::OUT;
+    // U1 = HMAC(password, salt || INT(1)), which is also the first sum.
+    H::hmac(password, &[salt, &1u32.to_be_bytes()], &mut out[..n]);
+    if rounds == 1 {
+        return;
     }
-    let mut pad = Zeroizing::new([0u8; MAX_BLOCK]);
-    let mut keyed = |byte: u8| {
-        for (p, k) in pad[..block].iter_mut().zip(&key[..block]) {
-            *p = k ^ byte;
-        }
-        let mut state = H::initial();
-        H::compress(&mut state, &pad[..block]);
-        state
-    };
-    let mut inner = keyed(0x36);
-    let mut outer = keyed(0x5c);
-
-    // U1 = HMAC(password, salt || INT(1)).
-    let mut u = Zeroizing::new([0u8; MAX_BLOCK]);
-    H::hmac(password, &[salt, &1u32.to_be_bytes()], &mut u[..n]);
-    out.copy_from_slice(&u[..n]);
-
-    // Both later HMAC messages are one digest after a keyed block, so each
+    let keyed = Keyed::<H>::new(password);
+    // Every later HMAC message is one digest after a keyed block, so each
     // hashes as a single padded block: digest || 0x80 || 0.. || bit length.
-    // `u` is that block; only its first n bytes change from round to round.
-    u[n] = 0x80;
-    let bits = ((block + n) as u128 * 8).to_be_bytes();
-    u[block - H::LEN_FIELD..block].copy_from_slice(&bits[16 - H::LEN_FIELD..]);
-
-    for _ in 1..rounds {
-        let mut s = inner;
-        H::compress(&mut s, &u[..block]);
-        H::digest(&s, &mut u[..n]);
-        s = outer;
-        H::compress(&mut s, &u[..block]);
-        H::digest(&s, &mut u[..n]);
-        s.zeroize();
-        for (o, x) in out.iter_mut().zip(&u[..n]) {
-            *o ^= x;
-        }
+    // `block` is that block; only its first n bytes change between rounds.
+    let mut block = Zeroizing::new([0u8; MAX_BLOCK]);
+    block[..n].copy_from_slice(&out[..n]);
+    block[n] = 0x80;
+    let bits = ((H::BLOCK + n) as u128 * 8).to_be_bytes();
+    block[H::BLOCK - H::LEN_FIELD..H::BLOCK].copy_from_slice(&bits[16 - H::LEN_FIELD..]);
+    // U2 ^ U3 ^ ..., in state words (XOR commutes with the byte order).
+    let mut sum = Zeroizing::new(H::State::default());
+    chain::<H>(&keyed, rounds - 1, &mut block, &mut sum);
+    H::put_digest(&sum, &mut block);
+    for (o, b) in out[..n].iter_mut().zip(&block[..n]) {
+        *o ^= b;
     }
-    inner.zeroize();
-    outer.zeroize();
+}
+
+/// The loop of [`hi`]: `rounds` HMACs, each of the digest of the one
+/// before. Out of line, with its buffers in memory, so the keyed states are
+/// copied and the digests stored 16 bytes at a time rather than word by word.
+#[inline(never)]
+fn chain<H: Compress>(keyed: &Keyed<H>, rounds: u32, block: &mut Block, sum: &mut H::State) {
+    let mut state = keyed.inner;
+    for _ in 0..rounds {
+        state = keyed.inner;
+        H::compress(&mut state, block);
+        H::put_digest(&state, block);
+        state = keyed.outer;
+        H::compress(&mut state, block);
+        H::put_digest(&state, block);
+        H::xor(sum, &state);
+    }
+    state.zeroize();
 }
 
 #[cfg(test)]
@@ -247,6 +282,8 @@ mod tests {
                 (b"pencil", b"QSXCR+Q6sek8bf92", MANY),
                 (b"", b"", 3),
                 (&long_password[..], b"NaCl and some more salt", 17),
+                (&long_password[..128], b"a block-sized key", 5),
+                (&long_password[..64], b"a block-sized key", 5),
             ] {
                 let mut ours = [0u8; 64];
                 let mut reference = [0u8; 64];
@@ -265,6 +302,17 @@ mod tests {
         check!(sha2::Sha256);
         check!(sha2::Sha384);
         check!(sha2::Sha512);
+    }
+
+    #[test]
+    fn hash_states_are_wiped_on_drop() {
+        // The crates' zeroize features; Hmac<H> holds two such cores.
+        fn wipes<T: zeroize::ZeroizeOnDrop>() {}
+        wipes::<sha1::block_api::Sha1Core>();
+        wipes::<sha2::block_api::Sha256VarCore>();
+        wipes::<sha2::block_api::Sha512VarCore>();
+        wipes::<sha2::Sha224>();
+        wipes::<sha2::Sha512>();
     }
 
     #[test]

@@ -260,6 +260,17 @@ pub trait Session {
     fn client_hostname(&mut self) -> String;
     /// Logs through `SASL_CB_LOG`. Never pass secrets.
     fn log(&mut self, level: LogLevel, message: &str);
+    /// Re-authentication memory of this process (the core's `reauth`): the
+    /// value an earlier exchange stored under `id`, every part of which must
+    /// match; with `take` it is removed. `id` starts with the mechanism's
+    /// name and may hold secrets: only a keyed hash of it is kept.
+    fn recall(&mut self, _id: &[&[u8]], _take: bool) -> Option<Secret> {
+        None
+    }
+    /// Stores `value` under `id` for a later [`Session::recall`].
+    fn remember(&mut self, _id: &[&[u8]], _value: &[u8]) {}
+    /// Removes what is stored under `id`.
+    fn forget(&mut self, _id: &[&[u8]]) {}
 }
 
 /// Channel-binding data set by the application (`SASL_CHANNEL_BINDING`).
@@ -325,6 +336,10 @@ pub struct Params<'a> {
 pub enum Step {
     /// Send this and expect another challenge (`SASL_CONTINUE`).
     Continue(Vec<u8>),
+    /// Nothing to send yet: the first step of a mechanism whose exchange
+    /// may start from either side (DIGEST-MD5), when it has no initial
+    /// response. `SASL_CONTINUE` with no output; the server speaks first.
+    AwaitServer,
     /// Authentication is complete on the client side (`SASL_OK`); send the
     /// bytes if there are any. The outcome must be ready.
     Done(Option<Vec<u8>>),
@@ -518,6 +533,12 @@ pub(crate) mod testing {
         pub random_byte: u8,
         pub logs: Vec<(LogLevel, String)>,
         pub requests: usize,
+        /// The re-authentication memory, by id parts joined with NUL.
+        pub memory: Vec<(Vec<u8>, Vec<u8>)>,
+    }
+
+    fn joined(id: &[&[u8]]) -> Vec<u8> {
+        id.join(&0u8)
     }
 
     impl Session for FakeSession {
@@ -566,6 +587,21 @@ pub(crate) mod testing {
         }
         fn log(&mut self, level: LogLevel, message: &str) {
             self.logs.push((level, message.to_owned()));
+        }
+        fn recall(&mut self, id: &[&[u8]], take: bool) -> Option<Secret> {
+            let at = self.memory.iter().position(|(k, _)| *k == joined(id))?;
+            let value = Zeroizing::new(self.memory[at].1.clone());
+            if take {
+                self.memory.remove(at);
+            }
+            Some(value)
+        }
+        fn remember(&mut self, id: &[&[u8]], value: &[u8]) {
+            self.forget(id);
+            self.memory.push((joined(id), value.to_vec()));
+        }
+        fn forget(&mut self, id: &[&[u8]]) {
+            self.memory.retain(|(k, _)| *k != joined(id));
         }
     }
 

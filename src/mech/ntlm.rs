@@ -25,7 +25,7 @@
 use std::ops::Range;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use md5::Md5;
 
 use super::*;
@@ -431,7 +431,7 @@ fn md4(data: &[u8]) -> Key16 {
 }
 
 fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> Key16 {
-    let mut mac = <Hmac<Md5> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    let mut mac = <Hmac<Md5> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
     for part in parts {
         mac.update(part);
     }
@@ -441,13 +441,12 @@ fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> Key16 {
 /// DES (ECB, one block) under a 56-bit key given as 7 bytes. The key
 /// schedule is wiped on drop (the des crate's `zeroize` feature).
 fn des_encrypt(key56: &[u8], block: &[u8; 8]) -> [u8; 8] {
-    use des::cipher::generic_array::GenericArray;
-    use des::cipher::{BlockEncrypt, KeyInit};
+    use des::cipher::BlockCipherEncrypt;
     let key = Zeroizing::new(des_key(key56));
-    let cipher = des::Des::new(GenericArray::from_slice(&key[..]));
-    let mut out = GenericArray::clone_from_slice(block);
-    cipher.encrypt_block(&mut out);
-    out.into()
+    let cipher = des::Des::new((&*key).into());
+    let mut out = *block;
+    cipher.encrypt_block((&mut out).into());
+    out
 }
 
 #[cfg(test)]

@@ -31,8 +31,7 @@ use std::marker::PhantomData;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use hmac::Hmac;
-use hmac::digest::generic_array::GenericArray;
-use hmac::digest::{Digest, FixedOutput, KeyInit, Update};
+use hmac::digest::{Digest, KeyInit, Mac};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -63,6 +62,10 @@ scram_info!(SCRAM_SHA_512, "SCRAM-SHA-512", 512, sha2::Sha512);
 
 /// The option that sets the largest iteration count we compute.
 pub const MAX_ITERATIONS_OPTION: &str = "scram_max_iterations";
+
+/// The option that turns off the re-authentication cache ("no", "off",
+/// "false" or "0"); on by default.
+pub const CACHE_OPTION: &str = "scram_cache";
 
 /// Default bound on the server's iteration count (`i=`).
 ///
@@ -122,14 +125,12 @@ macro_rules! scram_hash {
                 let mut mac = <Hmac<$hash> as KeyInit>::new_from_slice(key)
                     .expect("HMAC takes keys of any length");
                 for d in data {
-                    Update::update(&mut mac, d);
+                    Mac::update(&mut mac, d);
                 }
-                FixedOutput::finalize_into(mac, GenericArray::from_mut_slice(out));
+                out.copy_from_slice(&mac.finalize().into_bytes());
             }
             fn hash(data: &[u8], out: &mut [u8]) {
-                let mut h = <$hash as Digest>::new();
-                Digest::update(&mut h, data);
-                Digest::finalize_into(h, GenericArray::from_mut_slice(out));
+                out.copy_from_slice(&<$hash as Digest>::digest(data));
             }
         }
     };
@@ -153,27 +154,66 @@ pub struct Proofs {
     pub server_signature: Key,
 }
 
+/// ClientKey and ServerKey (RFC 5802 section 3): what a password, salt and
+/// iteration count give, and all that re-authentication needs of them.
+pub struct Keys {
+    pub client_key: Key,
+    pub server_key: Key,
+}
+
+impl Keys {
+    /// The costly part of SCRAM: SaltedPassword = Hi(password, salt, i).
+    pub fn derive<H: ScramHash>(password: &[u8], salt: &[u8], iterations: u32) -> Keys {
+        let n = H::LEN;
+        let mut salted = key();
+        H::hi(password, salt, iterations, &mut salted[..n]);
+        let mut client_key = key();
+        H::hmac(&salted[..n], &[b"Client Key"], &mut client_key[..n]);
+        let mut server_key = key();
+        H::hmac(&salted[..n], &[b"Server Key"], &mut server_key[..n]);
+        Keys { client_key, server_key }
+    }
+
+    /// ClientKey || ServerKey, as kept in the re-authentication memory.
+    fn to_bytes<H: ScramHash>(&self) -> Secret {
+        let mut v = Secret::new(Vec::with_capacity(2 * H::LEN));
+        v.extend_from_slice(&self.client_key[..H::LEN]);
+        v.extend_from_slice(&self.server_key[..H::LEN]);
+        v
+    }
+
+    fn from_bytes<H: ScramHash>(bytes: &[u8]) -> Option<Keys> {
+        if bytes.len() != 2 * H::LEN {
+            return None;
+        }
+        let (mut client_key, mut server_key) = (key(), key());
+        client_key[..H::LEN].copy_from_slice(&bytes[..H::LEN]);
+        server_key[..H::LEN].copy_from_slice(&bytes[H::LEN..]);
+        Some(Keys { client_key, server_key })
+    }
+
+    /// The proofs for one exchange, where the AuthMessage is the
+    /// concatenation of `auth_message`'s parts.
+    pub fn proofs<H: ScramHash>(&self, auth_message: &[&[u8]]) -> Proofs {
+        let n = H::LEN;
+        let mut stored_key = key();
+        H::hash(&self.client_key[..n], &mut stored_key[..n]);
+        // ClientProof = ClientKey XOR ClientSignature, computed in place.
+        let mut client_proof = key();
+        H::hmac(&stored_key[..n], auth_message, &mut client_proof[..n]);
+        for (p, k) in client_proof[..n].iter_mut().zip(&self.client_key[..n]) {
+            *p ^= k;
+        }
+        let mut server_signature = key();
+        H::hmac(&self.server_key[..n], auth_message, &mut server_signature[..n]);
+        Proofs { client_proof, server_signature }
+    }
+}
+
 /// The SCRAM key derivation (RFC 5802 section 3) for one exchange, where
 /// the AuthMessage is the concatenation of `auth_message`'s parts.
 pub fn proofs<H: ScramHash>(password: &[u8], salt: &[u8], iterations: u32, auth_message: &[&[u8]]) -> Proofs {
-    let n = H::LEN;
-    let mut salted = key();
-    H::hi(password, salt, iterations, &mut salted[..n]);
-    let mut client_key = key();
-    H::hmac(&salted[..n], &[b"Client Key"], &mut client_key[..n]);
-    let mut stored_key = key();
-    H::hash(&client_key[..n], &mut stored_key[..n]);
-    // ClientProof = ClientKey XOR ClientSignature, computed in place.
-    let mut client_proof = key();
-    H::hmac(&stored_key[..n], auth_message, &mut client_proof[..n]);
-    for (p, k) in client_proof[..n].iter_mut().zip(&client_key[..n]) {
-        *p ^= k;
-    }
-    let mut server_key = key();
-    H::hmac(&salted[..n], &[b"Server Key"], &mut server_key[..n]);
-    let mut server_signature = key();
-    H::hmac(&server_key[..n], auth_message, &mut server_signature[..n]);
-    Proofs { client_proof, server_signature }
+    Keys::derive::<H>(password, salt, iterations).proofs::<H>(auth_message)
 }
 
 /// How the GS2 header speaks of channel binding.
@@ -202,7 +242,7 @@ enum State {
     /// client-first-message sent; waiting for server-first-message.
     SentFirst { first: First, id: Identity },
     /// client-final-message sent; waiting for server-final-message.
-    SentFinal { server_signature: Key, id: Identity },
+    SentFinal { server_signature: Key, id: Identity, cache: Option<CacheEntry> },
     /// Authenticated; the outcome until it is taken.
     Done(Option<Outcome>),
     /// A step failed; the exchange cannot go on.
@@ -257,12 +297,16 @@ impl<H: ScramHash> ClientMech for Scram<H> {
                 }
             },
             State::SentFirst { first, id } => {
-                let (server_signature, out) = self.client_final(&first, input, session)?;
-                self.state = State::SentFinal { server_signature, id };
+                let (server_signature, cache, out) = self.client_final(&first, &id, input, session)?;
+                self.state = State::SentFinal { server_signature, id, cache };
                 Ok(Step::Continue(out))
             }
-            State::SentFinal { server_signature, id } => {
-                verify_server_final::<H>(input, &server_signature)?;
+            State::SentFinal { server_signature, id, cache } => {
+                let verified = verify_server_final::<H>(input, &server_signature);
+                if let Some(cache) = cache {
+                    cache.settle(verified.is_ok(), &id, session);
+                }
+                verified?;
                 self.state = State::Done(Some(Outcome {
                     user: id.user,
                     authid: id.authid,
@@ -379,8 +423,15 @@ impl<H: ScramHash> Scram<H> {
     }
 
     /// Checks the server-first-message and builds the client-final-message;
-    /// returns the ServerSignature to expect.
-    fn client_final(&self, first: &First, input: &[u8], session: &mut dyn Session) -> Result<(Key, Vec<u8>)> {
+    /// returns the ServerSignature to expect, and what to do with the
+    /// re-authentication cache once the server has answered.
+    fn client_final(
+        &self,
+        first: &First,
+        id: &Identity,
+        input: &[u8],
+        session: &mut dyn Session,
+    ) -> Result<(Key, Option<CacheEntry>, Vec<u8>)> {
         let max_iterations = max_iterations(session);
         let server = parse_server_first(input, &first.cnonce, max_iterations)?;
         if server.iterations < 4096 {
@@ -404,14 +455,80 @@ impl<H: ScramHash> Scram<H> {
 
         let auth_message: [&[u8]; 5] =
             [&first.first_bare, b",", input, b",", final_bare.as_bytes()];
-        let proofs = proofs::<H>(&first.password, &server.salt, server.iterations, &auth_message);
+        let mut cache = cache_enabled(session).then(|| CacheEntry {
+            name: H::NAME,
+            password: first.password.clone(),
+            salt: server.salt.clone(),
+            iterations: server.iterations.to_be_bytes(),
+            keys: None,
+        });
+        let keys = match cache.as_mut() {
+            None => Keys::derive::<H>(&first.password, &server.salt, server.iterations),
+            Some(entry) => match session.recall(&entry.id(id), false).and_then(|v| Keys::from_bytes::<H>(&v)) {
+                Some(keys) => keys,
+                None => {
+                    let keys = Keys::derive::<H>(&first.password, &server.salt, server.iterations);
+                    entry.keys = Some(keys.to_bytes::<H>());
+                    keys
+                }
+            },
+        };
+        let proofs = keys.proofs::<H>(&auth_message);
 
         let mut out = final_bare.into_bytes();
         out.extend_from_slice(b",p=");
         let mut proof = Zeroizing::new(String::with_capacity(MAX_HASH * 4 / 3 + 4));
         B64.encode_string(&proofs.client_proof[..H::LEN], &mut proof);
         out.extend_from_slice(proof.as_bytes());
-        Ok((proofs.server_signature, out))
+        Ok((proofs.server_signature, cache, out))
+    }
+}
+
+/// An exchange's part in the re-authentication cache (RFC 5802 section
+/// 5.1): ClientKey and ServerKey for a hash, user, password, salt and
+/// iteration count, kept by the core (in memory, by keyed hash, bounded,
+/// wiped at `sasl_done`).
+struct CacheEntry {
+    name: &'static str,
+    password: Secret,
+    salt: Vec<u8>,
+    /// The iteration count, big-endian.
+    iterations: [u8; 4],
+    /// Freshly derived keys to store if the server proves itself; None when
+    /// they came from the cache.
+    keys: Option<Secret>,
+}
+
+impl CacheEntry {
+    /// Everything the keys depend on, and the user: a different value of
+    /// any part never finds them.
+    fn id<'a>(&'a self, who: &'a Identity) -> [&'a [u8]; 5] {
+        [self.name.as_bytes(), &who.authid, &self.password, &self.salt, &self.iterations]
+    }
+
+    /// After the server's answer: fresh keys are kept only when the server
+    /// proved it knows them; cached ones the server did not accept are
+    /// dropped.
+    fn settle(self, verified: bool, who: &Identity, session: &mut dyn Session) {
+        let id = self.id(who);
+        match (&self.keys, verified) {
+            (Some(keys), true) => session.remember(&id, keys),
+            (None, false) => session.forget(&id),
+            _ => {}
+        }
+    }
+}
+
+/// Whether the re-authentication cache is on (the `scram_cache` option).
+fn cache_enabled(session: &mut dyn Session) -> bool {
+    match session.option(CACHE_OPTION).as_deref().map(str::trim) {
+        None => true,
+        Some(v) if ["no", "off", "false", "0"].iter().any(|f| v.eq_ignore_ascii_case(f)) => false,
+        Some(v) if ["yes", "on", "true", "1"].iter().any(|t| v.eq_ignore_ascii_case(t)) => true,
+        Some(v) => {
+            session.log(LogLevel::Warn, &format!("invalid {CACHE_OPTION} value {v:?}; the cache stays on"));
+            true
+        }
     }
 }
 
@@ -657,6 +774,94 @@ mod tests {
         assert_eq!(m.outcome().unwrap_err().code, Code::NotDone);
         assert_eq!(err_code(m.step(b"", &mut s)), Code::BadProt);
         assert_eq!(err_code(m.step(SERVER_FINAL, &mut s)), Code::BadProt);
+    }
+
+    /// The RFC 5802 SHA-1 exchange on `s`.
+    fn rfc_exchange(s: &mut FakeSession) {
+        let expect = ["n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL", text(CLIENT_FINAL)];
+        exchange(&SCRAM_SHA_1, s, text(SERVER_FIRST), expect, text(SERVER_FINAL));
+    }
+
+    /// The RFC 5802 exchange twice on one session: the second one takes
+    /// ClientKey and ServerKey from the re-authentication memory.
+    #[test]
+    fn the_second_exchange_reuses_the_keys() {
+        let mut s = session(CNONCE);
+        let info = &SCRAM_SHA_1;
+        let expect = ["n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL", text(CLIENT_FINAL)];
+        exchange(info, &mut s, text(SERVER_FIRST), expect, text(SERVER_FINAL));
+        assert_eq!(s.memory.len(), 1);
+        // The id holds every input; the value is ClientKey || ServerKey.
+        let (id, keys) = s.memory[0].clone();
+        assert_eq!(id, b"SCRAM-SHA-1\0user\0pencil\0\x41\x25\xc2\x47\xe4\x3a\xb1\xe9\x3c\x6d\xff\x76\0\0\0\x10\0");
+        assert_eq!(keys.len(), 40);
+        exchange(info, &mut s, text(SERVER_FIRST), expect, text(SERVER_FINAL));
+        assert_eq!(s.memory.len(), 1);
+
+        // Proof that the memory is used: other keys under the same id give
+        // another proof, and the server's signature then fails, which
+        // drops them.
+        s.memory[0].1 = vec![7; 40];
+        let mut m = info.start(&params()).unwrap();
+        cont(m.step(b"", &mut s));
+        assert_ne!(cont(m.step(SERVER_FIRST, &mut s)), CLIENT_FINAL);
+        assert_eq!(err_code(m.step(SERVER_FINAL, &mut s)), Code::BadServ);
+        assert!(s.memory.is_empty());
+    }
+
+    #[test]
+    fn any_other_input_misses_the_cache() {
+        // Bogus keys under the RFC exchange's id: an exchange that finds
+        // them gives another client-final message than a session without
+        // memory does.
+        let mut s = session(CNONCE);
+        rfc_exchange(&mut s);
+        s.memory[0].1 = vec![7; 40];
+        let run = |s: &mut FakeSession, info: &MechInfo, server_first: &str| {
+            let mut m = info.start(&params()).unwrap();
+            cont(m.step(b"", s));
+            cont(m.step(server_first.as_bytes(), s))
+        };
+        // Whether `s` gives what a session without memory gives.
+        let as_without_memory = |s: &mut FakeSession, info: &MechInfo, server_first: &str| {
+            let mut fresh = FakeSession { memory: Vec::new(), ..session_like(s) };
+            run(s, info, server_first) == run(&mut fresh, info, server_first)
+        };
+        assert!(!as_without_memory(&mut s, &SCRAM_SHA_1, text(SERVER_FIRST)));
+
+        let other_salt = "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf93,i=4096";
+        let other_count = "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4097";
+        let others = [(&SCRAM_SHA_1, other_salt), (&SCRAM_SHA_1, other_count), (&SCRAM_SHA_256, text(SERVER_FIRST))];
+        for (info, server_first) in others {
+            assert!(as_without_memory(&mut s, info, server_first), "{} {server_first}", info.name);
+        }
+        s.password = Some(b"pencil2".to_vec());
+        assert!(as_without_memory(&mut s, &SCRAM_SHA_1, text(SERVER_FIRST)), "another password");
+        s.password = Some(b"pencil".to_vec());
+        s.authname = Some("user2".into());
+        assert!(as_without_memory(&mut s, &SCRAM_SHA_1, text(SERVER_FIRST)), "another user");
+        // Fresh keys are kept only once the server proves itself.
+        assert_eq!(s.memory.len(), 1);
+    }
+
+    fn session_like(s: &FakeSession) -> FakeSession {
+        FakeSession {
+            authname: s.authname.clone(),
+            password: s.password.clone(),
+            cnonce: s.cnonce.clone(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_cache_can_be_turned_off() {
+        let values = [("no", false), ("OFF", false), ("false", false), ("0", false), ("yes", true), ("bogus", true)];
+        for (value, on) in values {
+            let mut s = session(CNONCE);
+            s.options.push((CACHE_OPTION.into(), value.into()));
+            rfc_exchange(&mut s);
+            assert_eq!(s.memory.len(), usize::from(on), "{value}");
+        }
     }
 
     #[test]

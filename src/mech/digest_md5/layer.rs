@@ -10,15 +10,16 @@
 //! chained across packets (each packet starts from the previous packet's
 //! last cipher block). Block-cipher padding is 1 to 8 bytes, each holding
 //! the padding length, as in PKCS#5.
-use des::cipher::generic_array::GenericArray;
-use des::cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
+use des::cipher::consts::U8;
+use des::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use des::{Des, TdesEde2};
-use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::super::{des_key, Error, Result, SecurityLayer};
+use super::mac::HmacMd5;
+use super::rc4::Rc4;
 
 /// 16 bytes of key material, wiped on drop.
 pub(super) type Key = Zeroizing<[u8; 16]>;
@@ -56,6 +57,15 @@ impl Cipher {
             Cipher::Des => "des",
             Cipher::TripleDes => "3des",
         }
+    }
+
+    /// A byte for the re-authentication memory.
+    pub(super) fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub(super) fn from_code(code: u8) -> Option<Cipher> {
+        Cipher::ALL.into_iter().find(|c| c.code() == code)
     }
 
     /// The SSF Cyrus reports (56-bit DES counts as 55, as in Cyrus).
@@ -112,39 +122,36 @@ pub(super) fn derive_keys(ha1: &[u8; 16], cipher: Option<Cipher>) -> (DirectionK
     )
 }
 
-/// RC4 keyed with the whole 16-byte Kc for every RC4 variant (only the
-/// derivation of Kc differs), as Cyrus does; the state continues across
-/// packets and is wiped on drop (the crate's `zeroize` feature).
-type Rc4 = rc4::Rc4<rc4::consts::U16>;
 
 /// A block cipher in CBC mode whose IV chains across packets.
 /// (The des crate's key schedules are wiped only when it is built with its
 /// `zeroize` feature.)
 #[derive(ZeroizeOnDrop)]
-pub(super) struct Cbc<C: BlockEncrypt + BlockDecrypt> {
+pub(super) struct Cbc<C: BlockCipherEncrypt<BlockSize = U8> + BlockCipherDecrypt> {
     #[zeroize(skip)]
     cipher: C,
     iv: [u8; 8],
 }
 
-impl<C: BlockEncrypt + BlockDecrypt> Cbc<C> {
+impl<C: BlockCipherEncrypt<BlockSize = U8> + BlockCipherDecrypt> Cbc<C> {
     fn encrypt(&mut self, data: &mut [u8]) {
         debug_assert!(data.len() % 8 == 0);
         for block in data.chunks_exact_mut(8) {
+            let block: &mut [u8; 8] = block.try_into().expect("8 bytes");
             for (b, v) in block.iter_mut().zip(self.iv) {
                 *b ^= v;
             }
-            self.cipher.encrypt_block(GenericArray::from_mut_slice(block));
-            self.iv.copy_from_slice(block);
+            self.cipher.encrypt_block(block.into());
+            self.iv = *block;
         }
     }
 
     fn decrypt(&mut self, data: &mut [u8]) {
         debug_assert!(data.len() % 8 == 0);
         for block in data.chunks_exact_mut(8) {
-            let mut next_iv = [0u8; 8];
-            next_iv.copy_from_slice(block);
-            self.cipher.decrypt_block(GenericArray::from_mut_slice(block));
+            let block: &mut [u8; 8] = block.try_into().expect("8 bytes");
+            let next_iv = *block;
+            self.cipher.decrypt_block(block.into());
             for (b, v) in block.iter_mut().zip(self.iv) {
                 *b ^= v;
             }
@@ -153,9 +160,17 @@ impl<C: BlockEncrypt + BlockDecrypt> Cbc<C> {
     }
 }
 
-/// One direction's cipher state.
+/// One direction's cipher state. RC4 is one key stream across packets,
+/// keyed with the whole 16-byte Kc for every RC4 variant (only the
+/// derivation of Kc differs), as Cyrus does.
+/// (Boxed: the states are large, 1 KB for RC4, and of different sizes.)
 enum Sealer {
-    Rc4(Rc4),
+    Rc4(Box<Rc4>),
+    Block(Box<BlockCipher>),
+}
+
+/// DES and 3DES in CBC mode: the ciphers with padding.
+enum BlockCipher {
     Des(Cbc<Des>),
     TripleDes(Cbc<TdesEde2>),
 }
@@ -165,46 +180,35 @@ impl Sealer {
         let mut iv = [0u8; 8];
         iv.copy_from_slice(&kc[8..16]);
         match cipher {
-            // All RC4 variants key with the whole 16-byte Kc (only the
-            // derivation of Kc differs), as Cyrus does.
-            Cipher::Rc4_40 | Cipher::Rc4_56 | Cipher::Rc4 => {
-                Sealer::Rc4(<Rc4 as rc4::KeyInit>::new(GenericArray::from_slice(kc)))
-            }
+            Cipher::Rc4_40 | Cipher::Rc4_56 | Cipher::Rc4 => Sealer::Rc4(Box::new(Rc4::new(kc))),
             Cipher::Des => {
                 let k = Zeroizing::new(des_key(&kc[0..7]));
-                let cipher = Des::new(GenericArray::from_slice(&k[..]));
-                Sealer::Des(Cbc { cipher, iv })
+                let cipher = Des::new((&*k).into());
+                Sealer::Block(Box::new(BlockCipher::Des(Cbc { cipher, iv })))
             }
             Cipher::TripleDes => {
                 let mut k = Zeroizing::new([0u8; 16]);
                 k[..8].copy_from_slice(&des_key(&kc[0..7]));
                 k[8..].copy_from_slice(&des_key(&kc[7..14]));
-                let cipher = TdesEde2::new(GenericArray::from_slice(&k[..]));
-                Sealer::TripleDes(Cbc { cipher, iv })
+                let cipher = TdesEde2::new((&*k).into());
+                Sealer::Block(Box::new(BlockCipher::TripleDes(Cbc { cipher, iv })))
             }
         }
     }
+}
 
-    fn block_size(&self) -> usize {
-        match self {
-            Sealer::Rc4(_) => 1,
-            _ => 8,
-        }
-    }
-
+impl BlockCipher {
     fn encrypt(&mut self, data: &mut [u8]) {
         match self {
-            Sealer::Rc4(c) => rc4::StreamCipher::apply_keystream(c, data),
-            Sealer::Des(c) => c.encrypt(data),
-            Sealer::TripleDes(c) => c.encrypt(data),
+            BlockCipher::Des(c) => c.encrypt(data),
+            BlockCipher::TripleDes(c) => c.encrypt(data),
         }
     }
 
     fn decrypt(&mut self, data: &mut [u8]) {
         match self {
-            Sealer::Rc4(c) => rc4::StreamCipher::apply_keystream(c, data),
-            Sealer::Des(c) => c.decrypt(data),
-            Sealer::TripleDes(c) => c.decrypt(data),
+            BlockCipher::Des(c) => c.decrypt(data),
+            BlockCipher::TripleDes(c) => c.decrypt(data),
         }
     }
 }
@@ -212,30 +216,26 @@ impl Sealer {
 /// One direction of the layer.
 struct Direction {
     seq: u32,
-    /// HMAC-MD5 keyed once with Ki, cloned for each packet. (hmac 0.12 and
-    /// md-5 0.10 cannot wipe this precomputed state on drop.)
-    mac: Hmac<Md5>,
+    /// HMAC-MD5 keyed once with Ki (wiped on drop).
+    mac: HmacMd5,
     sealer: Option<Sealer>,
 }
 
 impl Direction {
     fn new(keys: &DirectionKeys, cipher: Option<Cipher>) -> Direction {
-        Direction {
-            seq: 0,
-            mac: <Hmac<Md5> as Mac>::new_from_slice(&keys.ki[..]).expect("HMAC takes any key length"),
-            sealer: cipher.map(|c| Sealer::new(c, &keys.kc)),
-        }
+        Direction { seq: 0, mac: HmacMd5::new(&keys.ki), sealer: cipher.map(|c| Sealer::new(c, &keys.kc)) }
     }
 
     fn mac(&self, seq: [u8; 4], msg: &[u8]) -> [u8; MAC_LEN] {
-        let mut h = self.mac.clone();
-        h.update(&seq);
-        h.update(msg);
-        let full = h.finalize().into_bytes();
-        let mut out = [0u8; MAC_LEN];
-        out.copy_from_slice(&full[..MAC_LEN]);
-        out
+        truncate(self.mac.mac(seq, msg))
     }
+}
+
+/// The 10 bytes of the HMAC a packet carries.
+fn truncate(mac: [u8; 16]) -> [u8; MAC_LEN] {
+    let mut out = [0u8; MAC_LEN];
+    out.copy_from_slice(&mac[..MAC_LEN]);
+    out
 }
 
 /// A negotiated DIGEST-MD5 layer: integrity alone (no cipher) or with
@@ -279,13 +279,16 @@ impl Layer {
         out.extend_from_slice(body);
         let mut msg_len = body.len() - MAC_LEN;
         let mut pad_ok = true;
-        if let Some(sealer) = &mut self.recv.sealer {
-            let bs = sealer.block_size();
-            if body.len() % bs != 0 {
-                return Err(fail("ciphertext is not a whole number of blocks"));
-            }
-            sealer.decrypt(&mut out[start..]);
-            if bs > 1 {
+        let recv = &mut self.recv;
+        let expected = match &mut recv.sealer {
+            None => recv.mac(seq, &out[start..start + msg_len]),
+            // RC4 and the MAC run together: see mac.rs.
+            Some(Sealer::Rc4(rc4)) => truncate(recv.mac.decrypt_and_mac(seq, &mut out[start..], msg_len, rc4)),
+            Some(Sealer::Block(cipher)) => {
+                if body.len() % 8 != 0 {
+                    return Err(fail("ciphertext is not a whole number of blocks"));
+                }
+                cipher.decrypt(&mut out[start..]);
                 let plain = &out[start..];
                 let pad = plain[msg_len - 1];
                 // At least one byte of padding, each holding its length.
@@ -296,11 +299,10 @@ impl Layer {
                 } else {
                     pad_ok = false;
                 }
+                recv.mac(seq, &out[start..start + msg_len])
             }
-        }
-        let plain = &out[start..];
-        let expected = self.recv.mac(seq, &plain[..msg_len]);
-        let mac_ok: bool = expected.ct_eq(&plain[body.len() - MAC_LEN..]).into();
+        };
+        let mac_ok: bool = expected.ct_eq(&out[start + body.len() - MAC_LEN..]).into();
         if !(pad_ok & mac_ok) {
             return Err(fail("integrity check failed"));
         }
@@ -317,22 +319,29 @@ impl SecurityLayer for Layer {
 
     fn wrap(&mut self, plain: &[u8], out: &mut Vec<u8>) -> Result<()> {
         let seq = self.send.seq.to_be_bytes();
-        let mac = self.send.mac(seq, plain);
         let start = out.len();
-        match &mut self.send.sealer {
+        let send = &mut self.send;
+        match &mut send.sealer {
             None => {
                 out.reserve(plain.len() + MAC_LEN + TRAILER_LEN);
                 out.extend_from_slice(plain);
-                out.extend_from_slice(&mac);
+                out.extend_from_slice(&send.mac.mac(seq, plain)[..MAC_LEN]);
             }
-            Some(sealer) => {
-                let bs = sealer.block_size();
-                let pad = if bs > 1 { bs - (plain.len() + MAC_LEN) % bs } else { 0 };
+            // RC4 and the MAC run together: see mac.rs.
+            Some(Sealer::Rc4(rc4)) => {
+                out.reserve(plain.len() + MAC_LEN + TRAILER_LEN);
+                out.extend_from_slice(plain);
+                let mac = send.mac.mac_and_encrypt(seq, &mut out[start..], rc4);
+                out.extend_from_slice(&mac[..MAC_LEN]);
+                rc4.apply(&mut out[start + plain.len()..]);
+            }
+            Some(Sealer::Block(cipher)) => {
+                let pad = 8 - (plain.len() + MAC_LEN) % 8;
                 out.reserve(plain.len() + pad + MAC_LEN + TRAILER_LEN);
                 out.extend_from_slice(plain);
                 out.resize(out.len() + pad, pad as u8);
-                out.extend_from_slice(&mac);
-                sealer.encrypt(&mut out[start..]);
+                out.extend_from_slice(&send.mac.mac(seq, plain)[..MAC_LEN]);
+                cipher.encrypt(&mut out[start..]);
             }
         }
         out.extend_from_slice(&[0, 1]);
@@ -476,7 +485,8 @@ mod tests {
             let mut body = b"abc".to_vec();
             body.extend_from_slice(&pad);
             body.extend_from_slice(&sender.mac([0; 4], b"abc"));
-            sender.sealer.as_mut().unwrap().encrypt(&mut body);
+            let Some(Sealer::Block(cipher)) = &mut sender.sealer else { unreachable!() };
+            cipher.encrypt(&mut body);
             body.extend_from_slice(&[0, 1, 0, 0, 0, 0]);
             let mut server = Layer::new(&s2c, &c2s, Some(Cipher::Des), 65536);
             assert_rejected(&mut server, &body, &body);
@@ -500,12 +510,24 @@ mod tests {
     }
 
     #[test]
+    fn keyed_states_are_wiped_on_drop() {
+        // The crates' zeroize features: Hmac<Md5> is two Md5Cores and a
+        // block buffer, each wiped when dropped.
+        fn wipes<T: ZeroizeOnDrop>() {}
+        wipes::<md5::block_api::Md5Core>();
+        wipes::<Md5>();
+        wipes::<Des>();
+        wipes::<TdesEde2>();
+        wipes::<Rc4>();
+        wipes::<HmacMd5>();
+    }
+
+    #[test]
     fn rc4_matches_rfc6229() {
         // RFC 6229, 128-bit key 0x0102...10, keystream bytes 0..16.
         let key = hex("0102030405060708090a0b0c0d0e0f10");
         let mut data = vec![0u8; 16];
-        let mut c = <Rc4 as rc4::KeyInit>::new(GenericArray::from_slice(&key));
-        rc4::StreamCipher::apply_keystream(&mut c, &mut data);
+        Rc4::new(&key).apply(&mut data);
         assert_eq!(data, hex("9ac7cc9a609d1ef7b2932899cde41b97"));
     }
 

@@ -3,9 +3,9 @@
 //!
 //! The exchange: the server's challenge (realms, nonce, qop and cipher
 //! options, maxbuf...), our digest-response, the server's `rspauth`, which
-//! proves that it knows the password too. Fast reauthentication (Cyrus's
-//! client-first reuse of an old nonce) is not implemented: every
-//! authentication starts from a server challenge.
+//! proves that it knows the password too. A later connection to the same
+//! server answers at once from the remembered nonce when the application
+//! asks for an initial response (fast re-authentication, [`reauth`]).
 use md5::{Digest, Md5};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -13,6 +13,9 @@ use zeroize::Zeroizing;
 use super::*;
 
 mod layer;
+mod mac;
+mod rc4;
+mod reauth;
 mod parse;
 
 use layer::{Cipher, Key};
@@ -21,8 +24,10 @@ pub static INFO: MechInfo = MechInfo {
     name: "DIGEST-MD5",
     max_ssf: 128,
     security_flags: sec::NOANONYMOUS | sec::NOPLAINTEXT | sec::MUTUAL_AUTH,
-    // Server-first: like Cyrus, sasl_client_start sends no initial response.
-    features: feat::SERVER_FIRST | feat::ALLOWS_PROXY | feat::NEED_SERVER_FQDN | feat::SUPPORTS_HTTP,
+    // Not server-first, as in Cyrus: asked for an initial response, the
+    // first step answers from the re-authentication memory, or sends
+    // nothing and waits for the challenge.
+    features: feat::ALLOWS_PROXY | feat::NEED_SERVER_FQDN | feat::SUPPORTS_HTTP,
     required: NEEDS_USER_PASS,
     last_resort: false,
     factory: &(new_client as NewFn),
@@ -45,10 +50,11 @@ fn new_client(params: &Params<'_>) -> Result<Box<dyn ClientMech>> {
         .ok_or_else(|| Error::bad_param("DIGEST-MD5 needs the server's fully qualified domain name"))?;
     Ok(Box::new(DigestMd5 {
         digest_uri: format!("{}/{}", params.service, fqdn),
+        service: params.service.to_owned(),
         server_fqdn: fqdn.to_owned(),
         props: params.props,
         external_ssf: params.external_ssf,
-        state: State::Challenge,
+        state: State::Start,
         outcome: None,
     }))
 }
@@ -96,6 +102,13 @@ const QOP_CONF: u8 = 4;
 struct Challenge {
     realms: Vec<String>,
     nonce: String,
+    offer: Offer,
+}
+
+/// The server's terms: kept for re-authentication, which answers without
+/// a challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Offer {
     /// `QOP_*` bits offered.
     qops: u8,
     /// Ciphers offered that we know.
@@ -110,10 +123,7 @@ fn parse_challenge(input: &[u8], session: &mut dyn Session) -> Result<Challenge>
     let mut ch = Challenge {
         realms: Vec::new(),
         nonce: String::new(),
-        qops: 0,
-        ciphers: Vec::new(),
-        maxbuf: DEFAULT_MAXBUF,
-        utf8: false,
+        offer: Offer { qops: 0, ciphers: Vec::new(), maxbuf: DEFAULT_MAXBUF, utf8: false },
     };
     let (mut nonce, mut stale, mut maxbuf, mut charset, mut algorithm, mut cipher, mut qop) =
         (false, false, false, false, false, false, false);
@@ -140,9 +150,9 @@ fn parse_challenge(input: &[u8], session: &mut dyn Session) -> Result<Challenge>
                 qop = true;
                 for q in parse::list(&value) {
                     match q.to_ascii_lowercase().as_str() {
-                        "auth" => ch.qops |= QOP_AUTH,
-                        "auth-int" => ch.qops |= QOP_INT,
-                        "auth-conf" => ch.qops |= QOP_CONF,
+                        "auth" => ch.offer.qops |= QOP_AUTH,
+                        "auth-int" => ch.offer.qops |= QOP_INT,
+                        "auth-conf" => ch.offer.qops |= QOP_CONF,
                         _ => session.log(LogLevel::Debug, &format!("DIGEST-MD5: server offers unknown qop {q}")),
                     }
                 }
@@ -151,7 +161,7 @@ fn parse_challenge(input: &[u8], session: &mut dyn Session) -> Result<Challenge>
                 once(&mut cipher, "cipher")?;
                 for c in parse::list(&value) {
                     match Cipher::ALL.iter().find(|k| k.name().eq_ignore_ascii_case(c)) {
-                        Some(&k) => ch.ciphers.push(k),
+                        Some(&k) => ch.offer.ciphers.push(k),
                         None => session.log(LogLevel::Debug, &format!("DIGEST-MD5: server offers unknown cipher {c}")),
                     }
                 }
@@ -168,14 +178,14 @@ fn parse_challenge(input: &[u8], session: &mut dyn Session) -> Result<Challenge>
                 if n <= 16 || n > MAX_MAXBUF {
                     return Err(Error::bad_prot(format!("DIGEST-MD5 challenge has an unusable maxbuf {n}")));
                 }
-                ch.maxbuf = n;
+                ch.offer.maxbuf = n;
             }
             "charset" => {
                 once(&mut charset, "charset")?;
                 if !value.eq_ignore_ascii_case("utf-8") {
                     return Err(Error::bad_prot("DIGEST-MD5 challenge names a charset other than utf-8"));
                 }
-                ch.utf8 = true;
+                ch.offer.utf8 = true;
             }
             "algorithm" => {
                 once(&mut algorithm, "algorithm")?;
@@ -194,8 +204,8 @@ fn parse_challenge(input: &[u8], session: &mut dyn Session) -> Result<Challenge>
     }
     if !qop {
         // RFC 2831: qop-options defaults to "auth".
-        ch.qops = QOP_AUTH;
-    } else if ch.qops == 0 {
+        ch.offer.qops = QOP_AUTH;
+    } else if ch.offer.qops == 0 {
         return Err(Error::bad_prot("DIGEST-MD5 server offers no known qop"));
     }
     Ok(ch)
@@ -204,7 +214,7 @@ fn parse_challenge(input: &[u8], session: &mut dyn Session) -> Result<Challenge>
 /// Picks the strongest layer the server offers within our SSF bounds, as
 /// Cyrus does: bounds are relative to the external SSF; no layer at all
 /// when the application accepts none (maxbufsize 0).
-fn choose_protection(ch: &Challenge, props: &SecurityProps, external_ssf: u32) -> Result<Protection> {
+fn choose_protection(ch: &Offer, props: &SecurityProps, external_ssf: u32) -> Result<Protection> {
     let (need, limit) = if props.maxbufsize == 0 {
         (0, 0)
     } else {
@@ -302,6 +312,8 @@ fn md5(parts: &[&[u8]]) -> Key {
 /// The inputs of one digest computation (RFC 2831 2.1.2.1).
 struct Inputs<'a> {
     username: &'a [u8],
+    /// nonce-count, 8 hex digits.
+    nc: &'a str,
     realm: &'a [u8],
     password: &'a [u8],
     authzid: Option<&'a [u8]>,
@@ -356,7 +368,9 @@ impl Inputs<'_> {
                 ha1_hex.as_bytes(),
                 b":",
                 self.nonce.as_bytes(),
-                b":00000001:",
+                b":",
+                self.nc.as_bytes(),
+                b":",
                 self.cnonce.as_bytes(),
                 b":",
                 self.qop.as_bytes(),
@@ -397,8 +411,12 @@ fn push_token(out: &mut Vec<u8>, name: &str, value: &str) {
 }
 
 enum State {
-    /// Waiting for the server's challenge.
-    Challenge,
+    /// Nothing sent yet. An empty step may re-authenticate from memory; a
+    /// challenge starts a full authentication.
+    Start,
+    /// A re-authentication response was sent: the server answers with
+    /// rspauth, or refuses with a fresh challenge.
+    Reauth(Box<Pending>),
     /// Response sent; waiting for rspauth.
     Rspauth(Box<Pending>),
     Done,
@@ -414,10 +432,13 @@ struct Pending {
     our_maxbuf: u32,
     user: Vec<u8>,
     authid: Vec<u8>,
+    /// What a later connection re-authenticates with, once this succeeds.
+    remember: reauth::Entry,
 }
 
 struct DigestMd5 {
     digest_uri: String,
+    service: String,
     server_fqdn: String,
     props: SecurityProps,
     external_ssf: u32,
@@ -425,24 +446,50 @@ struct DigestMd5 {
     outcome: Option<Outcome>,
 }
 
+/// One digest-response to build.
+struct Answer<'a> {
+    authid: Vec<u8>,
+    password: &'a [u8],
+    authzid: Option<Vec<u8>>,
+    realm: Vec<u8>,
+    nonce: &'a str,
+    cnonce: String,
+    nc: u32,
+    offer: &'a Offer,
+    protection: Protection,
+}
+
 impl DigestMd5 {
-    fn respond(&mut self, input: &[u8], session: &mut dyn Session) -> Result<Step> {
-        if input.is_empty() {
-            return Err(Error::bad_prot("DIGEST-MD5 expects a challenge from the server"));
-        }
+    fn check_props(&self) -> Result<()> {
         if self.props.min_ssf > self.props.max_ssf {
             return Err(Error::bad_param("minimum SSF is above the maximum SSF"));
         }
-        let ch = parse_challenge(input, session)?;
-        let protection = choose_protection(&ch, &self.props, self.external_ssf)?;
+        Ok(())
+    }
+
+    /// The layer for `offer`, and whether the server's maxbuf leaves room
+    /// for it.
+    fn protection(&self, offer: &Offer) -> Result<Protection> {
+        let protection = choose_protection(offer, &self.props, self.external_ssf)?;
         let overhead = match protection {
             Protection::None => 0,
             Protection::Integrity => layer::INTEGRITY_OVERHEAD,
             Protection::Privacy(_) => Cipher::OVERHEAD,
         };
-        if ch.maxbuf <= overhead {
+        if offer.maxbuf <= overhead {
             return Err(Error::bad_prot("DIGEST-MD5 server maxbuf is too small for the security layer"));
         }
+        Ok(protection)
+    }
+
+    /// A full authentication: the response to the server's challenge.
+    fn respond(&mut self, input: &[u8], session: &mut dyn Session) -> Result<Step> {
+        if input.is_empty() {
+            return Err(Error::bad_prot("DIGEST-MD5 expects a challenge from the server"));
+        }
+        self.check_props()?;
+        let ch = parse_challenge(input, session)?;
+        let protection = self.protection(&ch.offer)?;
 
         // As Cyrus: one realm is taken as it is; among several the user
         // chooses (SASL_CB_GETREALM or a prompt); with none, or when the
@@ -454,6 +501,9 @@ impl DigestMd5 {
             ..Request::USER_PASS
         })?;
         // Nothing above changed our state: after Interact we run again.
+        // The memory of this server is replaced whatever the outcome, as in
+        // Cyrus (whose client drops it when a challenge comes instead).
+        reauth::Entry::forget(session, &self.service, &self.server_fqdn);
         let authid = creds.authname.unwrap_or_default();
         let password = creds.password.unwrap_or_default();
         let authzid = creds.authzid;
@@ -461,15 +511,80 @@ impl DigestMd5 {
             [one] => one.as_bytes().to_vec(),
             _ => creds.realm.unwrap_or_else(|| self.server_fqdn.as_bytes().to_vec()),
         };
-        let cnonce = client_nonce(session, CNONCE_BYTES)?;
-        let qop = protection.qop();
-        let computed = Inputs {
-            username: &authid,
-            realm: &realm,
+        let answer = Answer {
+            cnonce: client_nonce(session, CNONCE_BYTES)?,
+            authid,
             password: &password,
-            authzid: authzid.as_deref(),
+            authzid,
+            realm,
             nonce: &ch.nonce,
-            cnonce: &cnonce,
+            nc: 1,
+            offer: &ch.offer,
+            protection,
+        };
+        let (pending, out) = self.answer(answer, session)?;
+        self.state = State::Rspauth(pending);
+        Ok(Step::Continue(out))
+    }
+
+    /// The first step without a challenge: a re-authentication from the
+    /// memory of an earlier exchange with this server, if there is one for
+    /// this user and its terms suit this connection; else nothing to send.
+    fn reauthenticate(&mut self, session: &mut dyn Session) -> Result<Step> {
+        let Some(entry) = reauth::Entry::peek(session, &self.service, &self.server_fqdn) else {
+            return Ok(Step::AwaitServer);
+        };
+        self.check_props()?;
+        let creds = session.credentials(&Request::USER_PASS)?;
+        // Nothing above changed our state: after Interact we run again.
+        let authid = creds.authname.unwrap_or_default();
+        let Ok(protection) = self.protection(&entry.offer) else {
+            return Ok(Step::AwaitServer);
+        };
+        if authid != entry.authid {
+            return Ok(Step::AwaitServer);
+        }
+        // Taken and put back with the count this connection uses, so that
+        // no other uses it; kept if this connection goes no further, as in
+        // Cyrus, and dropped if the server refuses it.
+        let Some(entry) = reauth::Entry::take(session, &self.service, &self.server_fqdn).filter(|e| *e == entry)
+        else {
+            return Ok(Step::AwaitServer);
+        };
+        let next = reauth::Entry { nc: entry.nc.wrapping_add(1), ..entry.clone() };
+        next.store(session, &self.service, &self.server_fqdn);
+        let password = creds.password.unwrap_or_default();
+        let answer = Answer {
+            authzid: creds.authzid,
+            authid,
+            password: &password,
+            realm: entry.realm.clone(),
+            nonce: &entry.nonce,
+            // A fresh one, for fresh layer keys: see reauth.rs.
+            cnonce: client_nonce(session, CNONCE_BYTES)?,
+            nc: entry.nc.wrapping_add(1),
+            offer: &entry.offer,
+            protection,
+        };
+        let (pending, out) = self.answer(answer, session)?;
+        let nc = pending.remember.nc;
+        session.log(LogLevel::Debug, &format!("DIGEST-MD5: re-authenticating with nonce-count {nc}"));
+        self.state = State::Reauth(pending);
+        Ok(Step::Continue(out))
+    }
+
+    /// Builds the digest-response, and what its rspauth check needs.
+    fn answer(&self, a: Answer<'_>, session: &mut dyn Session) -> Result<(Box<Pending>, Vec<u8>)> {
+        let qop = a.protection.qop();
+        let nc = format!("{:08x}", a.nc);
+        let computed = Inputs {
+            username: &a.authid,
+            nc: &nc,
+            realm: &a.realm,
+            password: a.password,
+            authzid: a.authzid.as_deref(),
+            nonce: a.nonce,
+            cnonce: &a.cnonce,
             qop,
             digest_uri: &self.digest_uri,
         }
@@ -479,20 +594,20 @@ impl DigestMd5 {
         // possible at all (even when it is the default 65536).
         let our_maxbuf = self.props.maxbufsize.min(MAX_MAXBUF);
         let mut out = Vec::new();
-        if ch.utf8 {
+        if a.offer.utf8 {
             // Only a server that announced charset=utf-8 may be told so.
             push_token(&mut out, "charset", "utf-8");
         }
-        push_quoted(&mut out, "username", &authid);
-        push_quoted(&mut out, "realm", &realm);
-        if let Some(z) = &authzid {
+        push_quoted(&mut out, "username", &a.authid);
+        push_quoted(&mut out, "realm", &a.realm);
+        if let Some(z) = &a.authzid {
             push_quoted(&mut out, "authzid", z);
         }
-        push_quoted(&mut out, "nonce", ch.nonce.as_bytes());
-        push_quoted(&mut out, "cnonce", cnonce.as_bytes());
-        push_token(&mut out, "nc", "00000001");
+        push_quoted(&mut out, "nonce", a.nonce.as_bytes());
+        push_quoted(&mut out, "cnonce", a.cnonce.as_bytes());
+        push_token(&mut out, "nc", &nc);
         push_token(&mut out, "qop", qop);
-        if let Some(c) = protection.cipher() {
+        if let Some(c) = a.protection.cipher() {
             push_token(&mut out, "cipher", c.name());
         }
         if our_maxbuf != 0 {
@@ -503,18 +618,25 @@ impl DigestMd5 {
         if out.len() >= MAX_RESPONSE {
             return Err(Error::fail("DIGEST-MD5 response would exceed 4096 bytes"));
         }
-        session.log(LogLevel::Debug, &format!("DIGEST-MD5: qop={qop}, ssf {}", protection.ssf()));
-
-        self.state = State::Rspauth(Box::new(Pending {
+        session.log(LogLevel::Debug, &format!("DIGEST-MD5: qop={qop}, ssf {}", a.protection.ssf()));
+        let remember = reauth::Entry {
+            authid: a.authid.clone(),
+            realm: a.realm,
+            nonce: a.nonce.to_owned(),
+            nc: a.nc,
+            offer: a.offer.clone(),
+        };
+        let pending = Box::new(Pending {
             rspauth: computed.rspauth,
             ha1: computed.ha1,
-            protection,
-            server_maxbuf: ch.maxbuf,
+            protection: a.protection,
+            server_maxbuf: a.offer.maxbuf,
             our_maxbuf,
-            user: authzid.unwrap_or_else(|| authid.clone()),
-            authid,
-        }));
-        Ok(Step::Continue(out))
+            user: a.authzid.unwrap_or_else(|| a.authid.clone()),
+            authid: a.authid,
+            remember,
+        });
+        Ok((pending, out))
     }
 
     fn verify(pending: &Pending, input: &[u8]) -> Result<Outcome> {
@@ -562,9 +684,24 @@ impl ClientMech for DigestMd5 {
             return Err(Error::bad_prot(format!("DIGEST-MD5 server message exceeds {} bytes", parse::MAX_MESSAGE)));
         }
         match &self.state {
-            State::Challenge => self.respond(input, session),
-            State::Rspauth(pending) => {
+            State::Start if input.is_empty() => self.reauthenticate(session),
+            State::Start => self.respond(input, session),
+            // A server that does not take the re-authentication sends a
+            // fresh challenge (Cyrus's, also for a wrong password or an old
+            // nonce): answer it in full, which drops the memory.
+            State::Reauth(_) if !is_rspauth(input) => {
+                let why = "DIGEST-MD5: the server refused re-authentication; authenticating in full";
+                session.log(LogLevel::Debug, why);
+                self.state = State::Start;
+                self.respond(input, session)
+            }
+            State::Reauth(pending) | State::Rspauth(pending) => {
                 let outcome = Self::verify(pending, input);
+                if outcome.is_ok() {
+                    pending.remember.store(session, &self.service, &self.server_fqdn);
+                } else if matches!(self.state, State::Reauth(_)) {
+                    reauth::Entry::forget(session, &self.service, &self.server_fqdn);
+                }
                 // Whatever the answer, the session key is no longer needed.
                 self.state = State::Done;
                 self.outcome = Some(outcome?);
@@ -577,6 +714,12 @@ impl ClientMech for DigestMd5 {
     fn outcome(&mut self) -> Result<Outcome> {
         self.outcome.take().ok_or_else(|| Error::new(Code::NotDone, "DIGEST-MD5 has not completed"))
     }
+}
+
+/// Whether a server message is the final one (`rspauth=...`) rather than
+/// a challenge, as Cyrus tells them apart.
+fn is_rspauth(input: &[u8]) -> bool {
+    input.len() >= 8 && input[..8].eq_ignore_ascii_case(b"rspauth=")
 }
 
 #[cfg(test)]

@@ -84,10 +84,164 @@ fn rspauth_checks() {
 }
 
 #[test]
-fn server_first_only() {
+fn without_memory_the_server_speaks_first() {
     let mut s = chris();
-    assert_eq!(code(mech().step(b"", &mut s)), Code::BadProt);
+    let mut m = mech();
+    assert_eq!(m.step(b"", &mut s).unwrap(), Step::AwaitServer);
+    assert_eq!(m.step(b"", &mut s).unwrap(), Step::AwaitServer);
+    assert_eq!(s.requests, 0, "no credentials are asked for");
+    assert!(step_text(&mut *m, &mut s, RFC_CHALLENGE).ends_with("response=d388dad90d4bbd760a152321f2143af7"));
     assert_eq!(code(mech().step(&[b' '; 2049], &mut s)), Code::BadProt);
+}
+
+/// RFC 2831 2.1.2.1, computed independently of the mechanism's code:
+/// (response, rspauth) for the RFC example's user, realm, password, nonce
+/// and cnonce at nonce-count `nc`, qop=auth.
+fn rfc_digests(nc: &str) -> (String, String) {
+    let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let md5 = |parts: &[&[u8]]| {
+        let mut h = Md5::new();
+        parts.iter().for_each(|p| h.update(p));
+        h.finalize().to_vec()
+    };
+    let urp = md5(&[b"chris:elwood.innosoft.com:secret"]);
+    let ha1 = hex(&md5(&[&urp, b":OA6MG9tEQGm2hh:OA6MHXh6VqTrRk"]));
+    let kd = |a2: &[u8]| {
+        let ha2 = hex(&md5(&[a2]));
+        let middle = format!(":OA6MG9tEQGm2hh:{nc}:OA6MHXh6VqTrRk:auth:");
+        hex(&md5(&[ha1.as_bytes(), middle.as_bytes(), ha2.as_bytes()]))
+    };
+    (kd(b"AUTHENTICATE:imap/elwood.innosoft.com"), kd(b":imap/elwood.innosoft.com"))
+}
+
+/// The RFC 2831 exchange, which leaves the server in the memory.
+fn full_rfc_exchange(s: &mut FakeSession) {
+    let mut m = mech();
+    assert_eq!(m.step(b"", s).unwrap(), Step::AwaitServer);
+    step_text(&mut *m, s, RFC_CHALLENGE);
+    assert_eq!(m.step(b"rspauth=ea40f60335c427b5527b84dbabcdfffd", s).unwrap(), Step::Done(None));
+}
+
+#[test]
+fn later_connections_reauthenticate_at_once() {
+    let rfc = ("d388dad90d4bbd760a152321f2143af7".to_string(), "ea40f60335c427b5527b84dbabcdfffd".to_string());
+    assert_eq!(rfc_digests("00000001"), rfc);
+    let mut s = chris();
+    full_rfc_exchange(&mut s);
+    assert_eq!(s.memory.len(), 1);
+    for nc in ["00000002", "00000003"] {
+        let (response, rspauth) = rfc_digests(nc);
+        let mut m = mech();
+        // The initial response: the remembered nonce, realm and terms, the
+        // next nonce-count (the cnonce is new, but the test session always
+        // gives the same).
+        let out = step_text(&mut *m, &mut s, b"");
+        assert_eq!(
+            out,
+            format!(
+                "charset=utf-8,username=\"chris\",realm=\"elwood.innosoft.com\",nonce=\"OA6MG9tEQGm2hh\",\
+                 cnonce=\"OA6MHXh6VqTrRk\",nc={nc},qop=auth,maxbuf=65536,\
+                 digest-uri=\"imap/elwood.innosoft.com\",response={response}"
+            )
+        );
+        assert_eq!(m.step(format!("rspauth={rspauth}").as_bytes(), &mut s).unwrap(), Step::Done(None));
+        assert_eq!(m.outcome().unwrap().authid, b"chris");
+    }
+    assert_eq!(s.memory.len(), 1);
+}
+
+#[test]
+fn reauthentication_only_for_the_same_server_service_user_and_terms() {
+    let mut s = chris();
+    full_rfc_exchange(&mut s);
+    let start = |s: &mut FakeSession, p: Params<'_>| INFO.start(&p).unwrap().step(b"", s).unwrap();
+    let mut other = params();
+    other.server_fqdn = Some("other.innosoft.com");
+    assert_eq!(start(&mut s, other), Step::AwaitServer);
+    let mut other = params();
+    other.service = "smtp";
+    assert_eq!(start(&mut s, other), Step::AwaitServer);
+    // A layer the remembered offer (qop=auth) does not have.
+    let mut other = params();
+    other.props = props(1, 256, 65536);
+    assert_eq!(start(&mut s, other), Step::AwaitServer);
+    s.authname = Some("lisa".into());
+    assert_eq!(start(&mut s, params()), Step::AwaitServer);
+    // None of these used up the memory.
+    s.authname = Some("chris".into());
+    assert!(matches!(start(&mut s, params()), Step::Continue(_)));
+}
+
+#[test]
+fn a_refused_reauthentication_falls_back_to_a_full_one() {
+    let mut s = chris();
+    full_rfc_exchange(&mut s);
+    let mut m = mech();
+    assert!(step_text(&mut *m, &mut s, b"").contains("nc=00000002"));
+    // A fresh challenge (an old nonce, a wrong password, no reauth on the
+    // server): answered in full, and remembered once it succeeds.
+    let fresh = b"realm=\"elwood.innosoft.com\",nonce=\"fresh\",qop=\"auth\",algorithm=md5-sess,charset=utf-8";
+    assert_eq!(s.memory.len(), 1, "kept, with the count in use, until the server answers");
+    let out = step_text(&mut *m, &mut s, fresh);
+    assert!(out.contains("nonce=\"fresh\"") && out.contains("nc=00000001"), "{out}");
+    assert!(s.memory.is_empty());
+    let server = TestServer { nonce: "fresh", password: b"secret", maxbuf: 65536 };
+    let (rspauth, _) = server.answer(out.as_bytes()).unwrap();
+    assert_eq!(m.step(&rspauth, &mut s).unwrap(), Step::Done(None));
+    assert_eq!(s.memory.len(), 1);
+    assert!(step_text(&mut *mech(), &mut s, b"").contains("nonce=\"fresh\""));
+}
+
+#[test]
+fn a_failed_reauthentication_forgets_the_server() {
+    let mut s = chris();
+    full_rfc_exchange(&mut s);
+    let mut m = mech();
+    step_text(&mut *m, &mut s, b"");
+    assert_eq!(code(m.step(b"rspauth=ea40f60335c427b5527b84dbabcdfffd", &mut s)), Code::BadServ);
+    assert!(s.memory.is_empty());
+    assert_eq!(mech().step(b"", &mut s).unwrap(), Step::AwaitServer);
+}
+
+#[test]
+fn each_reauthentication_has_a_fresh_cnonce_and_so_fresh_layer_keys() {
+    let server = TestServer { nonce: "n", password: b"secret", maxbuf: 65536 };
+    let mut s = FakeSession { cnonce: None, random_byte: 1, ..chris() };
+    let challenge = b"realm=\"r\",nonce=\"n\",qop=\"auth-conf\",cipher=\"rc4\",algorithm=md5-sess";
+    let mut sealed = Vec::new();
+    for byte in [1u8, 2] {
+        s.random_byte = byte;
+        let mut m = mech();
+        let out = if byte == 1 { step_text(&mut *m, &mut s, challenge) } else { step_text(&mut *m, &mut s, b"") };
+        let cnonce = base64::engine::general_purpose::STANDARD.encode([byte; CNONCE_BYTES]);
+        assert!(out.contains(&format!("cnonce=\"{cnonce}\"")), "{out}");
+        let (rspauth, _) = server.answer(out.as_bytes()).unwrap();
+        assert_eq!(m.step(&rspauth, &mut s).unwrap(), Step::Done(None));
+        let mut layer = m.outcome().unwrap().layer.unwrap();
+        let mut packet = Vec::new();
+        layer.wrap(b"the same message", &mut packet).unwrap();
+        sealed.push(packet);
+    }
+    assert_ne!(sealed[0], sealed[1], "the two connections' keys differ");
+}
+
+#[test]
+fn an_abandoned_reauthentication_uses_up_its_count() {
+    let mut s = chris();
+    full_rfc_exchange(&mut s);
+    assert!(step_text(&mut *mech(), &mut s, b"").contains("nc=00000002"));
+    assert!(step_text(&mut *mech(), &mut s, b"").contains("nc=00000003"));
+}
+
+#[test]
+fn reauthentication_waits_for_prompts_without_using_the_memory() {
+    let mut s = chris();
+    full_rfc_exchange(&mut s);
+    s.interact_first = true;
+    let mut m = mech();
+    assert_eq!(code(m.step(b"", &mut s)), Code::Interact);
+    assert_eq!(s.memory.len(), 1);
+    assert!(step_text(&mut *m, &mut s, b"").contains("nc=00000002"));
 }
 
 #[test]
@@ -255,7 +409,7 @@ const ALL_OFFERED: &str = "nonce=\"n\",qop=\"auth,auth-int,auth-conf\",cipher=\"
 fn layer_selection() {
     let pick = |offer: &str, p: SecurityProps, ext: u32| -> Result<Protection> {
         let mut s = FakeSession::default();
-        choose_protection(&parse_challenge(offer.as_bytes(), &mut s).unwrap(), &p, ext)
+        choose_protection(&parse_challenge(offer.as_bytes(), &mut s).unwrap().offer, &p, ext)
     };
     use Cipher::*;
     use Protection::*;
@@ -330,12 +484,13 @@ impl TestServer {
         let ds = parse::directives(response).map_err(|e| e.to_string())?;
         let get = |n: &str| ds.iter().find(|d| d.name == n).map(|d| d.value.as_str());
         let need = |n: &str| get(n).ok_or(format!("no {n}"));
-        if need("nonce")? != self.nonce || need("nc")? != "00000001" {
-            return Err("bad nonce or nc".into());
+        if need("nonce")? != self.nonce {
+            return Err("bad nonce".into());
         }
         let qop = get("qop").unwrap_or("auth");
         let computed = Inputs {
             username: need("username")?.as_bytes(),
+            nc: need("nc")?,
             realm: get("realm").unwrap_or("").as_bytes(),
             password: self.password,
             authzid: get("authzid").map(str::as_bytes),
