@@ -217,9 +217,6 @@ struct Conn {
     /// Set when the client's receive side may be out of step with the
     /// test server (a decode failed, or fuzzed bytes were decoded).
     desynced: bool,
-    /// A start after an exchange completed (issue 13, item 1).
-    restarted: bool,
-    completed: bool,
 }
 
 fn run(u: &mut Unstructured<'_>) {
@@ -284,7 +281,7 @@ fn run(u: &mut Unstructured<'_>) {
         assert!(conn.is_null());
         return;
     }
-    let mut c = Conn { conn, maxbufsize: 0, server: None, desynced: false, restarted: false, completed: false };
+    let mut c = Conn { conn, maxbufsize: 0, server: None, desynced: false };
     for _ in 0..u.int_in_range(1..=12).unwrap_or(1) {
         match u.int_in_range(0..=9u8).unwrap_or(0) {
             0 => setprop(u, &mut c),
@@ -435,7 +432,6 @@ fn start(u: &mut Unstructured<'_>, c: &mut Conn, list: &[u8]) -> c_int {
     let mut answers = Vec::new();
     let want_out = u.arbitrary().unwrap_or(true);
     c.server = None;
-    c.restarted |= c.completed;
     for round in 0.. {
         // SAFETY: a live connection and writable out-pointers.
         let rc = unsafe {
@@ -458,7 +454,6 @@ fn start(u: &mut Unstructured<'_>, c: &mut Conn, list: &[u8]) -> c_int {
         if rc >= 0 && want_out {
             read_buf(out, outlen);
         }
-        c.completed |= rc == SASL_OK;
         return rc;
     }
     unreachable!()
@@ -479,7 +474,6 @@ fn step(u: &mut Unstructured<'_>, c: &mut Conn, input: Option<&[u8]>) -> (c_int,
             continue;
         }
         let data = if rc >= 0 { read_buf(out, outlen) } else { Vec::new() };
-        c.completed |= rc == SASL_OK;
         return (rc, data);
     }
     unreachable!()
@@ -516,7 +510,7 @@ fn encode(u: &mut Unstructured<'_>, c: &mut Conn) {
         return;
     }
     let wire = read_buf(out, outlen);
-    if data.is_empty() || (c.restarted && !ISSUE13_ITEM1_RESTART) {
+    if data.is_empty() {
         return;
     }
     if ssf == 0 {
@@ -576,7 +570,7 @@ fn decode(u: &mut Unstructured<'_>, c: &mut Conn) {
             return;
         }
         got.extend_from_slice(&read_buf(out, outlen));
-        if ssf == 0 && (ISSUE13_ITEM1_RESTART || !c.restarted) {
+        if ssf == 0 {
             assert_eq!(&got[got.len() - chunk.len()..], &chunk[..], "SSF 0, yet decode changed the data");
         }
     }

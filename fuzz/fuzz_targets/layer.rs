@@ -51,7 +51,7 @@ fn run(u: &mut Unstructured<'_>) {
     let mut conn = ClientConn::new("imap", Some("h.example"), None, None, 0, None).unwrap();
     conn.props = SecurityProps { min_ssf: 1, max_ssf: 256, maxbufsize, security_flags: 0 };
     let mut app = FuzzApp::with_password("user", b"pw");
-    assert_eq!(conn.start("DIGEST-MD5", &mut app, true).unwrap(), (Status::Continue, None));
+    assert_eq!(conn.start("DIGEST-MD5", &mut app, false).unwrap(), (Status::Continue, None));
     let (status, response) = conn.step(Some(&offer.challenge()), &mut app, &[]).unwrap();
     assert_eq!(status, Status::Continue);
     let account = Account {
@@ -83,7 +83,7 @@ fn run(u: &mut Unstructured<'_>) {
     for _ in 0..u.int_in_range(1..=6).unwrap_or(1) {
         match server_msg_max {
             Some(msg_max) if u.arbitrary().unwrap_or(false) => {
-                broken |= server_to_client(u, &mut conn, &mut server, msg_max, our_max, maxbufsize, broken);
+                broken |= server_to_client(u, &mut conn, &mut server, msg_max, our_max, broken);
             }
             _ => client_to_server(u, &mut conn, &mut server, server_max as usize),
         }
@@ -130,7 +130,6 @@ fn server_to_client(
     server: &mut ServerLayer,
     msg_max: usize,
     our_max: usize,
-    maxbufsize: u32,
     dead: bool,
 ) -> bool {
     let count = u.int_in_range(1..=4).unwrap_or(1);
@@ -171,13 +170,12 @@ fn server_to_client(
             let len = u32::from_be_bytes(frames[n][..4].try_into().unwrap()) as usize;
             // Shorter: the payload is cut and fails its check. Longer: the
             // client may wait for more, unless it is more than we accept.
-            let over = len > our_max && (ISSUE13_ITEM2_FRAMING || maxbufsize as usize <= our_max);
-            (n, (len < frames[n].len() - 4 || over).then_some(true))
+            (n, (len < frames[n].len() - 4 || len > our_max).then_some(true))
         }
         Damage::Oversized(n) => {
             let len = u.int_in_range(our_max + 1..=u32::MAX as usize).unwrap_or(our_max + 1);
             frames[n][..4].copy_from_slice(&(len as u32).to_be_bytes());
-            (n, (ISSUE13_ITEM2_FRAMING || maxbufsize as usize <= our_max).then_some(true))
+            (n, Some(true))
         }
         Damage::Swap(n) => {
             frames.swap(n, n + 1);

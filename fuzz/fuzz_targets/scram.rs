@@ -77,7 +77,7 @@ fn run(u: &mut Unstructured<'_>) {
     let ignored: &[u8] = if u.arbitrary().unwrap_or(false) { b"junk" } else { b"" };
     let client_first = match step(&mut *mech, ignored, &mut session) {
         Ok(Step::Continue(out)) => out,
-        Ok(Step::Done(_)) => panic!("SCRAM done after one step"),
+        Ok(other) => panic!("SCRAM after one step: {other:?}"),
         Err(e) => {
             check_error(&e, &secrets, &[]);
             let empty_user = prep(session.authname.as_bytes()).is_empty();
@@ -118,7 +118,7 @@ fn run(u: &mut Unstructured<'_>) {
     let honest = server_first == honest_first;
     let client_final = match step(&mut *mech, &server_first, &mut session) {
         Ok(Step::Continue(out)) => out,
-        Ok(Step::Done(_)) => panic!("SCRAM done after the server-first-message"),
+        Ok(other) => panic!("SCRAM after the server-first-message: {other:?}"),
         Err(e) => {
             check_error(&e, &secrets, &[&server_first]);
             assert!(!honest || iterations > max_iterations, "honest server-first refused: {e}");

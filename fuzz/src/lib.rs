@@ -14,19 +14,6 @@ use sasl2::core::{AppCallbacks, Availability, CallbackId, Lookup};
 use sasl2::mech::{Canon, Code, Credentials, Error, LogLevel, Request, Secret, Session};
 use zeroize::Zeroizing;
 
-/// Checks of issue 13's defects, which are being fixed on main: set each to
-/// true once its fix has landed (with it true, the target named finds the
-/// defect within a minute of fuzzing).
-/// Item 1 (`capi`): a restarted connection reports the old layer's SSF
-/// while sasl_encode passes data through.
-pub const ISSUE13_ITEM1_RESTART: bool = false;
-/// Item 2 (`layer`): a packet announced above the 2^24 - 1 bytes we
-/// advertised is buffered instead of refused when maxbufsize is larger.
-pub const ISSUE13_ITEM2_FRAMING: bool = false;
-/// Item 3 (`select`): the explanation of a failed selection grows with
-/// the server's list (no bound on the error detail and log message).
-pub const ISSUE13_ITEM3_REASONS: bool = false;
-
 /// Longest error detail or log message any fuzz input may produce. Real
 /// ones are a few hundred bytes; server text quoted in them is cut.
 pub const MAX_DETAIL: usize = 4096;
