@@ -9,7 +9,7 @@
 #                        ASan, the thread stress under TSan, Miri; ends with
 #                        a grand total
 #   make fuzz            every fuzz target for FUZZ_SECONDS (default 60) each
-#   make header          regenerate include/sasl/sasl.h
+#   make header          regenerate include/sasl/sasl.h and saslplug.h
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deb             build/sasl2-rs_<version>_<arch>.deb (see README)
 PREFIX   ?= /usr/local
@@ -64,7 +64,8 @@ deb: lib
 
 header:
 	$(CARGO) build --lib
-	cp "$$(ls -t target/debug/build/sasl2-*/out/sasl.h | head -n1)" include/sasl/sasl.h
+	out="$$(dirname "$$(ls -t target/debug/build/sasl2-*/out/sasl.h | head -n1)")" && \
+	  cp "$$out/sasl.h" include/sasl/sasl.h && cp "$$out/saslplug.h" include/sasl/saslplug.h
 
 # Debian's unchanged sample client authenticates through build/ against
 # Cyrus's real sample server (installs sasl2-bin if missing).

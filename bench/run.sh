@@ -3,7 +3,7 @@
 # /usr/include/sasl, run interleaved against the system Cyrus libsasl2
 # ("cyrus") and against the library in LIBDIR ("ours").
 #
-#   bench/run.sh LIBDIR [startup|loop|memory|scram|digest ...]
+#   bench/run.sh LIBDIR [startup|loop|memory|scram|digest|gssapi ...]
 #
 # LIBDIR is a directory holding libsasl2.so.2, or "system" to run the system
 # library on both sides (harness check: every ratio should be ~1.0).
@@ -11,14 +11,15 @@
 # stderr go to bench/results/raw.txt and bench/results/stderr.txt).
 # Environment knobs (defaults in brackets): ROUNDS_LOOP [11], LOOP_N [5000],
 # STARTUP_RUNS [200], ROUNDS_MEM [3], MEM_N [10000], ROUNDS_SCRAM [9],
-# SCRAM_K [3], ROUNDS_DIGEST [5], DIGEST_MB [16], DIGEST_MB_3DES [8].
+# SCRAM_K [3], ROUNDS_DIGEST [5], DIGEST_MB [16], DIGEST_MB_3DES [8],
+# ROUNDS_GSSAPI [5], GSSAPI_MB [16].
 set -u
 
 BENCH=$(cd "$(dirname "$0")" && pwd)
 BIN=$BENCH/bin
 RES=$BENCH/results
 SYSLIB=/usr/lib/x86_64-linux-gnu
-ALL="startup loop memory scram digest"
+ALL="startup loop memory scram digest gssapi"
 
 usage() { echo "usage: $0 LIBDIR|system [$ALL]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
@@ -38,6 +39,7 @@ STARTUP_RUNS=${STARTUP_RUNS:-200}
 ROUNDS_MEM=${ROUNDS_MEM:-3}; MEM_N=${MEM_N:-10000}
 ROUNDS_SCRAM=${ROUNDS_SCRAM:-9}; SCRAM_K=${SCRAM_K:-3}
 ROUNDS_DIGEST=${ROUNDS_DIGEST:-5}; DIGEST_MB=${DIGEST_MB:-16}; DIGEST_MB_3DES=${DIGEST_MB_3DES:-8}
+ROUNDS_GSSAPI=${ROUNDS_GSSAPI:-5}; GSSAPI_MB=${GSSAPI_MB:-16}
 
 # Shared: no benchmark may run while tests/package-check.sh switches the
 # system's libsasl2.
@@ -63,6 +65,8 @@ build() {
     $cc $f -o "$BIN/spawn" "$BENCH/src/spawn.c" 2>>"$LOG" || ok=1
     $cc $f -o "$BIN/floor" "$BENCH/src/floor.c" -lcrypto 2>>"$LOG" || ok=1
     $cc $f -shared -fPIC -o "$BIN/desshim.so" "$BENCH/src/desshim.c" -ldl 2>>"$LOG" || ok=1
+    # Optional (libkrb5-dev): the gssapi benchmark says FAIL without it.
+    $cc $f -o "$BIN/gssapi_client" "$BENCH/src/gssapi_client.c" -lsasl2 -lgssapi_krb5 2>>"$LOG" || rm -f "$BIN/gssapi_client"
     if [ $ok -ne 0 ]; then
         echo "build failed (see $LOG); needs: apt-get install build-essential libsasl2-dev libssl-dev libsasl2-modules sasl2-bin" >&2
         cat "$LOG" >&2
@@ -115,7 +119,12 @@ flush_notes() { local n; for n in "${NOTES[@]}"; do out "  note: $n"; done; NOTE
 sides() { if [ $(($1 % 2)) -eq 1 ]; then echo "cyrus ours"; else echo "ours cyrus"; fi; }
 
 SASLTMP=
-cleanup() { [ -n "$SASLTMP" ] && rm -rf "$SASLTMP"; rm -f "$ERRF"; }
+KDCTMP=
+cleanup() {
+    [ -n "$SASLTMP" ] && rm -rf "$SASLTMP"
+    rm -f "$ERRF"
+    if [ -n "$KDCTMP" ]; then kdc_stop; rm -rf "$KDCTMP"; fi
+}
 trap cleanup EXIT
 make_sasldb() {
     [ -n "$SASLTMP" ] && return 0
@@ -353,6 +362,44 @@ bench_digest() {
         done
         out "   (the rc4 crate alone: $(kv rc4crate_mbps "$prim") MB/s; the library's own RC4 runs with the MAC, not after it)"
     fi
+    flush_notes
+}
+
+# ---------------------------------------------------------------- gssapi
+bench_gssapi() {
+    out ""
+    out "== GSSAPI confidentiality layer (issue 9): client CPU throughput in MB/s (10^6 plaintext bytes per CPU second)"
+    out "   SSF 256 (MIT krb5, aes256-cts-hmac-sha1-96) against an acceptor in the same process, private KDC; enc ="
+    out "   sasl_encode in SASL_MAXOUTBUF chunks, dec = sasl_decode of the acceptor's frames; floor = bare gss_wrap /"
+    out "   gss_unwrap from C on the same chunks, in the same processes, alternating with them; best 1/8 segment of"
+    out "   $ROUNDS_GSSAPI processes per side"
+    [ -x "$BIN/gssapi_client" ] || { out "   FAIL: bench/bin/gssapi_client not built (apt-get install libkrb5-dev)"; return 1; }
+    command -v krb5kdc >/dev/null || PATH=$PATH:/usr/sbin
+    command -v krb5kdc >/dev/null || { out "   FAIL: no krb5kdc (apt-get install krb5-kdc krb5-admin-server krb5-user)"; return 1; }
+    # shellcheck source=../interop/krb5kdc.bash
+    . "$BENCH/../interop/krb5kdc.bash"
+    KDCTMP=$(mktemp -d)
+    if ! { kdc_start "$KDCTMP" && kdc_user user userpw && kdc_service host/localhost && kdc_kinit user userpw; }; then
+        out "   FAIL: the private KDC did not start (see $KDCTMP)"; return 1
+    fi
+    VAL=()
+    measure "$ROUNDS_GSSAPI" "enc_best dec_best enc_mbps dec_mbps floor_wrap_best floor_unwrap_best" -- "$BIN/gssapi_client" "$GSSAPI_MB"
+    local dir fk mc mo fl ro rf mr
+    out "$(printf '   %-4s %8s %8s %11s %11s %8s %11s %11s %9s' dir cyrus ours ours/cyrus 'goal>=1.0' floor ours/floor 'goal>=0.95' med_ratio)"
+    for dir in enc dec; do
+        [ $dir = enc ] && fk=floor_wrap_best || fk=floor_unwrap_best
+        mc=$(best ${dir}_best cyrus max); mo=$(best ${dir}_best ours max)
+        fl=$(printf '%s\n' "$(best $fk cyrus max)" "$(best $fk ours max)" | sort -g | tail -n 1)
+        ro=$(div "$mo" "$mc"); rf=$(div "$mo" "$fl")
+        mr=$(div "$(med ${dir}_mbps ours)" "$(med ${dir}_mbps cyrus)")
+        out "$(printf '   %-4s %8s %8s %11s %11s %8s %11s %11s %9s' $dir "$(fmt "$mc" %.1f)" "$(fmt "$mo" %.1f)" \
+            "$(flag "$ro" "$mr")" "$(goal "$ro" ge 1.0)" "$(fmt "$fl" %.1f)" "$rf" "$(goal "$rf" ge 0.95)" "$mr")"
+    done
+    out "   (floor: the best bare gss_wrap/gss_unwrap segment of either side's processes; med_ratio: ours/cyrus of the"
+    out "   median whole-run MB/s)"
+    kdc_stop
+    rm -rf "$KDCTMP"
+    KDCTMP=
     flush_notes
 }
 

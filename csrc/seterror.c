@@ -1,6 +1,8 @@
-/* sasl_seterror is C-variadic; stable Rust cannot define such a function, so
- * this shim formats the message and hands it to the Rust side. The helper
- * symbol is hidden by the version script: only sasl_seterror is exported.
+/* sasl_seterror is C-variadic, and so is the log function of the utilities
+ * given to plugins (sasl_utils_t.log); stable Rust cannot define such
+ * functions, so this shim formats the message and hands it to the Rust side.
+ * The helper symbols are hidden by the version script: only sasl_seterror is
+ * exported.
  *
  * The format is printf-like with Cyrus's two extensions, which plug-ins and
  * callbacks use: %m takes an int errno value and prints strerror() of it,
@@ -17,6 +19,7 @@
 struct sasl_conn;
 void sasl2_rs_seterror_formatted(struct sasl_conn *conn, unsigned flags,
                                  const char *msg);
+void sasl2_rs_log_formatted(struct sasl_conn *conn, int level, const char *msg);
 const char *sasl_errstring(int saslerr, const char *langlist,
                            const char **outlang);
 
@@ -136,15 +139,14 @@ static void put_conversion(struct out *o, const char *spec, size_t speclen,
         put(o, small, (size_t)n < sizeof small ? (size_t)n : sizeof small - 1);
 }
 
-void sasl_seterror(struct sasl_conn *conn, unsigned flags, const char *fmt, ...)
+/* Formats `fmt` with its arguments; the result is malloc'ed (NULL when out
+ * of memory). */
+static char *format_message(const char *fmt, va_list ap)
 {
     struct out o = { NULL, 0, 0, 0 };
-    va_list ap;
+    va_list args;
 
-    if (conn == NULL || fmt == NULL)
-        return;
-
-    va_start(ap, fmt);
+    va_copy(args, ap);
     const char *p = fmt;
     while (*p) {
         const char *pct = strchr(p, '%');
@@ -169,24 +171,57 @@ void sasl_seterror(struct sasl_conn *conn, unsigned flags, const char *fmt, ...)
             put(&o, "%", 1);
             break;
         case 'm': {
-            const char *e = strerror(va_arg(ap, int));
+            const char *e = strerror(va_arg(args, int));
             put(&o, e, strlen(e));
             break;
         }
         case 'z': {
-            int code = va_arg(ap, int);
+            int code = va_arg(args, int);
             const char *e = sasl_errstring(code == SASL_NOUSER ? SASL_BADAUTH : code, NULL, NULL);
             put(&o, e, strlen(e));
             break;
         }
         default:
-            put_conversion(&o, pct, (size_t)(q - pct + 1), &ap);
+            put_conversion(&o, pct, (size_t)(q - pct + 1), &args);
             break;
         }
         p = q + 1;
     }
-    va_end(ap);
+    va_end(args);
+    if (o.buf == NULL && !o.failed)
+        o.buf = calloc(1, 1);
+    if (o.failed) {
+        free(o.buf);
+        return NULL;
+    }
+    return o.buf;
+}
 
-    sasl2_rs_seterror_formatted(conn, flags, o.buf ? o.buf : "");
-    free(o.buf);
+void sasl_seterror(struct sasl_conn *conn, unsigned flags, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (conn == NULL || fmt == NULL)
+        return;
+    va_start(ap, fmt);
+    char *msg = format_message(fmt, ap);
+    va_end(ap);
+    sasl2_rs_seterror_formatted(conn, flags, msg ? msg : "");
+    free(msg);
+}
+
+/* sasl_utils_t.log: formats like sasl_seterror and passes the message to
+ * the application's SASL_CB_LOG (conn may be NULL: the global callbacks). */
+void sasl2_rs_plugin_log(struct sasl_conn *conn, int level, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (fmt == NULL)
+        return;
+    va_start(ap, fmt);
+    char *msg = format_message(fmt, ap);
+    va_end(ap);
+    if (msg != NULL)
+        sasl2_rs_log_formatted(conn, level, msg);
+    free(msg);
 }

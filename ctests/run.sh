@@ -10,7 +10,8 @@
 #         include/ (or /usr/include for "system").
 #
 # Every ctests/t_*.c is compiled with -Wall -Wextra -Werror into ctests/bin/
-# and run under valgrind (definite leaks and memory errors fail the test).
+# and run under valgrind (definite leaks and memory errors fail the test);
+# ctests/plugins/*.c are built into ctests/bin/plugins/ for t_plugins.
 # The last line printed is "N passed, M failed"; the exit status is non-zero
 # when anything failed.
 #
@@ -118,19 +119,34 @@ cflags=(-std=gnu11 -Wall -Wextra -Werror -g -O0 -I"$INCDIR" "${defs[@]}")
 . "$repo/tests/system-lock.sh"
 system_lock shared
 
-# The reference runs with the plug-ins of libsasl2-modules and
+# Both libraries run with the plug-ins of libsasl2-modules and
 # libsasl2-modules-db only (what CI installs), whatever else is installed
-# (GSSAPI, GS2, OTP, LDAP, SQL plug-ins would change Cyrus's lists and
-# choices). sasl2-rs's server side (Cyrus's, forwarded) keeps the default.
-if [ $expect_rust -eq 0 ] && command -v dpkg >/dev/null; then
-    plugdir=$(mktemp -d "${TMPDIR:-/tmp}/ctests-plugins.XXXXXX")
-    trap 'rm -rf "$plugdir"' EXIT
+# (GSSAPI, GS2, OTP, LDAP, SQL plug-ins would change the lists and choices).
+# sasl2-rs loads client plug-ins too, but serves these mechanisms built in;
+# its server side (Cyrus's, forwarded) uses them.
+plugdir=$(mktemp -d "${TMPDIR:-/tmp}/ctests-plugins.XXXXXX")
+trap 'rm -rf "$plugdir"' EXIT
+if command -v dpkg >/dev/null; then
     for f in $(dpkg -L libsasl2-modules libsasl2-modules-db 2>/dev/null | grep '/sasl2/lib[^/]*\.so'); do
         ln -s "$f" "$plugdir/"
     done
-    runenv+=(SASL_PATH="$plugdir")
-    echo "ctests: plug-ins of libsasl2-modules and libsasl2-modules-db only ($plugdir)"
 fi
+runenv+=(SASL_PATH="$plugdir")
+echo "ctests: plug-ins of libsasl2-modules and libsasl2-modules-db only ($plugdir)"
+
+# t_plugins: the client plug-ins of ctests/plugins, put in front of that path.
+test_plugins="$bindir/plugins"
+rm -rf "$test_plugins"
+mkdir -p "$test_plugins"
+for src in "$here"/plugins/*.c; do
+    name="$(basename "$src" .c)"
+    if ! "$CC" "${cflags[@]}" -shared -fPIC -o "$test_plugins/lib$name.so" "$src" \
+            >"$bindir/plugin-$name.log" 2>&1; then
+        echo "FAIL plugins/$name.c (compile error)"
+        sed 's/^/    /' "$bindir/plugin-$name.log"
+        exit 1
+    fi
+done
 
 echo "ctests: library $libfile"
 echo "ctests: headers $INCDIR/sasl/sasl.h"
@@ -153,7 +169,8 @@ run_one() {
     start=$(date +%s)
     # Clean, deterministic environment: no user SASL configuration.
     "${prefix[@]}" env -u SASL_PATH -u SASL_CONF_PATH "${runenv[@]}" \
-        CTESTS_EXPECT_RUST="$expect_rust" CTESTS_LIBSASL="$libfile" "${env_extra[@]}" \
+        CTESTS_EXPECT_RUST="$expect_rust" CTESTS_LIBSASL="$libfile" \
+        CTESTS_PLUGINS="$test_plugins" CTESTS_BASE_PLUGINS="$plugdir" "${env_extra[@]}" \
         timeout 600 "${vg[@]}" "$exe" >"$log" 2>&1
     rc=$?
     secs=$(( $(date +%s) - start ))
@@ -188,7 +205,23 @@ for src in "$here"/t_*.c; do
     fi
     exe="$bindir/$name"
     log="$bindir/$name.log"
-    if ! "$CC" "${cflags[@]}" -o "$exe" "$src" "${linkflags[@]}" -lpthread -ldl \
+    # A test may name extra libraries ("CTESTS_LDFLAGS: ..."), a fixture
+    # script that runs it ("CTESTS_FIXTURE: with-kdc.sh") and, for the
+    # reference, Debian packages of more Cyrus plug-ins it needs
+    # ("CTESTS_PLUGINS: ..."), in its comments.
+    read -r -a extra <<<"$(sed -n 's/.*CTESTS_LDFLAGS: *//p' "$src" | head -n 1)"
+    fixture=$(sed -n 's/.*CTESTS_FIXTURE: *\([^ ]*\).*/\1/p' "$src" | head -n 1)
+    fixture=(${fixture:+"$here/$fixture"})
+    read -r -a plugins <<<"$(sed -n 's/.*CTESTS_PLUGINS: *//p' "$src" | head -n 1)"
+    plugenv=()
+    if [ -n "${plugdir:-}" ] && [ ${#plugins[@]} -gt 0 ]; then
+        mkdir -p "$plugdir/$name"
+        for f in "$plugdir"/lib*.so* $(dpkg -L "${plugins[@]}" 2>/dev/null | grep '/sasl2/lib[^/]*\.so'); do
+            ln -sf "$f" "$plugdir/$name/"
+        done
+        plugenv=(SASL_PATH="$plugdir/$name")
+    fi
+    if ! "$CC" "${cflags[@]}" -o "$exe" "$src" "${linkflags[@]}" "${extra[@]}" -lpthread -ldl \
             >"$log" 2>&1; then
         echo "FAIL $name (compile error)"
         sed 's/^/    /' "$log"
@@ -196,7 +229,7 @@ for src in "$here"/t_*.c; do
         failed_names+=("$name")
         continue
     fi
-    run_one "$name" "$exe"
+    run_one "$name" "$exe" "${plugenv[@]}" -- "${fixture[@]}"
 done
 
 # Without a Cyrus library to forward to, sasl2-rs's server side must fail

@@ -21,12 +21,13 @@ lib=$stage$prefix/lib
 for f in libsasl2.so.2.1.28 libsasl2.so.2 libsasl2.so pkgconfig/libsasl2.pc; do
   [ -e "$lib/$f" ] || { fail "$lib/$f missing"; finish; }
 done
-for h in sasl.h saslutil.h prop.h; do
+for h in sasl.h saslutil.h prop.h saslplug.h md5global.h md5.h hmac-md5.h; do
   [ -e "$stage$prefix/include/sasl/$h" ] || { fail "header $h missing"; finish; }
 done
 cat > "$stage/app.c" <<'C'
 #include <sasl/sasl.h>
 #include <sasl/saslutil.h>
+#include <sasl/saslplug.h>
 #include <stdio.h>
 #include <string.h>
 static int simple(void *c, int id, const char **r, unsigned *l) { (void)c; (void)id; *r = "tim"; if (l) *l = 3; return SASL_OK; }

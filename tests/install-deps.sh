@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suites need, when missing: the C
 # toolchain and valgrind, Cyrus's library, headers, plug-ins and tools (the
-# reference and the server side), and the real servers and clients of the
-# interop tests (slapd, dovecot, svnserve, python3-ldap), clang and llvm
-# for the sanitizer builds. Run by
+# reference, the server side and, for OTP, a plug-in served through ours),
+# and the real servers and clients of the interop tests (slapd, dovecot,
+# svnserve, python3-ldap; for Kerberos a private MIT KDC, Cyrus's and
+# Dovecot's GSSAPI plug-ins, Heimdal's GSS-API library, the GSS-API headers
+# of the C tests' acceptor and strace;
+# clang and llvm for the sanitizer builds). Run by
 # `make check` and by CI (.ci/run); needs root (or passwordless sudo) only
 # when something is missing.
 set -euo pipefail
 pkgs=(build-essential dpkg-dev pkg-config valgrind python3
-      libsasl2-dev libsasl2-modules libsasl2-modules-db sasl2-bin
+      libsasl2-dev libsasl2-modules libsasl2-modules-db libsasl2-modules-otp sasl2-bin xz-utils
       ldap-utils slapd dovecot-imapd cyrus-clients subversion python3-ldap
-      clang llvm)
+      krb5-kdc krb5-admin-server krb5-user libkrb5-dev libsasl2-modules-gssapi-mit
+      dovecot-gssapi libgssapi3-heimdal strace clang llvm)
 # Miri and -Zbuild-std (TSan) need these nightly components, when nightly
 # is installed at all (best effort: those steps skip without them).
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then

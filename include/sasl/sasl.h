@@ -474,7 +474,8 @@ const char **sasl_global_listmech(void);
 
 /*
  This library uses Rust's allocator; the functions are handed to Cyrus's
- server side (now, or when a server-side call opens it).
+ server side (now, or when a server-side call opens it). Client plugins
+ get the C library's allocator through their utilities.
  */
 void sasl_set_alloc(void *(*malloc)(size_t),
                     void *(*calloc)(size_t, size_t),
@@ -491,9 +492,10 @@ void sasl_set_mutex(void *(*alloc)(void),
                     void (*free)(void*));
 
 /*
- The client loads no plug-ins and reads no configuration file; the path
- is handed to Cyrus's server side (now, or when a server-side call opens
- it).
+ Sets the plugin path, used when the application has no SASL_CB_GETPATH
+ (in place of $SASL_PATH), for client plugins here and for Cyrus's server
+ side (now, or when a server-side call opens it); the client reads no
+ configuration file.
  */
 int sasl_set_path(int path_type, char *path);
 

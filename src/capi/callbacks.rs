@@ -72,12 +72,32 @@ fn core_id(id: c_ulong) -> Option<CallbackId> {
     .find(|&c| c_id(c) == id)
 }
 
-/// Callback lookup for one API call on one connection.
+/// Callback lookup for one API call on one connection. It is also the C
+/// side that plugin mechanisms reach through `Params::host`.
 pub(crate) struct CCallbacks {
     /// Passed to SASL_CB_PASS callbacks, which take the connection.
     conn: *mut sasl_conn_t,
     local: *const sasl_callback_t,
     global: *const sasl_callback_t,
+    /// A plugin's own prompt list, passed through the application.
+    pub(crate) prompts: PluginPrompts,
+    /// Which of the callbacks looked up on every start exist (see
+    /// [`CCallbacks::has`]), found in one pass when first asked.
+    present: std::cell::Cell<Option<u8>>,
+}
+
+/// Bits of [`CCallbacks::has`].
+const HAS_LOG: u8 = 1;
+const HAS_CANON_USER: u8 = 2;
+
+/// The application's `prompt_need` as a plugin mechanism sees it.
+pub(crate) struct PluginPrompts {
+    /// Whether the application passed a `prompt_need` pointer at all.
+    pub given: bool,
+    /// The list it hands back (the plugin's, filled in), or NULL.
+    pub filled: *mut sasl_interact_t,
+    /// Set by the plugin mechanism when it asks for interaction.
+    pub out: std::cell::Cell<*mut sasl_interact_t>,
 }
 
 impl CCallbacks {
@@ -85,7 +105,66 @@ impl CCallbacks {
     /// `local` and the global array are NULL or `SASL_CB_LIST_END`-terminated
     /// arrays of valid entries, alive for the lifetime of this value.
     pub unsafe fn new(conn: *mut sasl_conn_t, local: *const sasl_callback_t) -> Self {
-        CCallbacks { conn, local, global: super::global::callbacks() }
+        let prompts = PluginPrompts { given: false, filled: ptr::null_mut(), out: std::cell::Cell::new(ptr::null_mut()) };
+        CCallbacks { conn, local, global: super::global::callbacks(), prompts, present: std::cell::Cell::new(None) }
+    }
+
+    /// Whether a SASL_CB_LOG or SASL_CB_CANON_USER callback with a function
+    /// is registered (`what` is HAS_*): asked on every start, so both are
+    /// found in one pass over the arrays.
+    fn has(&self, what: u8) -> bool {
+        let bits = self.present.get().unwrap_or_else(|| {
+            // The first entry of an id decides, as in `find`.
+            let (mut bits, mut seen) = (0, 0);
+            for list in [self.local, self.global] {
+                let mut entry = list;
+                // SAFETY: the arrays are valid and terminated (constructor contract).
+                while let Some(e) = unsafe { entry.as_ref() } {
+                    if e.id == SASL_CB_LIST_END {
+                        break;
+                    }
+                    let bit = match e.id {
+                        SASL_CB_LOG => HAS_LOG,
+                        SASL_CB_CANON_USER => HAS_CANON_USER,
+                        _ => 0,
+                    };
+                    if seen & bit == 0 && e.proc.is_some() {
+                        bits |= bit;
+                    }
+                    seen |= bit;
+                    // SAFETY: not yet at the terminator, so the next entry exists.
+                    entry = unsafe { entry.add(1) };
+                }
+            }
+            self.present.set(Some(bits));
+            bits
+        });
+        bits & what != 0
+    }
+
+    /// With the application's `prompt_need` (NULL or its slot), for plugin
+    /// mechanisms.
+    ///
+    /// # Safety
+    /// `prompt_need` is NULL or readable.
+    pub unsafe fn with_prompts(mut self, prompt_need: *mut *mut sasl_interact_t) -> Self {
+        self.prompts.given = !prompt_need.is_null();
+        // SAFETY: NULL or readable, per the function contract.
+        self.prompts.filled = unsafe { prompt_need.as_ref() }.map_or(ptr::null_mut(), |p| *p);
+        self
+    }
+
+    pub fn conn(&self) -> *mut sasl_conn_t {
+        self.conn
+    }
+
+    pub fn local(&self) -> *const sasl_callback_t {
+        self.local
+    }
+
+    /// The arrays a lookup goes through: the connection's, then global.
+    pub fn lists(&self) -> [*const sasl_callback_t; 2] {
+        [self.local, self.global]
     }
 
     /// The entries for `id`: the connection's first, then the global ones.
@@ -259,6 +338,10 @@ impl AppCallbacks for CCallbacks {
     /// Called as Cyrus's client canonicalisation calls it: the name with its
     /// length, no user realm, and an output buffer of CANON_BUF_SIZE bytes.
     fn canon_user(&mut self, name: &[u8], flags: u32) -> Lookup<Vec<u8>> {
+        // Asked for every name of every start: mostly absent.
+        if !self.has(HAS_CANON_USER) {
+            return Lookup::Absent;
+        }
         let Ok((f, ctx)) = self.function::<CanonUser>(SASL_CB_CANON_USER) else { return Lookup::Absent };
         let input = c_bytes(name);
         let mut out = [0u8; CANON_BUF + 1];
@@ -291,6 +374,22 @@ impl AppCallbacks for CCallbacks {
 
     fn log(&mut self, level: LogLevel, message: &str) {
         self.log_bytes(level, message.as_bytes());
+    }
+
+    fn log_enabled(&self) -> bool {
+        self.has(HAS_LOG)
+    }
+
+    fn host(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
+    fn canon_plugin(&mut self, name: &[u8], flags: u32) -> Option<crate::mech::Result<Vec<u8>>> {
+        let result = crate::plugin::canon_for_builtin(self.conn, self.local, name, flags)?;
+        Some(result.map_err(|rc| {
+            let what = if flags & crate::core::callbacks::CANON_AUTHID != 0 { "authentication" } else { "authorization" };
+            crate::mech::Error::new(code_of(rc), format!("the {what} name was refused by the canon_user plugin"))
+        }))
     }
 }
 

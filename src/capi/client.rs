@@ -79,6 +79,10 @@ pub unsafe extern "C" fn sasl_client_new(
             }
         }
         let mech_list = callbacks.option(None, "client_mech_list");
+        if mech_list.is_some() {
+            // The list can name plugin mechanisms.
+            crate::plugin::ensure_loaded();
+        }
         match ClientConn::new(service, fqdn, local, remote, flags, mech_list.as_deref()) {
             Ok(core) => {
                 let conn = sasl_conn::new(core, prompt_supp);
@@ -147,10 +151,13 @@ pub unsafe extern "C" fn sasl_client_start(
             put(clientoutlen, 0);
         }
         // SAFETY: prompt_need is NULL or points to the application's slot.
-        let resuming = !prompt_need.is_null() && !unsafe { *prompt_need }.is_null() && !c.prompts.is_empty();
-        // SAFETY: the callback arrays are valid per the API.
-        let mut callbacks = unsafe { CCallbacks::new(conn, c.callbacks) };
-        let app_messages = c.error.set_by_application;
+        let handed_back = !prompt_need.is_null() && !unsafe { *prompt_need }.is_null();
+        // Prompts are ours, or a plugin's own list (which it frees itself).
+        let resuming = handed_back && (!c.prompts.is_empty() || c.plugin_prompts);
+        // SAFETY: the callback arrays are valid per the API; prompt_need is
+        // NULL or readable.
+        let mut callbacks = unsafe { CCallbacks::new(conn, c.callbacks).with_prompts(prompt_need) };
+        let mark = c.error.mark();
         let result = if resuming {
             // SAFETY: the prompt array is ours, filled in by the application.
             let answers = unsafe { read_answers(&c.prompts.array) };
@@ -158,6 +165,7 @@ pub unsafe extern "C" fn sasl_client_start(
             c.core.step(None, &mut callbacks, &answers)
         } else {
             c.prompts.clear();
+            crate::plugin::ensure_loaded();
             c.core.start(mechlist, &mut callbacks, !clientout.is_null())
         };
         if let Some(name) = c.core.mech_name() {
@@ -165,7 +173,7 @@ pub unsafe extern "C" fn sasl_client_start(
             unsafe { put(mech, mech_c_name(name)) };
         }
         // SAFETY: the out-pointers are NULL or writable.
-        unsafe { finish(c, result, app_messages, prompt_need, clientout, clientoutlen) }
+        unsafe { finish(c, result, &callbacks, mark, prompt_need, clientout, clientoutlen) }
     })
 }
 
@@ -205,12 +213,13 @@ pub unsafe extern "C" fn sasl_client_step(
             unsafe { read_answers(&c.prompts.array) }
         };
         c.prompts.clear();
-        // SAFETY: the callback arrays are valid per the API.
-        let mut callbacks = unsafe { CCallbacks::new(conn, c.callbacks) };
-        let app_messages = c.error.set_by_application;
+        // SAFETY: the callback arrays are valid per the API; prompt_need is
+        // NULL or readable.
+        let mut callbacks = unsafe { CCallbacks::new(conn, c.callbacks).with_prompts(prompt_need) };
+        let mark = c.error.mark();
         let result = c.core.step(input, &mut callbacks, &answers);
         // SAFETY: out-pointers are NULL or writable.
-        unsafe { finish(c, result, app_messages, prompt_need, clientout, clientoutlen) }
+        unsafe { finish(c, result, &callbacks, mark, prompt_need, clientout, clientoutlen) }
     })
 }
 
@@ -224,7 +233,15 @@ pub(crate) fn mech_c_name(name: &str) -> *const c_char {
             .flat_map(|m| [c_string(m.name), c_string(&format!("{}-PLUS", m.name))])
             .collect()
     });
-    names.iter().find(|n| n.as_bytes() == name.as_bytes()).map_or(ptr::null(), |n| n.as_ptr())
+    // A built-in mechanism's own name (the core reports `MechInfo::name`
+    // itself) is found by address, without comparing text.
+    if let Some(i) = mech::MECHANISMS.iter().position(|m| std::ptr::eq(m.name, name)) {
+        return names[2 * i].as_ptr();
+    }
+    match names.iter().find(|n| n.as_bytes() == name.as_bytes()) {
+        Some(n) => n.as_ptr(),
+        None => crate::plugin::c_name(name),
+    }
 }
 
 /// Turns a core result into the C outputs and return code. `app_messages`
@@ -235,14 +252,23 @@ pub(crate) fn mech_c_name(name: &str) -> *const c_char {
 unsafe fn finish(
     c: &mut sasl_conn,
     result: mech::Result<(Status, Option<Vec<u8>>)>,
-    app_messages: u64,
+    callbacks: &CCallbacks,
+    mark: u64,
     prompt_need: *mut *mut sasl_interact_t,
     clientout: *mut *const c_char,
     clientoutlen: *mut c_uint,
 ) -> c_int {
     // SAFETY: NULL or writable, per the function contract.
     unsafe { put(prompt_need, ptr::null_mut()) };
+    let plugin_prompts = callbacks.prompts.out.get();
+    c.plugin_prompts = !plugin_prompts.is_null();
     match result {
+        Ok((Status::Interact, _)) if !plugin_prompts.is_null() => {
+            // A plugin's own list (it checked that prompt_need was given).
+            // SAFETY: non-NULL, since the plugin wrote through it.
+            unsafe { prompt_need.write(plugin_prompts) };
+            SASL_INTERACT
+        }
         Ok((Status::Interact, _)) => {
             if prompt_need.is_null() {
                 c.prompts.clear();
@@ -276,12 +302,17 @@ unsafe fn finish(
             }
         }
         // A callback that failed after saying why with sasl_seterror keeps
-        // its message, as in Cyrus.
-        Err(e) if matches!(e.code, mech::Code::Application(_)) && c.error.set_by_application != app_messages => {
+        // its message, as in Cyrus, and so does a plugin mechanism.
+        Err(e) if c.error.set_since(mark) && (matches!(e.code, mech::Code::Application(_)) || plugin_running(c)) => {
             c.ret(code_value(e.code))
         }
         Err(e) => c.fail(code_value(e.code), e.detail),
     }
+}
+
+/// Whether the connection's mechanism is a plugin's.
+fn plugin_running(c: &sasl_conn) -> bool {
+    c.core.mech_info().is_some_and(|m| crate::plugin::describe(m).is_some())
 }
 
 /// Lists the mechanisms a connection could use.
@@ -306,6 +337,7 @@ pub unsafe extern "C" fn sasl_listmech(
         if result.is_null() {
             return c.fail(SASL_BADPARAM, "sasl_listmech: result is NULL");
         }
+        crate::plugin::ensure_loaded();
         // SAFETY: the callback arrays are valid per the API.
         let callbacks = unsafe { CCallbacks::new(conn, c.callbacks) };
         let names = c.core.usable_mechs(&callbacks);
@@ -332,7 +364,8 @@ pub unsafe extern "C" fn sasl_global_listmech() -> *mut *const c_char {
     ffi_boundary!(ptr::null_mut(), {
         let mut names: Vec<std::ffi::CString> = Vec::new();
         if global::client_active() {
-            names.extend(mech::MECHANISMS.iter().rev().map(|m| c_string(m.name)));
+            crate::plugin::ensure_loaded();
+            names.extend(mech::mechanisms().iter().rev().map(|m| c_string(m.name)));
         }
         // SAFETY: no arguments; Cyrus's list is NULL or NULL-terminated.
         let mut server = cyrus::loaded().map_or(ptr::null_mut(), |api| unsafe { (api.sasl_global_listmech)() });
@@ -367,89 +400,9 @@ pub unsafe extern "C" fn sasl_global_listmech() -> *mut *const c_char {
     })
 }
 
-/// `sasl_client_plug_t` of saslplug.h, filled with what selection uses; its
-/// function pointers are NULL (mechanisms are built in, not plugins).
-#[repr(C)]
-struct ClientPlug {
-    mech_name: *const c_char,
-    max_ssf: sasl_ssf_t,
-    security_flags: c_uint,
-    features: c_uint,
-    required_prompts: *const std::ffi::c_ulong,
-    glob_context: *mut c_void,
-    functions: [Option<unsafe extern "C" fn()>; 7],
-}
-
-/// `client_sasl_mechanism_t` of saslplug.h.
-#[repr(C)]
-struct ClientMechanism {
-    version: c_int,
-    plugname: *mut c_char,
-    plug: *const ClientPlug,
-}
-
-/// The stages of `sasl_info_callback_stage_t`.
-const INFO_LIST_START: c_int = 0;
-const INFO_LIST_MECH: c_int = 1;
-const INFO_LIST_END: c_int = 2;
-
-/// Reports the client mechanisms: printed to stdout when `info_cb` is NULL
-/// (as Cyrus does), else through the callback, with saslplug.h's structures.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sasl_client_plugin_info(
-    mech_list: *const c_char,
-    info_cb: Option<unsafe extern "C" fn(*mut c_void, c_int, *mut c_void)>,
-    info_cb_rock: *mut c_void,
-) -> c_int {
-    ffi_boundary!(SASL_FAIL, {
-        if !global::client_active() {
-            return SASL_NOTINIT;
-        }
-        // SAFETY: NULL or NUL-terminated.
-        let wanted = unsafe { opt_str(mech_list) };
-        let selected: Vec<&mech::MechInfo> = mech::MECHANISMS
-            .iter()
-            .copied()
-            .filter(|m| {
-                wanted.is_none_or(|w| crate::core::select::split_mechlist(w).any(|n| n.eq_ignore_ascii_case(m.name)))
-            })
-            .collect();
-        let Some(cb) = info_cb else {
-            println!("List of client plugins follows");
-            for m in &selected {
-                println!("Plugin \"sasl2-rs\" [built in], \tAPI version: 4");
-                println!("\tSASL mechanism: {}, best SSF: {}", m.name, m.max_ssf);
-            }
-            return SASL_OK;
-        };
-        const NO_PROMPTS: [std::ffi::c_ulong; 1] = [SASL_CB_LIST_END];
-        let plugname = c"sasl2-rs";
-        // SAFETY: calling the application's callback as saslplug.h documents;
-        // every pointer passed stays valid for the duration of the call.
-        unsafe { cb(ptr::null_mut(), INFO_LIST_START, info_cb_rock) };
-        for m in &selected {
-            let plug = ClientPlug {
-                mech_name: mech_c_name(m.name),
-                max_ssf: m.max_ssf,
-                security_flags: m.security_flags,
-                features: m.features,
-                // Cyrus's NULL means "user and password".
-                required_prompts: if m.required.is_empty() { NO_PROMPTS.as_ptr() } else { ptr::null() },
-                glob_context: ptr::null_mut(),
-                functions: [None; 7],
-            };
-            let mut entry = ClientMechanism { version: 4, plugname: plugname.as_ptr().cast_mut(), plug: &plug };
-            // SAFETY: as above.
-            unsafe { cb(ptr::addr_of_mut!(entry).cast(), INFO_LIST_MECH, info_cb_rock) };
-        }
-        // SAFETY: as above.
-        unsafe { cb(ptr::null_mut(), INFO_LIST_END, info_cb_rock) };
-        SASL_OK
-    })
-}
-
 /// This library uses Rust's allocator; the functions are handed to Cyrus's
-/// server side (now, or when a server-side call opens it).
+/// server side (now, or when a server-side call opens it). Client plugins
+/// get the C library's allocator through their utilities.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_set_alloc(
     malloc: Option<unsafe extern "C" fn(usize) -> *mut c_void>,
@@ -472,17 +425,20 @@ pub unsafe extern "C" fn sasl_set_mutex(
     ffi_boundary!((), { cyrus::set_mutex(alloc, lock, unlock, free) })
 }
 
-/// The client loads no plug-ins and reads no configuration file; the path
-/// is handed to Cyrus's server side (now, or when a server-side call opens
-/// it).
+/// Sets the plugin path, used when the application has no SASL_CB_GETPATH
+/// (in place of $SASL_PATH), for client plugins here and for Cyrus's server
+/// side (now, or when a server-side call opens it); the client reads no
+/// configuration file.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_set_path(path_type: c_int, path: *mut c_char) -> c_int {
     ffi_boundary!(SASL_FAIL, {
-        if path.is_null() {
-            return SASL_FAIL;
-        }
+        // SAFETY: NULL or NUL-terminated.
+        let Some(text) = (unsafe { opt_str(path) }) else { return SASL_FAIL };
         match path_type {
             SASL_PATH_TYPE_PLUGIN | SASL_PATH_TYPE_CONFIG => {
+                if path_type == SASL_PATH_TYPE_PLUGIN {
+                    crate::plugin::set_path(text);
+                }
                 // SAFETY: a non-NULL, NUL-terminated path, per the API.
                 unsafe { cyrus::set_path(path_type, path) };
                 SASL_OK

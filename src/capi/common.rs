@@ -150,7 +150,12 @@ pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pv
             }
             SASL_MECHNAME | SASL_AUTHSOURCE => {
                 let Some(name) = c.core.mech_name() else { return not_yet(c) };
-                super::client::mech_c_name(name).cast()
+                // The source of a plugin mechanism is its plugin's name, as in Cyrus.
+                let plugin = c.core.mech_info().filter(|_| propnum == SASL_AUTHSOURCE).and_then(crate::plugin::describe);
+                match plugin {
+                    Some(p) => p.plugname.as_ptr().cast(),
+                    None => super::client::mech_c_name(name).cast(),
+                }
             }
             SASL_AUTH_EXTERNAL => {
                 let s = c.core.external_authid.clone();
@@ -169,7 +174,11 @@ pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pv
             SASL_CHANNEL_BINDING => {
                 return c.fail(SASL_BADPARAM, "SASL_CHANNEL_BINDING can be set but not read back");
             }
-            SASL_DELEGATEDCREDS | SASL_GSS_PEER_NAME | SASL_GSS_LOCAL_NAME | SASL_GSS_CREDS => return not_yet(c),
+            // The application's own handle back, NULL when unset (as Cyrus).
+            SASL_GSS_CREDS => {
+                c.core.gss_creds.map_or(ptr::null(), |h| ptr::with_exposed_provenance::<c_void>(h.0.get()))
+            }
+            SASL_DELEGATEDCREDS | SASL_GSS_PEER_NAME | SASL_GSS_LOCAL_NAME => return not_yet(c),
             SASL_APPNAME | SASL_DEFUSERREALM => {
                 return c.fail(SASL_BADPROT, "this property exists only on server connections");
             }
@@ -266,7 +275,14 @@ pub unsafe extern "C" fn sasl_setprop(conn: *mut sasl_conn_t, propnum: c_int, va
             SASL_APPNAME | SASL_DEFUSERREALM => {
                 return c.fail(SASL_BADPROT, "this property exists only on server connections");
             }
-            SASL_GSS_CREDS | SASL_HTTP_REQUEST => {
+            SASL_GSS_CREDS => {
+                // A gss_cred_id_t the application owns and keeps alive; the
+                // Kerberos mechanisms use it instead of the default ticket
+                // cache (NULL: back to the default).
+                let handle = std::num::NonZeroUsize::new(value.expose_provenance());
+                c.core.gss_creds = handle.map(crate::mech::gss::CredHandle);
+            }
+            SASL_HTTP_REQUEST => {
                 return c.fail(SASL_BADPARAM, "no mechanism of this library uses this property");
             }
             _ => return c.fail(SASL_BADPARAM, "Unknown parameter type"),

@@ -26,6 +26,9 @@ pub struct sasl_conn {
     pub(crate) encoded: Vec<u8>,
     pub(crate) decoded: Vec<u8>,
     pub(crate) prompts: PromptStore,
+    /// Whether the last start/step handed the application a plugin's own
+    /// prompt list (given back on the next start).
+    pub(crate) plugin_prompts: bool,
     pub(crate) listmech: Option<CString>,
 }
 
@@ -42,6 +45,19 @@ pub(crate) struct ErrorState {
     /// The formatted `sasl_errdetail` text.
     pub detail: Option<CString>,
     pub plugerr: Option<CString>,
+}
+
+impl ErrorState {
+    /// A mark to compare with after calling out (see [`ErrorState::set_since`]).
+    pub fn mark(&self) -> u64 {
+        self.set_by_application
+    }
+
+    /// Whether sasl_seterror set a message since `mark` (a callback, or a
+    /// plugin through its utilities).
+    pub fn set_since(&self, mark: u64) -> bool {
+        self.set_by_application != mark
+    }
 }
 
 /// Values `sasl_getprop` hands out pointers to.
@@ -173,6 +189,7 @@ impl sasl_conn {
             encoded: Vec::new(),
             decoded: Vec::new(),
             prompts: PromptStore::default(),
+            plugin_prompts: false,
             listmech: None,
         })
     }
@@ -193,6 +210,19 @@ impl sasl_conn {
         let magic = unsafe { ptr::addr_of!((*conn).magic).read() };
         // SAFETY: as above, and the magic says it is one of ours.
         (magic == MAGIC).then(|| unsafe { &mut *conn })
+    }
+
+    /// The per-connection callbacks of a live connection, read without
+    /// borrowing it (plugins call back while the connection is in use).
+    ///
+    /// # Safety
+    /// As [`sasl_conn::from_ptr`].
+    pub(crate) unsafe fn callbacks_of(conn: *mut sasl_conn) -> Option<*const sasl_callback_t> {
+        if conn.is_null() {
+            return None;
+        }
+        // SAFETY: a live connection per the contract; plain field reads.
+        unsafe { ((*conn).magic == MAGIC).then(|| (*conn).callbacks) }
     }
 
     /// Records a failure (Cyrus records only negative codes).

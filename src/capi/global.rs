@@ -35,6 +35,8 @@ pub fn client_done() -> Option<bool> {
     }
     CLIENT_REFS.store(refs - 1, Ordering::Release);
     if refs == 1 {
+        // Plugins may log through the global callbacks while released.
+        crate::plugin::release_all();
         CALLBACKS.store(std::ptr::null_mut(), Ordering::Release);
         // Re-authentication secrets do not outlive the library's use.
         crate::core::reauth::clear();

@@ -26,9 +26,12 @@ unsafe fn hand_out(buf: &mut Vec<u8>, output: *mut *const c_char, outputlen: *mu
 /// Shared body of sasl_encode and sasl_encodev.
 fn encode_parts(c: &mut sasl_conn, parts: &[&[u8]], output: *mut *const c_char, outputlen: *mut c_uint) -> c_int {
     let mut buf = std::mem::take(&mut c.encoded);
+    let mark = c.error.mark();
     let rc = match c.core.encode(parts, &mut buf) {
         // SAFETY: the callers checked output and outputlen.
         Ok(()) => unsafe { hand_out(&mut buf, output, outputlen) },
+        // A plugin's layer may have set its own message.
+        Err(e) if c.error.set_since(mark) => c.ret(code_value(e.code)),
         Err(e) => c.fail(code_value(e.code), e.detail),
     };
     c.encoded = buf;
@@ -109,9 +112,12 @@ pub unsafe extern "C" fn sasl_decode(
         // SAFETY: `inputlen` bytes at `input`, per the API.
         let input = unsafe { super::bytes(input, inputlen as usize) };
         let mut buf = std::mem::take(&mut c.decoded);
+        let mark = c.error.mark();
         let rc = match c.core.decode(input, &mut buf) {
             // SAFETY: checked non-NULL.
             Ok(()) => unsafe { hand_out(&mut buf, output, outputlen) },
+            // A plugin's layer may have set its own message.
+            Err(e) if c.error.set_since(mark) => c.ret(code_value(e.code)),
             Err(e) => c.fail(code_value(e.code), e.detail),
         };
         c.decoded = buf;

@@ -9,17 +9,6 @@
 //!   `sasl_errdetail`.
 #![allow(non_camel_case_types, clippy::missing_safety_doc)]
 
-/// Runs `$body`, turning a panic into `$on_panic` (a panic must never unwind
-/// into C).
-macro_rules! ffi_boundary {
-    ($on_panic:expr, $body:block) => {{
-        match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| $body)) {
-            Ok(value) => value,
-            Err(_) => $on_panic,
-        }
-    }};
-}
-
 /// Inside an [`ffi_boundary!`] body: a call on a connection Cyrus created
 /// goes to Cyrus with the same arguments (see `cyrus`).
 macro_rules! forward_cyrus_conn {
@@ -33,18 +22,25 @@ macro_rules! forward_cyrus_conn {
 }
 
 mod addr;
-mod callbacks;
+pub(crate) mod callbacks;
 pub mod client;
 pub mod common;
 pub mod conn;
 mod cyrus;
-mod global;
+pub(crate) mod global;
 pub mod layer;
+pub mod plugin;
 pub mod server;
 pub mod types;
 pub mod util;
 
 pub use types::*;
+
+/// The callbacks given to `sasl_client_init` (NULL when none or not
+/// initialised).
+pub(crate) fn global_callbacks() -> *const sasl_callback_t {
+    global::callbacks()
+}
 
 use std::ffi::{c_char, CStr};
 

@@ -219,26 +219,12 @@ pub unsafe extern "C" fn auxprop_plugin_info(
     with_cyrus(|api| unsafe { (api.auxprop_plugin_info)(mech_list, info_cb, info_cb_rock) })
 }
 
-/// Client mechanisms are built in: Cyrus's client plug-ins are not loaded.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sasl_client_add_plugin(plugname: *const c_char, entry: *mut c_void) -> c_int {
-    if plugname.is_null() || entry.is_null() { SASL_BADPARAM } else { SASL_NOMECH }
-}
-
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_server_add_plugin(plugname: *const c_char, entry: *mut c_void) -> c_int {
     if plugname.is_null() || entry.is_null() {
         return SASL_BADPARAM;
     }
     with_cyrus(|api| unsafe { (api.sasl_server_add_plugin)(plugname, entry) })
-}
-
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sasl_canonuser_add_plugin(plugname: *const c_char, entry: *mut c_void) -> c_int {
-    if plugname.is_null() || entry.is_null() {
-        return SASL_BADPARAM;
-    }
-    with_cyrus(|api| unsafe { (api.sasl_canonuser_add_plugin)(plugname, entry) })
 }
 
 #[unsafe(no_mangle)]
@@ -397,7 +383,7 @@ pub unsafe extern "C" fn prop_setvals(ctx: *mut propctx, name: *const c_char, va
     })
 }
 
-/// Cyrus's global utilities for plug-ins (saslplug.h): NULL until a
-/// server-side init, then Cyrus's.
+/// Global utilities for plug-ins (saslplug.h): NULL until a client plug-in
+/// is loaded (this library's) or a server-side init (then Cyrus's).
 #[unsafe(no_mangle)]
 pub static mut sasl_global_utils: *const c_void = ptr::null();

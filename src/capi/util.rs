@@ -2,19 +2,17 @@
 //! `_sasl_MD5*` functions libsasl2 exports for plugins.
 #![allow(unused_variables)]
 
-use std::ffi::{c_char, c_int, c_uint, c_void};
+use std::ffi::{c_char, c_int, c_uint};
 use std::ptr;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use md5::block_api::Md5Core;
-use md5::digest::block_api::{Buffer, FixedOutputCore, UpdateCore};
-use md5::digest::common::hazmat::{SerializableState, SerializedState};
 use zeroize::Zeroize;
 
 use super::conn::sasl_conn;
 use super::types::*;
 use super::{bytes, put};
+use crate::plugin::abi::MD5_CTX;
 
 /// Base64-encodes `inlen` bytes into `out` (NUL-terminated). `*outlen`
 /// gets the encoded length even when the buffer is too small (`SASL_BUFOVER`).
@@ -306,122 +304,90 @@ pub unsafe extern "C" fn sasl_config_getstring(key: *const c_char, def: *const c
     def
 }
 
-// `MD5_CTX` of Cyrus's md5.h is 88 bytes, 4-byte aligned. This library keeps
-// its own layout inside it: the md-5 crate's serialized block state, then up
-// to 63 pending bytes, then their count.
-const MD5_CTX_SIZE: usize = 88;
-const CORE_SIZE: usize = std::mem::size_of::<SerializedState<Md5Core>>();
-const _: () = assert!(CORE_SIZE + 64 <= MD5_CTX_SIZE);
+// `MD5_CTX` of Cyrus's md5.h (88 bytes): the chaining state, the message
+// length in bits (low word first) and up to 63 pending bytes. Plugins use
+// these through `sasl_utils_t`, and `hmac_md5_import` sets the state directly,
+// so the layout is Cyrus's.
+const MD5_IV: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
 
-/// An MD5 computation as stored in an `MD5_CTX`.
-struct Md5Ctx {
-    core: Md5Core,
-    pending: [u8; 64],
-    n: usize,
-}
-
-impl Md5Ctx {
-    fn new() -> Self {
-        Md5Ctx { core: Md5Core::default(), pending: [0; 64], n: 0 }
-    }
-
-    fn load(raw: &[u8; MD5_CTX_SIZE]) -> Self {
-        let state = SerializedState::<Md5Core>::try_from(&raw[..CORE_SIZE]).expect("CORE_SIZE bytes");
-        // Every byte pattern is an MD5 state: this cannot fail.
-        let core = Md5Core::deserialize(&state).unwrap_or_default();
-        let mut pending = [0u8; 64];
-        pending[..63].copy_from_slice(&raw[CORE_SIZE..CORE_SIZE + 63]);
-        Md5Ctx { core, pending, n: usize::from(raw[MD5_CTX_SIZE - 1]).min(63) }
-    }
-
-    fn store(&self, raw: &mut [u8; MD5_CTX_SIZE]) {
-        raw[..CORE_SIZE].copy_from_slice(&self.core.serialize());
-        raw[CORE_SIZE..CORE_SIZE + 63].copy_from_slice(&self.pending[..63]);
-        raw[MD5_CTX_SIZE - 1] = self.n as u8;
-    }
-
-    fn update(&mut self, mut data: &[u8]) {
-        if self.n > 0 {
-            let take = (64 - self.n).min(data.len());
-            self.pending[self.n..self.n + take].copy_from_slice(&data[..take]);
-            self.n += take;
-            data = &data[take..];
-            if self.n < 64 {
-                return;
-            }
-            self.core.update_blocks(std::slice::from_ref((&self.pending).into()));
-            self.n = 0;
-        }
-        let mut blocks = data.chunks_exact(64);
-        for block in &mut blocks {
-            let block: &[u8; 64] = block.try_into().expect("64 bytes");
-            self.core.update_blocks(std::slice::from_ref(block.into()));
-        }
-        let rest = blocks.remainder();
-        self.pending[..rest.len()].copy_from_slice(rest);
-        self.n = rest.len();
-    }
-
-    fn finish(mut self) -> [u8; 16] {
-        let mut buffer = Buffer::<Md5Core>::new(&self.pending[..self.n]);
-        let mut out = Default::default();
-        self.core.finalize_fixed_core(&mut buffer, &mut out);
-        out.into()
-    }
-}
-
-impl Drop for Md5Ctx {
-    fn drop(&mut self) {
-        // The core wipes itself (md-5's zeroize feature).
-        self.pending.zeroize();
-    }
-}
-
-/// The 88 bytes of an `MD5_CTX`.
-///
-/// # Safety
-/// `ctx` points to 88 readable and writable bytes that nothing else uses
-/// meanwhile.
-unsafe fn md5_ctx<'a>(ctx: *mut c_void) -> &'a mut [u8; MD5_CTX_SIZE] {
-    // SAFETY: per the contract; [u8; N] has alignment 1.
-    unsafe { &mut *ctx.cast::<[u8; MD5_CTX_SIZE]>() }
-}
-
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn _sasl_MD5Init(ctx: *mut c_void) {
-    if ctx.is_null() {
-        return;
-    }
-    // SAFETY: an MD5_CTX (88 writable bytes), per md5.h.
-    Md5Ctx::new().store(unsafe { md5_ctx(ctx) });
-}
-
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn _sasl_MD5Update(ctx: *mut c_void, input: *const u8, len: c_uint) {
-    ffi_boundary!((), {
-        if ctx.is_null() || (input.is_null() && len > 0) {
+/// Feeds `data` into an MD5 computation.
+pub(crate) fn md5_update(ctx: &mut MD5_CTX, mut data: &[u8]) {
+    let bits = (u64::from(ctx.count[1]) << 32 | u64::from(ctx.count[0])).wrapping_add((data.len() as u64) << 3);
+    let mut pending = ((ctx.count[0] >> 3) & 63) as usize;
+    ctx.count = [bits as u32, (bits >> 32) as u32];
+    if pending > 0 {
+        let take = (64 - pending).min(data.len());
+        ctx.buffer[pending..pending + take].copy_from_slice(&data[..take]);
+        pending += take;
+        data = &data[take..];
+        if pending < 64 {
             return;
         }
-        // SAFETY: an MD5_CTX set up by _sasl_MD5Init; `len` bytes at `input`.
-        let (raw, data) = unsafe { (md5_ctx(ctx), bytes(input.cast(), len as usize)) };
-        let mut md5 = Md5Ctx::load(raw);
-        md5.update(data);
-        md5.store(raw);
+        md5::block_api::compress(&mut ctx.state, &[ctx.buffer]);
+    }
+    let mut blocks = data.chunks_exact(64);
+    for block in &mut blocks {
+        md5::block_api::compress(&mut ctx.state, &[block.try_into().expect("64-byte chunk")]);
+    }
+    let rest = blocks.remainder();
+    ctx.buffer[..rest.len()].copy_from_slice(rest);
+}
+
+/// Pads, finishes and wipes an MD5 computation.
+pub(crate) fn md5_final(ctx: &mut MD5_CTX) -> [u8; 16] {
+    let bits = [ctx.count[0].to_le_bytes(), ctx.count[1].to_le_bytes()].concat();
+    let pending = ((ctx.count[0] >> 3) & 63) as usize;
+    let pad = if pending < 56 { 56 - pending } else { 120 - pending };
+    let mut tail = [0u8; 64];
+    tail[0] = 0x80;
+    md5_update(ctx, &tail[..pad]);
+    md5_update(ctx, &bits);
+    let mut digest = [0u8; 16];
+    for (out, word) in digest.chunks_exact_mut(4).zip(ctx.state) {
+        out.copy_from_slice(&word.to_le_bytes());
+    }
+    ctx.state.zeroize();
+    ctx.count.zeroize();
+    ctx.buffer.zeroize();
+    digest
+}
+
+/// A fresh MD5 computation.
+pub(crate) fn md5_new() -> MD5_CTX {
+    MD5_CTX { state: MD5_IV, count: [0; 2], buffer: [0; 64] }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn _sasl_MD5Init(ctx: *mut MD5_CTX) {
+    // SAFETY: NULL or an MD5_CTX, per md5.h.
+    if let Some(ctx) = unsafe { ctx.as_mut() } {
+        *ctx = md5_new();
+    }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn _sasl_MD5Update(ctx: *mut MD5_CTX, input: *const u8, len: c_uint) {
+    ffi_boundary!((), {
+        if input.is_null() && len > 0 {
+            return;
+        }
+        // SAFETY: NULL or an MD5_CTX set up by _sasl_MD5Init; `len` bytes at `input`.
+        if let Some(ctx) = unsafe { ctx.as_mut() } {
+            md5_update(ctx, unsafe { bytes(input.cast(), len as usize) });
+        }
     })
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn _sasl_MD5Final(digest: *mut u8, ctx: *mut c_void) {
+pub unsafe extern "C" fn _sasl_MD5Final(digest: *mut u8, ctx: *mut MD5_CTX) {
     ffi_boundary!((), {
-        if ctx.is_null() || digest.is_null() {
-            return;
+        // SAFETY: NULL or an MD5_CTX set up by _sasl_MD5Init.
+        let Some(ctx) = (unsafe { ctx.as_mut() }) else { return };
+        let out = md5_final(ctx);
+        if !digest.is_null() {
+            // SAFETY: 16 writable bytes at `digest`, per md5.h.
+            unsafe { ptr::copy_nonoverlapping(out.as_ptr(), digest, 16) };
         }
-        // SAFETY: an MD5_CTX set up by _sasl_MD5Init.
-        let raw = unsafe { md5_ctx(ctx) };
-        let out = Md5Ctx::load(raw).finish();
-        raw.zeroize();
-        // SAFETY: 16 writable bytes at `digest`, per md5.h.
-        unsafe { ptr::copy_nonoverlapping(out.as_ptr(), digest, 16) };
     })
 }
 
@@ -463,7 +429,7 @@ mod tests {
         let data: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
         for split in [0usize, 1, 63, 64, 65, 200, 300] {
             let mut ctx = [0u32; 22];
-            let p = ctx.as_mut_ptr().cast::<c_void>();
+            let p = ctx.as_mut_ptr().cast::<MD5_CTX>();
             let mut digest = [0u8; 16];
             // SAFETY: an 88-byte, 4-aligned context as in md5.h.
             unsafe {

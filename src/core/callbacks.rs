@@ -58,6 +58,22 @@ pub trait AppCallbacks {
     /// when the application has none.
     fn canon_user(&mut self, name: &[u8], flags: u32) -> Lookup<Vec<u8>>;
     fn log(&mut self, level: LogLevel, message: &str);
+    /// Whether [`AppCallbacks::log`] reaches anyone, so that messages nobody
+    /// reads are not even formatted.
+    fn log_enabled(&self) -> bool {
+        true
+    }
+    /// The C side of the call, handed to mechanisms that are C plugins
+    /// (`Params::host`); None for Rust callers.
+    fn host(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
+    /// A canon_user plugin's canonicalisation of `name` (after the
+    /// callback), in place of the library's own (surrounding white space
+    /// removed); None when no plugin is chosen.
+    fn canon_plugin(&mut self, _name: &[u8], _flags: u32) -> Option<Result<Vec<u8>>> {
+        None
+    }
 }
 
 /// The `flags` of a canon_user call (`SASL_CU_*`).
@@ -243,7 +259,8 @@ fn canonicalise(creds: &mut Credentials, canon: Canon<'_>, callbacks: &mut dyn A
 }
 
 /// One name through the application's canon_user callback, then trimmed of
-/// surrounding white space and held to [`MAX_NAME`] bytes.
+/// surrounding white space and held to [`MAX_NAME`] bytes (or, when the
+/// `canon_user_plugin` option chooses one, through a canon_user plugin).
 fn canonical_name(callbacks: &mut dyn AppCallbacks, name: Vec<u8>, flags: u32) -> Result<Vec<u8>> {
     let what = if flags & CANON_AUTHID != 0 { "authentication" } else { "authorization" };
     let mut name = match callbacks.canon_user(&name, flags) {
@@ -254,6 +271,9 @@ fn canonical_name(callbacks: &mut dyn AppCallbacks, name: Vec<u8>, flags: u32) -
             return Err(Error::new(code, format!("the application's canon_user callback refused the {what} name")));
         }
     };
+    if let Some(canonical) = callbacks.canon_plugin(&name, flags) {
+        return canonical;
+    }
     let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r');
     let end = name.iter().rposition(|b| !is_space(b)).map_or(0, |i| i + 1);
     name.truncate(end);

@@ -1,9 +1,12 @@
 //! A client connection: its parameters and properties, the mechanism in
 //! progress, what authentication established, and the security layer.
 
+use std::any::Any;
+
 use super::callbacks::{self, Answer, AppCallbacks, Prompt};
 use super::layer::Framing;
 use super::select::{self, Choice, Context};
+use crate::mech::gss::CredHandle;
 use crate::mech::{
     self, conn_flags, CbDisposition, ChannelBinding, ClientMech, Code, Credentials, Error, LogLevel,
     MechInfo, Params, Request, Result, Secret, SecurityProps, Session, Step,
@@ -47,6 +50,8 @@ pub struct ClientConn {
     pub external_authid: Option<Vec<u8>>,
     /// Boxed: rarely set, and connections should stay small.
     pub channel_binding: Option<Box<ChannelBinding>>,
+    /// `SASL_GSS_CREDS`: the application's GSS-API credential.
+    pub gss_creds: Option<CredHandle>,
     /// The `client_mech_list` option's mechanisms, or None for all.
     mechs: Option<Vec<&'static MechInfo>>,
     active: Option<Active>,
@@ -106,6 +111,7 @@ impl ClientConn {
             external_ssf: 0,
             external_authid: None,
             channel_binding: None,
+            gss_creds: None,
             mechs,
             active: None,
             mech_name: None,
@@ -146,15 +152,23 @@ impl ClientConn {
     }
 
     fn available(&self) -> &[&'static MechInfo] {
-        self.mechs.as_deref().unwrap_or(mech::MECHANISMS)
+        match &self.mechs {
+            Some(list) => list,
+            None => mech::mechanisms(),
+        }
     }
 
-    fn context(&self) -> Context<'_> {
-        Context { available: self.available(), params: self.params(CbDisposition::None) }
+    /// The mechanism chosen by the last start, once one is.
+    pub fn mech_info(&self) -> Option<&'static MechInfo> {
+        self.active.as_ref().map(|a| a.info)
+    }
+
+    fn context<'a>(&'a self, host: Option<&'a dyn Any>, prepare: bool) -> Context<'a> {
+        Context { available: self.available(), params: self.params(CbDisposition::None, host), prepare }
     }
 
     /// The connection as a mechanism sees it when it starts.
-    fn params(&self, cb_disposition: CbDisposition) -> Params<'_> {
+    fn params<'a>(&'a self, cb_disposition: CbDisposition, host: Option<&'a dyn Any>) -> Params<'a> {
         Params {
             service: &self.service,
             server_fqdn: self.server_fqdn.as_deref(),
@@ -166,6 +180,8 @@ impl ClientConn {
             flags: self.flags,
             channel_binding: self.channel_binding.as_deref(),
             cb_disposition,
+            gss_creds: self.gss_creds,
+            host,
         }
     }
 
@@ -187,14 +203,18 @@ impl ClientConn {
             ));
         }
         self.reset();
-        let choice = match select::select(&self.context(), mechlist, callbacks) {
+        let choice = match select::select(&self.context(callbacks.host(), true), mechlist, callbacks) {
             Ok(choice) => choice,
             Err(why) => {
                 callbacks.log(LogLevel::Fail, &why);
                 return Err(Error::new(Code::NoMech, why));
             }
         };
-        self.begin(choice)?;
+        if callbacks.log_enabled() {
+            let origin = choice.info.factory.origin();
+            callbacks.log(LogLevel::Debug, &format!("{}: selected, served by {origin}", choice.info.name));
+        }
+        self.begin(choice, callbacks.host())?;
         if !want_output {
             return Ok((Status::Continue, None));
         }
@@ -205,23 +225,15 @@ impl ClientConn {
         self.step(None, callbacks, &[])
     }
 
-    fn begin(&mut self, choice: Choice) -> Result<()> {
+    fn begin(&mut self, choice: Choice, host: Option<&dyn Any>) -> Result<()> {
         let Choice { info, cb, plus } = choice;
         // Reported even if the mechanism cannot start (as Cyrus: svn reads
         // it after a failed start to drop the mechanism and try another).
         self.mech_name = Some(if plus { format!("{}-PLUS", info.name).into() } else { info.name.into() });
-        let params = Params {
-            service: &self.service,
-            server_fqdn: self.server_fqdn.as_deref(),
-            local_addr: self.local_addr.as_deref(),
-            remote_addr: self.remote_addr.as_deref(),
-            props: self.props,
-            external_ssf: self.external_ssf,
-            external_authid: self.external_authid.as_deref(),
-            flags: self.flags,
-            channel_binding: if cb == CbDisposition::None { None } else { self.channel_binding.as_deref() },
-            cb_disposition: cb,
-        };
+        let mut params = self.params(cb, host);
+        if cb == CbDisposition::None {
+            params.channel_binding = None;
+        }
         let mech = info.start(&params)?;
         if let Some(name) = mech.name() {
             self.mech_name = Some(name.to_owned().into());
@@ -302,7 +314,7 @@ impl ClientConn {
                 Ok((Status::Ok, out))
             }
             Err(e) if e.code == Code::Interact => {
-                if self.prompts.is_empty() {
+                if self.prompts.is_empty() && !active.mech.own_prompts() {
                     // A mechanism must only return Interact from credentials().
                     self.phase = Phase::Failed;
                     return Err(Error::fail("mechanism asked for interaction without prompts"));
@@ -331,7 +343,7 @@ impl ClientConn {
     /// Mechanisms this connection could use, strongest first, as
     /// `sasl_listmech` reports them.
     pub fn usable_mechs(&self, callbacks: &dyn AppCallbacks) -> Vec<&'static str> {
-        let ctx = self.context();
+        let ctx = self.context(callbacks.host(), false);
         self.available()
             .iter()
             .filter(|m| select::select(&ctx, m.name, callbacks).is_ok())
@@ -417,6 +429,10 @@ impl Session for ConnSession<'_> {
 
     fn log(&mut self, level: LogLevel, message: &str) {
         self.callbacks.log(level, message);
+    }
+
+    fn host(&self) -> Option<&dyn Any> {
+        self.callbacks.host()
     }
 
     fn recall(&mut self, id: &[&[u8]], take: bool) -> Option<Secret> {

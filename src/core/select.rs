@@ -24,6 +24,9 @@ pub struct Context<'a> {
     /// The connection as a mechanism would be started on it (with the
     /// channel-binding data, if any, and no disposition yet).
     pub params: Params<'a>,
+    /// Whether the chosen mechanism will be started (so it is prepared,
+    /// see `Factory::prepare`), rather than only listed.
+    pub prepare: bool,
 }
 
 #[derive(Debug)]
@@ -128,8 +131,12 @@ pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -
                 Some("cannot carry an authorization identity (SASL_NEED_PROXY)".to_string())
             } else if p.flags & conn_flags::NEED_HTTP != 0 && info.features & feat::SUPPORTS_HTTP == 0 {
                 Some("cannot be used over HTTP (SASL_NEED_HTTP)".to_string())
+            } else if let Err(why) = info.factory.check(p) {
+                Some(why)
+            } else if ctx.prepare {
+                info.factory.prepare().err()
             } else {
-                info.factory.check(p).err()
+                None
             };
             if let Some(why) = why {
                 reasons.add(info.name, if plus { "-PLUS" } else { "" }, &why);
@@ -268,7 +275,10 @@ mod tests {
                 flags: 0,
                 channel_binding: None,
                 cb_disposition: CbDisposition::None,
+                gss_creds: None,
+                host: None,
             },
+            prepare: true,
         }
     }
 

@@ -4,7 +4,8 @@
 //! [`Session`] for credentials, randomness and options, and returns bytes to
 //! send. The connection core (`crate::core`) implements [`Session`] on top of
 //! the application's callbacks and prompts, picks a mechanism from
-//! [`MECHANISMS`], and does the security-layer framing for [`SecurityLayer`]s.
+//! [`mechanisms()`] (the built-in [`MECHANISMS`] and any C plugins loaded, see
+//! [`registry`]), and does the security-layer framing for [`SecurityLayer`]s.
 //!
 //! Retrying after prompts: when a credential must be prompted for,
 //! [`Session::credentials`] returns an error with [`Code::Interact`]. The
@@ -21,13 +22,19 @@ pub mod anonymous;
 pub mod cram_md5;
 pub mod digest_md5;
 pub mod external;
+pub mod gs2;
+pub mod gss;
+pub mod gssapi;
 mod hi;
 pub mod login;
 pub mod ntlm;
 pub mod oauth;
 pub mod plain;
+pub mod registry;
 pub mod saslprep;
 pub mod scram;
+
+pub use registry::{find, mechanisms};
 
 /// Bytes that must not outlive their use: passwords, keys, tokens.
 pub type Secret = Zeroizing<Vec<u8>>;
@@ -260,6 +267,10 @@ pub trait Session {
     fn client_hostname(&mut self) -> String;
     /// Logs through `SASL_CB_LOG`. Never pass secrets.
     fn log(&mut self, level: LogLevel, message: &str);
+    /// The C side of this call (see [`Params::host`]); None for Rust callers.
+    fn host(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
     /// Re-authentication memory of this process (the core's `reauth`): the
     /// value an earlier exchange stored under `id`, every part of which must
     /// match; with `take` it is removed. `id` starts with the mechanism's
@@ -329,6 +340,13 @@ pub struct Params<'a> {
     pub flags: u32,
     pub channel_binding: Option<&'a ChannelBinding>,
     pub cb_disposition: CbDisposition,
+    /// The application's GSS-API credential (`SASL_GSS_CREDS`), used by
+    /// the Kerberos mechanisms instead of the default ticket cache.
+    pub gss_creds: Option<gss::CredHandle>,
+    /// The C side of the connection, opaque here: mechanisms that are C
+    /// plugins (`crate::plugin`) find the C connection and callbacks in it.
+    /// None for Rust callers and in tests.
+    pub host: Option<&'a dyn std::any::Any>,
 }
 
 /// The result of one successful step.
@@ -412,6 +430,12 @@ pub trait ClientMech: Send {
     fn identity(&self) -> Option<(&[u8], &[u8])> {
         None
     }
+    /// Whether the mechanism builds its own prompt list and hands it to the
+    /// application through the host (a C plugin's `sasl_interact_t` array),
+    /// so that [`Code::Interact`] comes without prompts from the core.
+    fn own_prompts(&self) -> bool {
+        false
+    }
 }
 
 /// Static facts about a mechanism, what Cyrus plugins declare: used by the
@@ -453,6 +477,17 @@ pub trait Factory: Sync {
     fn check(&self, _params: &Params<'_>) -> std::result::Result<(), String> {
         Ok(())
     }
+    /// Makes the mechanism ready to start, once it is about to be chosen
+    /// (not when mechanisms are only listed): a plugin is opened here. An
+    /// error passes the mechanism over, with this reason.
+    fn prepare(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+    /// Which implementation serves the mechanism, for logs and
+    /// `sasl_client_plugin_info`.
+    fn origin(&self) -> String {
+        "built in".to_owned()
+    }
 }
 
 /// A built-in mechanism's constructor.
@@ -473,14 +508,20 @@ impl fmt::Debug for MechInfo {
 /// What most password mechanisms require (Cyrus's default).
 pub const NEEDS_USER_PASS: &[Need] = &[Need::AuthName, Need::Password];
 
-/// Every mechanism this library offers, strongest first (the order of
-/// `sasl_global_listmech` is the reverse, as in Cyrus).
+/// Every mechanism built into this library, strongest first (the order of
+/// `sasl_global_listmech` is the reverse, as in Cyrus): Cyrus 2.1.28's
+/// order as Debian's build lists it (`sasl_client_plugin_info`), the
+/// Kerberos mechanisms first and GS2-KRB5 after SCRAM. Plugins add to it:
+/// selection reads [`mechanisms()`].
 pub static MECHANISMS: &[&MechInfo] = &[
+    &gssapi::GSS_SPNEGO,
+    &gssapi::GSSAPI,
     &scram::SCRAM_SHA_512,
     &scram::SCRAM_SHA_384,
     &scram::SCRAM_SHA_256,
     &scram::SCRAM_SHA_224,
     &scram::SCRAM_SHA_1,
+    &gs2::GS2_KRB5,
     &digest_md5::INFO,
     &external::INFO,
     &cram_md5::INFO,
@@ -506,11 +547,6 @@ pub(crate) fn des_key(seven: &[u8]) -> [u8; 8] {
     }
     zeroize::Zeroize::zeroize(&mut bits);
     key
-}
-
-/// Finds a mechanism by name, ignoring ASCII case.
-pub fn find(name: &str) -> Option<&'static MechInfo> {
-    MECHANISMS.iter().copied().find(|m| m.name.eq_ignore_ascii_case(name))
 }
 
 #[cfg(test)]
@@ -618,6 +654,8 @@ pub(crate) mod testing {
             flags: 0,
             channel_binding: None,
             cb_disposition: CbDisposition::None,
+            gss_creds: None,
+            host: None,
         }
     }
 

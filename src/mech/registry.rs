@@ -1,0 +1,166 @@
+//! The process-wide list of mechanisms: the built-in [`MECHANISMS`], or a
+//! snapshot that also holds mechanisms of C plugins (`crate::plugin` builds
+//! it and [`publish`]es it).
+//!
+//! Reading is on every connection's path, so it costs two atomic loads and
+//! no lock: snapshots are immutable, kept in write-once slots for the life of
+//! the process, and a change swaps the index of the current one. The same
+//! content reuses its slot, so a program that loads and releases the same
+//! plugins over and over (init, done, init ...) does not use up slots.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use super::{sec, feat, MechInfo, MECHANISMS};
+
+/// Distinct mechanism lists one process can have had. Each registration of
+/// a new plugin makes one; 64 leaves room for any real program.
+const SLOTS: usize = 64;
+
+static SNAPSHOTS: [OnceLock<Vec<&'static MechInfo>>; SLOTS] = [const { OnceLock::new() }; SLOTS];
+/// 0: the built-in list; n: `SNAPSHOTS[n - 1]`.
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+/// Serialises writers (readers never wait).
+static WRITER: Mutex<()> = Mutex::new(());
+
+/// The mechanisms in use now, strongest first.
+pub fn mechanisms() -> &'static [&'static MechInfo] {
+    match CURRENT.load(Ordering::Acquire) {
+        0 => MECHANISMS,
+        n => SNAPSHOTS[n - 1].get().map_or(MECHANISMS, Vec::as_slice),
+    }
+}
+
+/// Finds a mechanism in use by name, ignoring ASCII case.
+pub fn find(name: &str) -> Option<&'static MechInfo> {
+    mechanisms().iter().copied().find(|m| m.name.eq_ignore_ascii_case(name))
+}
+
+/// Makes `list` the mechanisms in use. Fails only when the process has
+/// already had [`SLOTS`] different lists.
+pub fn publish(list: Vec<&'static MechInfo>) -> Result<(), String> {
+    let _writer = WRITER.lock().unwrap_or_else(|e| e.into_inner());
+    let same = |a: &[&'static MechInfo], b: &[&'static MechInfo]| {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| std::ptr::eq(*x, *y))
+    };
+    if same(&list, MECHANISMS) {
+        CURRENT.store(0, Ordering::Release);
+        return Ok(());
+    }
+    let mut list = Some(list);
+    for (i, slot) in SNAPSHOTS.iter().enumerate() {
+        let found = match slot.get() {
+            Some(existing) => same(existing, list.as_deref().unwrap_or_default()),
+            None => {
+                // Empty slots are filled only here, under the writer lock.
+                let _ = slot.set(list.take().unwrap_or_default());
+                true
+            }
+        };
+        if found {
+            CURRENT.store(i + 1, Ordering::Release);
+            return Ok(());
+        }
+    }
+    Err(format!("too many different mechanism lists in one process ({SLOTS})"))
+}
+
+/// Back to the built-in mechanisms only (`sasl_client_done`).
+pub fn reset() {
+    let _writer = WRITER.lock().unwrap_or_else(|e| e.into_inner());
+    CURRENT.store(0, Ordering::Release);
+}
+
+/// Cyrus's relative strength of two mechanisms (its client's
+/// `mech_compare`): positive when `a` is stronger, by the first security
+/// property in which they differ, then channel binding, SSF and hash strength.
+pub fn strength_order(a: &MechInfo, b: &MechInfo) -> i32 {
+    let diff = a.security_flags ^ b.security_flags;
+    for flag in [
+        sec::NOANONYMOUS,
+        sec::NOPLAINTEXT,
+        sec::MUTUAL_AUTH,
+        sec::NOACTIVE,
+        sec::NODICTIONARY,
+        sec::FORWARD_SECRECY,
+    ] {
+        if diff & flag != 0 {
+            return if a.security_flags & flag != 0 { 1 } else { -1 };
+        }
+    }
+    if (a.features ^ b.features) & feat::CHANNEL_BINDING != 0 {
+        return if a.features & feat::CHANNEL_BINDING != 0 { 1 } else { -1 };
+    }
+    let hash = |m: &MechInfo| m.security_flags >> 16;
+    match (a.max_ssf.cmp(&b.max_ssf), hash(a).cmp(&hash(b))) {
+        (std::cmp::Ordering::Greater, _) => 1,
+        (std::cmp::Ordering::Less, _) => -1,
+        (_, std::cmp::Ordering::Greater) => 1,
+        (_, std::cmp::Ordering::Less) => -1,
+        _ => 0,
+    }
+}
+
+/// Inserts `mech` where Cyrus's `sasl_client_add_plugin` puts a new
+/// mechanism: first if it is at least as strong as the head, else after
+/// every mechanism it does not beat.
+pub fn insert_by_strength(list: &mut Vec<&'static MechInfo>, mech: &'static MechInfo) {
+    if list.first().is_none_or(|head| strength_order(mech, head) >= 0) {
+        list.insert(0, mech);
+        return;
+    }
+    let mut at = 1;
+    while at < list.len() && strength_order(mech, list[at]) <= 0 {
+        at += 1;
+    }
+    list.insert(at, mech);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mech::{NewFn, Params, Result, ClientMech, Error};
+
+    fn start(_: &Params<'_>) -> Result<Box<dyn ClientMech>> {
+        Err(Error::fail("test"))
+    }
+    const START: NewFn = start;
+
+    #[test]
+    fn otp_goes_where_cyrus_puts_it() {
+        // Cyrus's OTP plugin: weaker than DIGEST-MD5 and EXTERNAL (they have
+        // MUTUAL_AUTH / NODICTIONARY), stronger than CRAM-MD5 (forward secrecy).
+        static OTP: MechInfo = MechInfo {
+            name: "OTP",
+            max_ssf: 0,
+            security_flags: sec::NOPLAINTEXT | sec::NOANONYMOUS | sec::FORWARD_SECRECY,
+            features: feat::WANT_CLIENT_FIRST | feat::ALLOWS_PROXY,
+            required: &[],
+            last_resort: false,
+            factory: &START,
+        };
+        let mut list = MECHANISMS.to_vec();
+        insert_by_strength(&mut list, &OTP);
+        let names: Vec<&str> = list.iter().map(|m| m.name).collect();
+        let at = names.iter().position(|n| *n == "OTP").unwrap();
+        assert_eq!((names[at - 1], names[at + 1]), ("EXTERNAL", "CRAM-MD5"), "{names:?}");
+    }
+
+    #[test]
+    fn same_lists_share_a_slot() {
+        let _serial = crate::mech::registry::tests::SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let mut list = MECHANISMS.to_vec();
+        list.reverse();
+        publish(list.clone()).unwrap();
+        let first = CURRENT.load(Ordering::Acquire);
+        assert_eq!(mechanisms()[0].name, "ANONYMOUS");
+        reset();
+        assert_eq!(mechanisms()[0].name, MECHANISMS[0].name);
+        publish(list).unwrap();
+        assert_eq!(CURRENT.load(Ordering::Acquire), first);
+        reset();
+    }
+
+    /// Tests that publish serialise on this (the registry is process-wide).
+    pub(crate) static SERIAL: Mutex<()> = Mutex::new(());
+}
