@@ -93,6 +93,8 @@ fn exchange(u: &mut Unstructured<'_>) {
         flags: 0,
         channel_binding: None,
         cb_disposition: CbDisposition::None,
+        gss_creds: None,
+        host: None,
     };
     // The secret part (ending with SECRET_MARK), then any padding.
     let (marked, token) = if u.arbitrary().unwrap_or(true) {

@@ -42,6 +42,8 @@ fn run(u: &mut Unstructured<'_>) {
         flags: 0,
         channel_binding: (cb_mode == 2).then_some(&binding),
         cb_disposition: disposition,
+        gss_creds: None,
+        host: None,
     };
     let valid_cb_name =
         !binding.name.is_empty() && binding.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');

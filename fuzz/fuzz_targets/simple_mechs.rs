@@ -28,6 +28,8 @@ fn run(u: &mut Unstructured<'_>) {
         flags: 0,
         channel_binding: None,
         cb_disposition: CbDisposition::None,
+        gss_creds: None,
+        host: None,
     };
     let mut session = FuzzSession {
         authname: user_name(u),
