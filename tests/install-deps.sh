@@ -18,7 +18,7 @@ pkgs=(build-essential dpkg-dev pkg-config valgrind python3
 # Miri and -Zbuild-std (TSan) need these nightly components, when nightly
 # is installed at all (best effort: those steps skip without them).
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
-    rustup component add miri rust-src --toolchain nightly >/dev/null 2>&1 ||
+    timeout 300 rustup component add miri rust-src --toolchain nightly >/dev/null 2>&1 ||
         echo "install-deps: could not add miri and rust-src to nightly"
 fi
 missing=()
