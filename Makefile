@@ -4,7 +4,11 @@
 #   make                 build build/libsasl2.so.2 (release)
 #   make demo            build, then a real client authenticates through it
 #   make check           every test: cargo, exports, header, install, C tests,
-#                        interop, the Debian package; ends with a grand total
+#                        interop, the Debian package, and where nightly Rust
+#                        is installed: a short fuzz run, the C tests under
+#                        ASan, the thread stress under TSan, Miri; ends with
+#                        a grand total
+#   make fuzz            every fuzz target for FUZZ_SECONDS (default 60) each
 #   make header          regenerate include/sasl/sasl.h and saslplug.h
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deb             build/sasl2-rs_<version>_<arch>.deb (see README)
@@ -21,7 +25,8 @@ SONAME   := libsasl2.so.2
 REALNAME := libsasl2.so.$(VERSION)
 STATIC   := target/release/libsasl2.a
 
-.PHONY: all lib demo header check test-rust test-exports test-header test-install test-c test-interop test-package bench install deb clean FORCE
+.PHONY: all lib demo header check test-rust test-exports test-header test-install test-c test-interop test-package \
+	test-fuzz test-asan test-tsan test-miri fuzz bench install deb clean FORCE
 
 all: lib
 
@@ -92,6 +97,25 @@ test-interop: lib
 # Installs the package, switches the system to it, removes it (root only).
 test-package: deb
 	tests/package-check.sh
+
+# Robustness (each needs nightly Rust and prints a skip line without it).
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 8
+
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
+
+test-fuzz:
+	FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) fuzz/run.sh
+
+test-asan:
+	tests/sanitizers.sh asan
+
+test-tsan:
+	tests/sanitizers.sh tsan
+
+test-miri:
+	tests/miri.sh
 
 bench: lib
 	bench/run.sh $(BUILD)

@@ -18,6 +18,7 @@
 # Environment knobs:
 #   CTESTS_VALGRIND=0   run the binaries directly (quick iteration)
 #   CTESTS_ONLY=name    run only t_<name>.c (substring match)
+#   CTESTS_SKIP="t_a t_b" skip these programs (said so in the output)
 #   CC                  compiler (default cc)
 set -u
 
@@ -195,6 +196,10 @@ run_one() {
 
 for src in "$here"/t_*.c; do
     name="$(basename "$src" .c)"
+    if [[ " ${CTESTS_SKIP:-} " == *" $name "* ]]; then
+        echo "SKIP $name (CTESTS_SKIP)"
+        continue
+    fi
     if [ -n "${CTESTS_ONLY:-}" ] && [[ "$name" != *"$CTESTS_ONLY"* ]]; then
         continue
     fi
