@@ -208,16 +208,22 @@ pub struct Credentials {
     pub realm: Option<Vec<u8>>,
 }
 
-/// A fresh client nonce: `len` random bytes, base64-encoded.
+/// The most random bytes a client nonce takes (DIGEST-MD5's cnonce).
+const MAX_NONCE_BYTES: usize = 32;
+
+/// A fresh client nonce: `len` (at most [`MAX_NONCE_BYTES`]) random bytes,
+/// base64-encoded.
 pub fn client_nonce(session: &mut dyn Session, len: usize) -> Result<String> {
     #[cfg(test)]
     if let Some(fixed) = session.fixed_nonce() {
         return Ok(fixed);
     }
     use base64::Engine as _;
-    let mut raw = Zeroizing::new(vec![0u8; len]);
-    session.random(&mut raw)?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(&raw[..]))
+    // On the stack: drawn on every start, so no allocation for it.
+    let mut raw = Zeroizing::new([0u8; MAX_NONCE_BYTES]);
+    let raw = &mut raw[..len];
+    session.random(raw)?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(raw))
 }
 
 /// Appends `name` as an RFC 5802 `saslname` (GS2 and SCRAM): `,` becomes
