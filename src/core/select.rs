@@ -42,7 +42,7 @@ pub struct Choice {
 pub fn split_mechlist(list: &str) -> impl Iterator<Item = &str> {
     // By bytes: a name is ASCII, and any other byte (of a multi-byte
     // character too) separates, so every cut is at a character boundary.
-    let name_byte = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_';
+    let name_byte = |b: &u8| NAME_BYTE[*b as usize];
     let bytes = list.as_bytes();
     let mut at = 0;
     std::iter::from_fn(move || {
@@ -52,6 +52,18 @@ pub fn split_mechlist(list: &str) -> impl Iterator<Item = &str> {
         Some(&list[start..end])
     })
 }
+
+/// Which bytes make up mechanism names, looked up rather than tested.
+static NAME_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
+        b += 1;
+    }
+    table
+};
 
 /// Mechanism names compare ignoring ASCII case. Many of ours share a length
 /// and a prefix (SCRAM-SHA-224 ... -512): the last byte, compared first,

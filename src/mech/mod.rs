@@ -229,6 +229,11 @@ pub fn client_nonce(session: &mut dyn Session, len: usize) -> Result<String> {
 /// Appends `name` as an RFC 5802 `saslname` (GS2 and SCRAM): `,` becomes
 /// `=2C` and `=` becomes `=3D`; other bytes are copied as they are.
 pub fn push_saslname(out: &mut Vec<u8>, name: &[u8]) {
+    if !name.iter().any(|&b| b == b',' || b == b'=') {
+        // Most names: nothing to escape, one copy.
+        out.extend_from_slice(name);
+        return;
+    }
     for &b in name {
         match b {
             b',' => out.extend_from_slice(b"=2C"),
@@ -691,5 +696,15 @@ mod tests {
         assert_eq!(des_key(&unhex("0123456789abcd")), unhex("0090d0ac784cae9a")[..]);
         assert_eq!(des_key(&unhex("ffffffffffffff")), [0xfe; 8]);
         assert_eq!(des_key(&unhex("80000000000001")), unhex("8000000000000002")[..]);
+    }
+
+    #[test]
+    fn saslname_escapes() {
+        // RFC 5802 section 5.1: "," as "=2C", "=" as "=3D".
+        for (name, escaped) in [(&b"user"[..], &b"user"[..]), (b"a,b=c", b"a=2Cb=3Dc"), (b"=,", b"=3D=2C"), (b"", b"")] {
+            let mut out = b"n=".to_vec();
+            push_saslname(&mut out, name);
+            assert_eq!(&out[2..], escaped);
+        }
     }
 }
