@@ -198,6 +198,8 @@ bench_startup() {
             "$(div "${C[$s-floor]:-}" 1000 '%.3f')" "$(div "${C[$s-init]:-}" 1000 '%.3f')" \
             "$( [ $s = ours ] && goal "$r" le 1.2 || echo -)")"
     done
+    local lr; lr=$(div "${P[ours-floor]:-}" "${P[cyrus-floor]:-}")
+    out "   ours/cyrus load only (floor, issue 11.1): median $(div "${W[ours-floor]:-}" "${W[cyrus-floor]:-}"), p10 $lr, cpu $(div "${C[ours-floor]:-}" "${C[cyrus-floor]:-}")   goal<=1.02 (p10): $(goal "$lr" le 1.02)"
     out "   ours/cyrus init: median $(div "${W[ours-init]:-}" "${W[cyrus-init]:-}"), p10 $(div "${P[ours-init]:-}" "${P[cyrus-init]:-}")" \
         "  (ms; p10 = 10th percentile, less sensitive to load; *_cpu = child user+sys, median)"
     flush_notes

@@ -756,8 +756,8 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        let mut variants: Vec<Vec<u8>> = (0..good.len()).map(|n| good[..n].to_vec()).collect();
-        for _ in 0..5000 {
+        let mut variants: Vec<Vec<u8>> = (0..good.len()).step_by(if cfg!(miri) { 17 } else { 1 }).map(|n| good[..n].to_vec()).collect();
+        for _ in 0..if cfg!(miri) { 50 } else { 5000 } {
             let mut m = good.clone();
             for _ in 0..1 + next() % 4 {
                 let at = (next() % m.len() as u64) as usize;
