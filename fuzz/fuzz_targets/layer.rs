@@ -10,12 +10,33 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sasl2::core::{ClientConn, Status};
+use sasl2::core::{ClientConn, Settings, Status};
 use sasl2::mech::SecurityProps;
 use sasl2_fuzz::digest_server::{self, Account, CIPHERS, Offer, ServerLayer};
 use sasl2_fuzz::*;
 
 fuzz_target!(|data: &[u8]| run(&mut Unstructured::new(data)));
+
+/// A connection as the C layer keeps it: what the application set, and the
+/// exchange.
+struct Client {
+    settings: Settings,
+    core: ClientConn,
+}
+
+impl Client {
+    fn maxoutbuf(&self) -> u32 {
+        self.core.maxoutbuf()
+    }
+
+    fn encode(&mut self, parts: &[&[u8]], out: &mut Vec<u8>) -> sasl2::mech::Result<()> {
+        self.core.encode(&self.settings, parts, out)
+    }
+
+    fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> sasl2::mech::Result<()> {
+        self.core.decode(&self.settings, input, out)
+    }
+}
 
 fn pick<T: Copy>(u: &mut Unstructured<'_>, from: &[T]) -> T {
     from[u.choose_index(from.len()).unwrap_or(0)]
@@ -48,11 +69,12 @@ fn run(u: &mut Unstructured<'_>) {
         maxbuf: Some(pick(u, &[26u32, 64, 100, 4096, 65536, 0xFF_FFFF])),
         utf8: true,
     };
-    let mut conn = ClientConn::new("imap", Some("h.example"), None, None, 0, None).unwrap();
-    conn.props = SecurityProps { min_ssf: 1, max_ssf: 256, maxbufsize, security_flags: 0 };
+    let mut settings = Settings::new("imap", Some("h.example"), None, None, 0, None).unwrap();
+    settings.props = SecurityProps { min_ssf: 1, max_ssf: 256, maxbufsize, security_flags: 0 };
+    let mut conn = Client { settings, core: ClientConn::default() };
     let mut app = FuzzApp::with_password("user", b"pw");
-    assert_eq!(conn.start("DIGEST-MD5", &mut app, false).unwrap(), (Status::Continue, None));
-    let (status, response) = conn.step(Some(&offer.challenge()), &mut app, &[]).unwrap();
+    assert_eq!(conn.core.start(&conn.settings, "DIGEST-MD5", &mut app, false).unwrap(), (Status::Continue, None));
+    let (status, response) = conn.core.step(&conn.settings, Some(&offer.challenge()), &mut app, &[]).unwrap();
     assert_eq!(status, Status::Continue);
     let account = Account {
         authname: "user".into(),
@@ -66,11 +88,11 @@ fn run(u: &mut Unstructured<'_>) {
     // Advertised: what the client will accept, at most 2^24 - 1.
     let our_max = maxbufsize.min(0xFF_FFFF) as usize;
     assert_eq!(verified.client_maxbuf as usize, our_max);
-    assert_eq!(conn.step(Some(&verified.rspauth), &mut app, &[]).unwrap().0, Status::Ok);
+    assert_eq!(conn.core.step(&conn.settings, Some(&verified.rspauth), &mut app, &[]).unwrap().0, Status::Ok);
     let overhead = digest_server::overhead(cipher);
     let server_max = offer.server_maxbuf();
-    assert_eq!(*conn.maxoutbuf(), server_max - overhead);
-    assert_eq!(*conn.ssf(), cipher.map_or(1, |c| CIPHERS.iter().find(|k| k.0 == c).unwrap().1));
+    assert_eq!(conn.maxoutbuf(), server_max - overhead);
+    assert_eq!(conn.core.ssf(), cipher.map_or(1, |c| CIPHERS.iter().find(|k| k.0 == c).unwrap().1));
     let mut server = verified.layer.unwrap();
     // Largest message (up to 300 bytes) whose packet fits what we accept.
     let packet_len = |len: usize| match cipher {
@@ -92,8 +114,8 @@ fn run(u: &mut Unstructured<'_>) {
 
 /// The client encodes fuzzed data (in up to three parts); the server must
 /// read it back whole from packets of at most its maxbuf.
-fn client_to_server(u: &mut Unstructured<'_>, conn: &mut ClientConn, server: &mut ServerLayer, server_max: usize) {
-    let len = u.int_in_range(1..=(3 * *conn.maxoutbuf() as usize).min(2000)).unwrap_or(1);
+fn client_to_server(u: &mut Unstructured<'_>, conn: &mut Client, server: &mut ServerLayer, server_max: usize) {
+    let len = u.int_in_range(1..=(3 * conn.maxoutbuf() as usize).min(2000)).unwrap_or(1);
     let data = u.bytes(len).unwrap_or(b"x").to_vec();
     let data = if data.is_empty() { b"x".to_vec() } else { data };
     let cut1 = u.int_in_range(0..=data.len()).unwrap_or(0);
@@ -112,13 +134,13 @@ fn client_to_server(u: &mut Unstructured<'_>, conn: &mut ClientConn, server: &mu
         let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
         assert!(len <= server_max, "a {len}-byte packet for a server that takes {server_max}");
         let plain = server.unwrap(&rest[4..4 + len]).unwrap_or_else(|e| panic!("server: {e}"));
-        assert!(plain.len() <= *conn.maxoutbuf() as usize);
+        assert!(plain.len() <= conn.maxoutbuf() as usize);
         received.extend_from_slice(&plain);
         rest = &rest[4 + len..];
         packets += 1;
     }
     assert_eq!(received, data);
-    assert_eq!(packets, data.len().div_ceil(*conn.maxoutbuf() as usize), "packets used");
+    assert_eq!(packets, data.len().div_ceil(conn.maxoutbuf() as usize), "packets used");
 }
 
 /// The server sends packets, damaged or not, split at fuzzed points.
@@ -126,7 +148,7 @@ fn client_to_server(u: &mut Unstructured<'_>, conn: &mut ClientConn, server: &mu
 /// damaged on the way).
 fn server_to_client(
     u: &mut Unstructured<'_>,
-    conn: &mut ClientConn,
+    conn: &mut Client,
     server: &mut ServerLayer,
     msg_max: usize,
     our_max: usize,

@@ -10,7 +10,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sasl2::core::{ClientConn, Lookup, Status};
+use sasl2::core::{ClientConn, Lookup, Settings, Status};
 use sasl2::mech::{self, ChannelBinding, Code, Need, SecurityProps, conn_flags, feat, sec};
 use sasl2_fuzz::*;
 use zeroize::Zeroizing;
@@ -51,7 +51,7 @@ fn run(u: &mut Unstructured<'_>) {
     };
     let fqdn = pick(u, &[Some("mail.example.org"), None, Some("")]);
     let flags = u.int_in_range(0..=7u32).unwrap_or(0) * conn_flags::SUCCESS_DATA;
-    let mut conn = match ClientConn::new("imap", fqdn, None, None, flags, mech_list.as_deref()) {
+    let mut settings = match Settings::new("imap", fqdn, None, None, flags, mech_list.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             assert_eq!(e.code, Code::NoMech);
@@ -59,22 +59,22 @@ fn run(u: &mut Unstructured<'_>) {
             return;
         }
     };
-    conn.props = SecurityProps {
+    settings.props = SecurityProps {
         min_ssf: pick(u, &[0, 0, 1, 56, 128, 256]),
         max_ssf: pick(u, &[0, 1, 56, 128, 256, u32::MAX]),
         maxbufsize: pick(u, &[0, 4096, 65536]),
         security_flags: u.arbitrary::<u8>().unwrap_or(0) as u32 & 0x7f,
     };
-    conn.external_ssf = pick(u, &[0, 0, 1, 2, 56, 256]);
+    settings.external_ssf = pick(u, &[0, 0, 1, 2, 56, 256]);
     if u.arbitrary().unwrap_or(false) {
-        conn.external_authid = Some(user_name(u).into_bytes());
+        settings.extras_mut().external_authid = Some(user_name(u).into_bytes());
     }
     if u.arbitrary().unwrap_or(false) {
-        conn.channel_binding = Some(Box::new(ChannelBinding {
+        settings.extras_mut().channel_binding = Some(ChannelBinding {
             name: pick(u, &["tls-unique", "tls-server-end-point", "tls-exporter", "bad name"]).into(),
             critical: u.arbitrary().unwrap_or(false),
             data: vec![7; u.int_in_range(0..=32).unwrap_or(0)],
-        }));
+        });
     }
     let mut app = FuzzApp {
         user: lookup(u, "zed".to_owned()),
@@ -103,7 +103,7 @@ fn run(u: &mut Unstructured<'_>) {
     // The oracle without channel binding: the first usable mechanism, in the
     // library's order, that the server offers; bearer tokens only if no
     // other qualifies.
-    let usable = conn.usable_mechs(&app);
+    let usable = settings.usable_mechs(&app);
     let offered = |name: &str| tokens(&list).any(|t| t.eq_ignore_ascii_case(name));
     let oracle = usable
         .iter()
@@ -111,11 +111,12 @@ fn run(u: &mut Unstructured<'_>) {
         .filter(|n| offered(n))
         .min_by_key(|n| mech::find(n).unwrap().last_resort);
 
-    let result = conn.start(&list, &mut app, want_output);
-    let Some(name) = conn.mech_name().map(str::to_owned) else {
+    let mut conn = ClientConn::default();
+    let result = conn.start(&settings, &list, &mut app, want_output);
+    let Some(name) = conn.mech_name().map(|n| n.into_owned()) else {
         let e = result.expect_err("a start without a mechanism must fail");
         check_error(&e, &[], &[]);
-        if conn.channel_binding.is_none() {
+        if settings.extras().channel_binding.is_none() {
             // NoMech: nothing qualified. Anything else: the mechanism
             // chosen could not start (DIGEST-MD5 with an empty server name).
             assert_eq!(e.code == Code::NoMech, oracle.is_none(), "{oracle:?} was usable: {e}");
@@ -125,7 +126,7 @@ fn run(u: &mut Unstructured<'_>) {
     let base = name.strip_suffix("-PLUS").unwrap_or(&name);
     let info = mech::find(base).expect("a known mechanism");
     assert!(offered(base) || offered(&format!("{base}-PLUS")), "{name} was not offered in {list:?}");
-    if conn.channel_binding.is_none() {
+    if settings.extras().channel_binding.is_none() {
         assert_eq!(Some(info.name), oracle, "chose {name} from {list:?}");
         assert_eq!(name, info.name, "-PLUS without binding data");
     } else if name.ends_with("-PLUS") {
@@ -134,17 +135,17 @@ fn run(u: &mut Unstructured<'_>) {
     if let Some(l) = &mech_list {
         assert!(l.split_ascii_whitespace().any(|n| n.eq_ignore_ascii_case(base)), "{name} not in client_mech_list");
     }
-    let p = conn.props;
-    assert!(p.min_ssf.saturating_sub(conn.external_ssf) <= info.max_ssf, "{name} too weak");
+    let p = settings.props;
+    assert!(p.min_ssf.saturating_sub(settings.external_ssf) <= info.max_ssf, "{name} too weak");
     let mut required = p.security_flags;
-    if p.min_ssf <= conn.external_ssf && conn.external_ssf > 1 {
+    if p.min_ssf <= settings.external_ssf && settings.external_ssf > 1 {
         required &= !sec::NOPLAINTEXT;
     }
     assert_eq!(required & !info.security_flags, 0, "{name} lacks required security flags");
     if info.required.contains(&Need::Password) {
         assert!(!matches!(app.pass, Lookup::Absent), "{name} chosen without a password callback");
     }
-    assert!(info.name != "EXTERNAL" || conn.external_authid.is_some());
+    assert!(info.name != "EXTERNAL" || settings.extras().external_authid.is_some());
     assert!(info.features & feat::NEED_SERVER_FQDN == 0 || fqdn.is_some());
     assert!(flags & conn_flags::NEED_PROXY == 0 || info.features & feat::ALLOWS_PROXY != 0);
     assert!(flags & conn_flags::NEED_HTTP == 0 || info.features & feat::SUPPORTS_HTTP != 0);
@@ -153,7 +154,7 @@ fn run(u: &mut Unstructured<'_>) {
     match result {
         Ok((Status::Continue | Status::Interact, _)) => {
             let input = bytes(u, 0, 200);
-            if let Err(e) = conn.step(Some(&input), &mut app, &[]) {
+            if let Err(e) = conn.step(&settings, Some(&input), &mut app, &[]) {
                 check_error(&e, &[], &[&input]);
             }
         }

@@ -516,13 +516,17 @@ const char *sasl_errstring(int saslerr, const char *langlist, const char **outla
 const char *sasl_errdetail(sasl_conn_t *conn);
 
 /*
- Reads a property of a connection; pointers stay valid while the value
- does not change, and at most until `sasl_dispose`.
+ Reads a property of a connection, from inside a callback of a running
+ `sasl_client_start` or `sasl_client_step` too (the values as of that
+ point); pointers stay valid while the value does not change, and at
+ most until `sasl_dispose`.
  */
 int sasl_getprop(sasl_conn_t *conn, int propnum, const void **pvalue);
 
 /*
- Sets a property of a connection.
+ Sets a property of a connection; `SASL_FAIL` from inside a callback of a
+ running `sasl_client_start` or `sasl_client_step`, whose exchange reads
+ the properties.
  */
 int sasl_setprop(sasl_conn_t *conn, int propnum, const void *value);
 

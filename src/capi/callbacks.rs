@@ -102,8 +102,10 @@ pub(crate) struct PluginPrompts {
 
 impl CCallbacks {
     /// # Safety
-    /// `local` and the global array are NULL or `SASL_CB_LIST_END`-terminated
-    /// arrays of valid entries, alive for the lifetime of this value.
+    /// `conn` is NULL or a live connection of ours that the calling exported
+    /// function holds (a `ConnRef`) for the lifetime of this value; `local`
+    /// and the global array are NULL or `SASL_CB_LIST_END`-terminated arrays
+    /// of valid entries, alive for the lifetime of this value.
     pub unsafe fn new(conn: *mut sasl_conn_t, local: *const sasl_callback_t) -> Self {
         let prompts = PluginPrompts { given: false, filled: ptr::null_mut(), out: std::cell::Cell::new(ptr::null_mut()) };
         CCallbacks { conn, local, global: super::global::callbacks(), prompts, present: std::cell::Cell::new(None) }
@@ -190,7 +192,22 @@ impl CCallbacks {
 
     /// The first entry for `id`, as Cyrus's callback lookup finds it.
     fn find(&self, id: c_ulong) -> Option<&sasl_callback_t> {
-        self.entries(id).next().map(|(_, e)| e)
+        // A plain loop: asked several times on every start.
+        for list in [self.local, self.global] {
+            let mut entry = list;
+            // SAFETY: the arrays are valid and terminated (constructor contract).
+            while let Some(e) = unsafe { entry.as_ref() } {
+                if e.id == SASL_CB_LIST_END {
+                    break;
+                }
+                if e.id == id {
+                    return Some(e);
+                }
+                // SAFETY: not yet at the terminator, so the next entry exists.
+                entry = unsafe { entry.add(1) };
+            }
+        }
+        None
     }
 
     /// The registered function for `id`, cast to its real signature.
@@ -382,6 +399,14 @@ impl AppCallbacks for CCallbacks {
 
     fn host(&self) -> Option<&dyn std::any::Any> {
         Some(self)
+    }
+
+    fn progress(&mut self, what: crate::core::Progress<'_>) {
+        // SAFETY: NULL or the live connection this call runs on (the
+        // constructor's contract); only ever shared (see capi::conn).
+        if let Some(c) = unsafe { self.conn.as_ref() } {
+            c.state.borrow_mut().shown.update(what);
+        }
     }
 
     fn canon_plugin(&mut self, name: &[u8], flags: u32) -> Option<crate::mech::Result<Vec<u8>>> {

@@ -8,8 +8,8 @@ use super::callbacks::{read_answers, CCallbacks};
 use super::conn::{c_string, sasl_conn};
 use super::types::*;
 use super::{bytes, code_value, cyrus, global, opt_str, put};
-use crate::core::{AppCallbacks, ClientConn, Status};
-use crate::mech::{self, LogLevel};
+use crate::core::{AppCallbacks, ClientConn, Settings, Status};
+use crate::mech::{self, LogLevel, MechInfo};
 
 /// Initialises the client side (reference-counted, like Cyrus). The
 /// callbacks serve every connection and are kept by pointer.
@@ -83,9 +83,9 @@ pub unsafe extern "C" fn sasl_client_new(
             // The list can name plugin mechanisms.
             crate::plugin::ensure_loaded();
         }
-        match ClientConn::new(service, fqdn, local, remote, flags, mech_list.as_deref()) {
-            Ok(core) => {
-                let conn = sasl_conn::new(core, prompt_supp);
+        match Settings::new(service, fqdn, local, remote, flags, mech_list.as_deref()) {
+            Ok(settings) => {
+                let conn = sasl_conn::new(settings, prompt_supp);
                 // SAFETY: pconn is non-NULL and writable.
                 unsafe { pconn.write(Box::into_raw(conn)) };
                 SASL_OK
@@ -114,13 +114,11 @@ pub unsafe extern "C" fn sasl_dispose(pconn: *mut *mut sasl_conn_t) {
             }
             return;
         }
-        // SAFETY: as above; from_ptr checks the connection is ours.
-        if unsafe { sasl_conn::from_ptr(conn) }.is_some() {
-            // SAFETY: created by Box::into_raw in sasl_client_new, disposed once.
-            drop(unsafe { Box::from_raw(conn) });
+        // SAFETY: as above; NULL or one of ours (checked), from Box::into_raw.
+        if unsafe { sasl_conn::dispose(conn) } {
+            // SAFETY: non-NULL and writable.
+            unsafe { pconn.write(ptr::null_mut()) };
         }
-        // SAFETY: non-NULL and writable.
-        unsafe { pconn.write(ptr::null_mut()) };
     })
 }
 
@@ -145,6 +143,9 @@ pub unsafe extern "C" fn sasl_client_start(
         let Some(mechlist) = (unsafe { opt_str(mechlist) }) else {
             return c.fail(SASL_BADPARAM, "sasl_client_start: mechlist is NULL");
         };
+        let (Ok(settings), Ok(mut core)) = (c.settings.try_borrow(), c.core.try_borrow_mut()) else {
+            return c.busy("sasl_client_start");
+        };
         // SAFETY: out-pointers are NULL or writable.
         unsafe {
             put(clientout, ptr::null());
@@ -152,28 +153,32 @@ pub unsafe extern "C" fn sasl_client_start(
         }
         // SAFETY: prompt_need is NULL or points to the application's slot.
         let handed_back = !prompt_need.is_null() && !unsafe { *prompt_need }.is_null();
-        // Prompts are ours, or a plugin's own list (which it frees itself).
-        let resuming = handed_back && (!c.prompts.is_empty() || c.plugin_prompts);
+        let (answers, mark) = {
+            let mut state = c.state.borrow_mut();
+            // Prompts are ours, or a plugin's own list (which it frees itself).
+            let resuming = handed_back && (state.prompts().is_some() || state.plugin_prompts);
+            // SAFETY: the prompt array is ours, filled in by the application.
+            let answers = resuming.then(|| state.prompts().map_or_else(Vec::new, |p| unsafe { read_answers(&p.array) }));
+            state.clear_prompts();
+            (answers, state.error.mark())
+        };
         // SAFETY: the callback arrays are valid per the API; prompt_need is
         // NULL or readable.
         let mut callbacks = unsafe { CCallbacks::new(conn, c.callbacks).with_prompts(prompt_need) };
-        let mark = c.error.mark();
-        let result = if resuming {
-            // SAFETY: the prompt array is ours, filled in by the application.
-            let answers = unsafe { read_answers(&c.prompts.array) };
-            c.prompts.clear();
-            c.core.step(None, &mut callbacks, &answers)
-        } else {
-            c.prompts.clear();
-            crate::plugin::ensure_loaded();
-            c.core.start(mechlist, &mut callbacks, !clientout.is_null())
+        let result = match answers {
+            Some(answers) => core.step(&settings, None, &mut callbacks, &answers),
+            None => {
+                crate::plugin::ensure_loaded();
+                core.start(&settings, mechlist, &mut callbacks, !clientout.is_null())
+            }
         };
-        if let Some(name) = c.core.mech_name() {
+        c.publish(&core);
+        if let Some((info, plus)) = core.mech() {
             // SAFETY: NULL or writable.
-            unsafe { put(mech, mech_c_name(name)) };
+            unsafe { put(mech, mech_c_name(info, plus)) };
         }
         // SAFETY: the out-pointers are NULL or writable.
-        unsafe { finish(c, result, &callbacks, mark, prompt_need, clientout, clientoutlen) }
+        unsafe { finish(&c, &core, result, &callbacks, mark, prompt_need, clientout, clientoutlen) }
     })
 }
 
@@ -199,6 +204,9 @@ pub unsafe extern "C" fn sasl_client_step(
         if clientout.is_null() || clientoutlen.is_null() {
             return c.fail(SASL_BADPARAM, "sasl_client_step: clientout and clientoutlen are required");
         }
+        let (Ok(settings), Ok(mut core)) = (c.settings.try_borrow(), c.core.try_borrow_mut()) else {
+            return c.busy("sasl_client_step");
+        };
         // SAFETY: both checked non-NULL above.
         unsafe {
             clientout.write(ptr::null());
@@ -206,54 +214,53 @@ pub unsafe extern "C" fn sasl_client_step(
         }
         // SAFETY: serverin holds serverinlen bytes per the API.
         let input = (!serverin.is_null()).then(|| unsafe { bytes(serverin, serverinlen as usize) });
-        let answers = if c.prompts.is_empty() {
-            Vec::new()
-        } else {
+        let (answers, mark) = {
+            let mut state = c.state.borrow_mut();
             // SAFETY: the prompt array is ours, filled in by the application.
-            unsafe { read_answers(&c.prompts.array) }
+            let answers = state.prompts().map_or_else(Vec::new, |p| unsafe { read_answers(&p.array) });
+            state.clear_prompts();
+            (answers, state.error.mark())
         };
-        c.prompts.clear();
         // SAFETY: the callback arrays are valid per the API; prompt_need is
         // NULL or readable.
         let mut callbacks = unsafe { CCallbacks::new(conn, c.callbacks).with_prompts(prompt_need) };
-        let mark = c.error.mark();
-        let result = c.core.step(input, &mut callbacks, &answers);
+        let result = core.step(&settings, input, &mut callbacks, &answers);
+        c.publish(&core);
         // SAFETY: out-pointers are NULL or writable.
-        unsafe { finish(c, result, &callbacks, mark, prompt_need, clientout, clientoutlen) }
+        unsafe { finish(&c, &core, result, &callbacks, mark, prompt_need, clientout, clientoutlen) }
     })
 }
 
-/// A NUL-terminated, process-lifetime copy of a mechanism name (every
-/// mechanism, and its -PLUS variant), so no connection allocates one.
-pub(crate) fn mech_c_name(name: &str) -> *const c_char {
+/// A NUL-terminated, process-lifetime copy of a mechanism's name, with
+/// -PLUS when `plus` (every built-in mechanism's, and a plugin's interned
+/// names), so no connection allocates one.
+pub(crate) fn mech_c_name(info: &MechInfo, plus: bool) -> *const c_char {
     static NAMES: std::sync::OnceLock<Vec<std::ffi::CString>> = std::sync::OnceLock::new();
-    let names = NAMES.get_or_init(|| {
-        mech::MECHANISMS
-            .iter()
-            .flat_map(|m| [c_string(m.name), c_string(&format!("{}-PLUS", m.name))])
-            .collect()
-    });
-    // A built-in mechanism's own name (the core reports `MechInfo::name`
-    // itself) is found by address, without comparing text.
-    if let Some(i) = mech::MECHANISMS.iter().position(|m| std::ptr::eq(m.name, name)) {
-        return names[2 * i].as_ptr();
+    // A built-in mechanism is found by address, without comparing text.
+    if let Some(i) = mech::MECHANISMS.iter().position(|m| std::ptr::eq(*m, info)) {
+        let names = NAMES.get_or_init(|| {
+            mech::MECHANISMS
+                .iter()
+                .flat_map(|m| [c_string(m.name), c_string(&format!("{}-PLUS", m.name))])
+                .collect()
+        });
+        return names[2 * i + usize::from(plus)].as_ptr();
     }
-    match names.iter().find(|n| n.as_bytes() == name.as_bytes()) {
-        Some(n) => n.as_ptr(),
-        None => crate::plugin::c_name(name),
-    }
+    crate::plugin::c_name(info, plus)
 }
 
-/// Turns a core result into the C outputs and return code. `app_messages`
-/// is the count of the application's `sasl_seterror` calls before the call.
+/// Turns a core result into the C outputs and return code. `mark` is the
+/// count of the application's `sasl_seterror` calls before the call.
 ///
 /// # Safety
 /// The out-pointers are NULL or writable.
+#[allow(clippy::too_many_arguments)]
 unsafe fn finish(
-    c: &mut sasl_conn,
+    c: &sasl_conn,
+    core: &ClientConn,
     result: mech::Result<(Status, Option<Vec<u8>>)>,
     callbacks: &CCallbacks,
-    mark: u64,
+    mark: u32,
     prompt_need: *mut *mut sasl_interact_t,
     clientout: *mut *const c_char,
     clientoutlen: *mut c_uint,
@@ -261,7 +268,8 @@ unsafe fn finish(
     // SAFETY: NULL or writable, per the function contract.
     unsafe { put(prompt_need, ptr::null_mut()) };
     let plugin_prompts = callbacks.prompts.out.get();
-    c.plugin_prompts = !plugin_prompts.is_null();
+    let mut state = c.state.borrow_mut();
+    state.plugin_prompts = !plugin_prompts.is_null();
     match result {
         Ok((Status::Interact, _)) if !plugin_prompts.is_null() => {
             // A plugin's own list (it checked that prompt_need was given).
@@ -271,11 +279,9 @@ unsafe fn finish(
         }
         Ok((Status::Interact, _)) => {
             if prompt_need.is_null() {
-                c.prompts.clear();
-                return c.fail(SASL_BADPARAM, "user interaction is needed but prompt_need is NULL");
+                return state.fail(SASL_BADPARAM, "user interaction is needed but prompt_need is NULL");
             }
-            let prompts = c.core.prompts().to_vec();
-            let array = c.prompts.fill(&prompts);
+            let array = state.more().prompts.fill(core.prompts());
             // SAFETY: non-NULL and writable.
             unsafe { prompt_need.write(array) };
             SASL_INTERACT
@@ -283,12 +289,12 @@ unsafe fn finish(
         Ok((status, out)) => {
             if let Some(out) = out {
                 if clientout.is_null() {
-                    return c.fail(SASL_BADPARAM, "the mechanism has output but clientout is NULL");
+                    return state.fail(SASL_BADPARAM, "the mechanism has output but clientout is NULL");
                 }
                 let Ok(len) = c_uint::try_from(out.len()) else {
-                    return c.fail(SASL_BUFOVER, "client output too large");
+                    return state.fail(SASL_BUFOVER, "client output too large");
                 };
-                let data = c.set_output(out);
+                let data = state.set_output(out);
                 // SAFETY: clientout non-NULL; clientoutlen NULL or writable.
                 unsafe {
                     clientout.write(data);
@@ -303,16 +309,20 @@ unsafe fn finish(
         }
         // A callback that failed after saying why with sasl_seterror keeps
         // its message, as in Cyrus, and so does a plugin mechanism.
-        Err(e) if c.error.set_since(mark) && (matches!(e.code, mech::Code::Application(_)) || plugin_running(c)) => {
-            c.ret(code_value(e.code))
+        Err(e) if state.error.set_since(mark) && (matches!(e.code, mech::Code::Application(_)) || plugin_running(core)) => {
+            let code = code_value(e.code);
+            if code < 0 {
+                state.error.code = code;
+            }
+            code
         }
-        Err(e) => c.fail(code_value(e.code), e.detail),
+        Err(e) => state.fail(code_value(e.code), e.detail),
     }
 }
 
 /// Whether the connection's mechanism is a plugin's.
-fn plugin_running(c: &sasl_conn) -> bool {
-    c.core.mech_info().is_some_and(|m| crate::plugin::describe(m).is_some())
+fn plugin_running(core: &ClientConn) -> bool {
+    core.mech_info().is_some_and(|m| crate::plugin::describe(m).is_some())
 }
 
 /// Lists the mechanisms a connection could use.
@@ -340,7 +350,9 @@ pub unsafe extern "C" fn sasl_listmech(
         crate::plugin::ensure_loaded();
         // SAFETY: the callback arrays are valid per the API.
         let callbacks = unsafe { CCallbacks::new(conn, c.callbacks) };
-        let names = c.core.usable_mechs(&callbacks);
+        let Ok(settings) = c.settings.try_borrow() else { return c.busy("sasl_listmech") };
+        let names = settings.usable_mechs(&callbacks);
+        drop(settings);
         // SAFETY: NULL or NUL-terminated strings.
         let (prefix, sep, suffix) = unsafe { (opt_str(prefix), opt_str(sep), opt_str(suffix)) };
         let text = format!("{}{}{}", prefix.unwrap_or(""), names.join(sep.unwrap_or(" ")), suffix.unwrap_or(""));
@@ -351,7 +363,7 @@ pub unsafe extern "C" fn sasl_listmech(
             put(pcount, names.len() as c_int);
             result.write(text.as_ptr());
         }
-        c.listmech = Some(text);
+        c.state.borrow_mut().more().listmech = Some(text);
         SASL_OK
     })
 }

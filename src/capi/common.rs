@@ -69,13 +69,15 @@ pub unsafe extern "C" fn sasl_errdetail(conn: *mut sasl_conn_t) -> *const c_char
         forward_cyrus_conn!(conn, sasl_errdetail(conn));
         // SAFETY: conn is NULL or a live connection, per the API.
         let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return ptr::null() };
+        let mut state = c.state.borrow_mut();
+        let error = &mut state.error;
         // Hide whether a user exists, as Cyrus does.
-        let code = if c.error.code == SASL_NOUSER { SASL_BADAUTH } else { c.error.code };
+        let code = if error.code == SASL_NOUSER { SASL_BADAUTH } else { error.code };
         let text = error_text(code).to_string_lossy();
         // The message as given: an application's may not be UTF-8.
         let mut detail = format!("SASL({code}): {text}: ").into_bytes();
-        detail.extend_from_slice(&c.error.message);
-        c.error.detail.insert(c_bytes(&detail)).as_ptr()
+        detail.extend_from_slice(&error.message);
+        error.keep(0, c_bytes(&detail))
     })
 }
 
@@ -89,9 +91,13 @@ pub unsafe extern "C" fn sasl2_rs_seterror_formatted(conn: *mut sasl_conn_t, fla
         let (Some(c), Some(msg)) = (unsafe { sasl_conn::from_ptr(conn) }, unsafe { opt_bytes(msg) }) else {
             return;
         };
-        c.error.message = msg.to_vec();
-        c.error.set_by_application += 1;
+        {
+            let error = &mut c.state.borrow_mut().error;
+            error.message = msg.to_vec();
+            error.set_by_application = error.set_by_application.wrapping_add(1);
+        }
         if flags & SASL_NOLOG == 0 {
+            // After the state's borrow: the logger may call in again.
             // SAFETY: the callback arrays are valid per the API.
             let mut callbacks = unsafe { super::callbacks::CCallbacks::new(conn, c.callbacks) };
             callbacks.log_bytes(crate::mech::LogLevel::Fail, msg);
@@ -99,8 +105,10 @@ pub unsafe extern "C" fn sasl2_rs_seterror_formatted(conn: *mut sasl_conn_t, fla
     })
 }
 
-/// Reads a property of a connection; pointers stay valid while the value
-/// does not change, and at most until `sasl_dispose`.
+/// Reads a property of a connection, from inside a callback of a running
+/// `sasl_client_start` or `sasl_client_step` too (the values as of that
+/// point); pointers stay valid while the value does not change, and at
+/// most until `sasl_dispose`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pvalue: *mut *const c_void) -> c_int {
     ffi_boundary!(SASL_FAIL, {
@@ -110,56 +118,64 @@ pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pv
         if pvalue.is_null() {
             return c.fail(SASL_BADPARAM, "sasl_getprop: pvalue is NULL");
         }
-        let not_yet = |c: &mut sasl_conn| c.fail(SASL_NOTDONE, "Information that was requested is not yet available.");
+        let not_yet = || c.fail(SASL_NOTDONE, "Information that was requested is not yet available.");
+        // Nothing here reads the exchange itself (a start or step in progress
+        // holds it), only the settings, which it shares, and what it has
+        // shown so far.
+        let Ok(settings) = c.settings.try_borrow() else { return c.busy("sasl_getprop") };
         let value: *const c_void = match propnum {
             SASL_USERNAME | SASL_AUTHUSER => {
-                let (slot, value) = if propnum == SASL_USERNAME {
-                    (StringProp::User, c.core.user.clone())
-                } else {
-                    (StringProp::AuthUser, c.core.authid.clone())
+                let state = c.state.borrow();
+                let name = if propnum == SASL_USERNAME { state.shown.user() } else { state.shown.authid() };
+                // The heap copy stays where it is while the name is unchanged.
+                let Some(name) = name.map(CStr::as_ptr) else {
+                    drop(state);
+                    return not_yet();
                 };
-                let Some(value) = value else { return not_yet(c) };
-                c.props.string(slot, Some(&value)).cast()
+                name.cast()
             }
-            // Straight from the state encode/decode use (sasl_ssf_t and
-            // unsigned are both u32).
-            SASL_SSF => ptr::from_ref::<sasl_ssf_t>(c.core.ssf()).cast(),
-            SASL_MAXOUTBUF => ptr::from_ref::<c_uint>(c.core.maxoutbuf()).cast(),
-            SASL_SSF_EXTERNAL => ptr::addr_of!(c.props.external_ssf).cast(),
-            SASL_SEC_PROPS => ptr::addr_of!(c.props.sec_props).cast(),
-            SASL_SERVICE => {
-                let s = c.core.service.clone();
-                c.props.string(StringProp::Service, Some(s.as_bytes())).cast()
+            // What encode/decode use, copied after every start and step.
+            SASL_SSF => c.ssf_ptr().cast(),
+            SASL_MAXOUTBUF => c.maxoutbuf_ptr().cast(),
+            // SAFETY: a field's address, no reference made: C reads it while
+            // the settings are shared, and setprop changes it calling nothing.
+            SASL_SSF_EXTERNAL => unsafe { ptr::addr_of!((*c.settings.as_ptr()).external_ssf) }.cast(),
+            SASL_SEC_PROPS => {
+                let mut state = c.state.borrow_mut();
+                let more = state.more();
+                let props = more.sec_props.get_or_insert(ZERO_PROPS);
+                ptr::from_ref(props).cast()
             }
-            SASL_SERVERFQDN => {
-                let s = c.core.server_fqdn.clone();
-                c.props.string(StringProp::ServerFqdn, s.as_deref().map(str::as_bytes)).cast()
-            }
+            // Pointers into the settings' own allocation, which never changes.
+            SASL_SERVICE => settings.service_with_nul().as_ptr().cast(),
+            SASL_SERVERFQDN => settings.server_fqdn_with_nul().map_or(ptr::null(), str::as_ptr).cast(),
             SASL_IPLOCALPORT | SASL_IPREMOTEPORT => {
+                let extras = settings.extras();
                 let (slot, value) = if propnum == SASL_IPLOCALPORT {
-                    (StringProp::LocalAddr, c.core.local_addr.clone())
+                    (StringProp::LocalAddr, &extras.local_addr)
                 } else {
-                    (StringProp::RemoteAddr, c.core.remote_addr.clone())
+                    (StringProp::RemoteAddr, &extras.remote_addr)
                 };
                 let Some(value) = value else {
                     // SAFETY: checked non-NULL above.
                     unsafe { pvalue.write(ptr::null()) };
-                    return not_yet(c);
+                    return not_yet();
                 };
-                c.props.string(slot, Some(value.as_bytes())).cast()
+                c.state.borrow_mut().more().string(slot, Some(value.as_bytes())).cast()
             }
             SASL_MECHNAME | SASL_AUTHSOURCE => {
-                let Some(name) = c.core.mech_name() else { return not_yet(c) };
+                let mech = c.state.borrow().shown.mech;
+                let Some((info, plus)) = mech else { return not_yet() };
                 // The source of a plugin mechanism is its plugin's name, as in Cyrus.
-                let plugin = c.core.mech_info().filter(|_| propnum == SASL_AUTHSOURCE).and_then(crate::plugin::describe);
+                let plugin = (propnum == SASL_AUTHSOURCE).then(|| crate::plugin::describe(info)).flatten();
                 match plugin {
                     Some(p) => p.plugname.as_ptr().cast(),
-                    None => super::client::mech_c_name(name).cast(),
+                    None => super::client::mech_c_name(info, plus).cast(),
                 }
             }
             SASL_AUTH_EXTERNAL => {
-                let s = c.core.external_authid.clone();
-                c.props.string(StringProp::AuthExternal, s.as_deref()).cast()
+                let id = settings.extras().external_authid.as_deref();
+                c.state.borrow_mut().more().string(StringProp::AuthExternal, id).cast()
             }
             SASL_CALLBACK => c.callbacks.cast(),
             SASL_GETOPTCTX => {
@@ -168,17 +184,19 @@ pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pv
                 ctx.unwrap_or(ptr::null_mut()).cast_const()
             }
             SASL_PLUGERR => {
-                let msg = c_bytes(&c.error.message);
-                c.error.plugerr.insert(msg).as_ptr().cast()
+                let mut state = c.state.borrow_mut();
+                let msg = c_bytes(&state.error.message);
+                state.error.keep(1, msg).cast()
             }
             SASL_CHANNEL_BINDING => {
                 return c.fail(SASL_BADPARAM, "SASL_CHANNEL_BINDING can be set but not read back");
             }
             // The application's own handle back, NULL when unset (as Cyrus).
-            SASL_GSS_CREDS => {
-                c.core.gss_creds.map_or(ptr::null(), |h| ptr::with_exposed_provenance::<c_void>(h.0.get()))
-            }
-            SASL_DELEGATEDCREDS | SASL_GSS_PEER_NAME | SASL_GSS_LOCAL_NAME => return not_yet(c),
+            SASL_GSS_CREDS => settings
+                .extras()
+                .gss_creds
+                .map_or(ptr::null(), |h| ptr::with_exposed_provenance::<c_void>(h.0.get())),
+            SASL_DELEGATEDCREDS | SASL_GSS_PEER_NAME | SASL_GSS_LOCAL_NAME => return not_yet(),
             SASL_APPNAME | SASL_DEFUSERREALM => {
                 return c.fail(SASL_BADPROT, "this property exists only on server connections");
             }
@@ -189,6 +207,16 @@ pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pv
         SASL_OK
     })
 }
+
+/// SASL_SEC_PROPS before the application sets them: all zero.
+const ZERO_PROPS: sasl_security_properties_t = sasl_security_properties {
+    min_ssf: 0,
+    max_ssf: 0,
+    maxbufsize: 0,
+    security_flags: 0,
+    property_names: ptr::null_mut(),
+    property_values: ptr::null_mut(),
+};
 
 /// The context of the first callback with `id` in a C callback array.
 fn find_context(list: *const sasl_callback_t, id: std::ffi::c_ulong) -> Option<*mut c_void> {
@@ -207,27 +235,31 @@ fn find_context(list: *const sasl_callback_t, id: std::ffi::c_ulong) -> Option<*
     None
 }
 
-/// Sets a property of a connection.
+/// Sets a property of a connection; `SASL_FAIL` from inside a callback of a
+/// running `sasl_client_start` or `sasl_client_step`, whose exchange reads
+/// the properties.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sasl_setprop(conn: *mut sasl_conn_t, propnum: c_int, value: *const c_void) -> c_int {
     ffi_boundary!(SASL_FAIL, {
         forward_cyrus_conn!(conn, sasl_setprop(conn, propnum, value));
         // SAFETY: conn is NULL or a live connection, per the API.
         let Some(c) = (unsafe { sasl_conn::from_ptr(conn) }) else { return SASL_BADPARAM };
+        let Ok(mut settings) = c.settings.try_borrow_mut() else { return c.busy("sasl_setprop") };
+        // Nothing below calls out while the settings are borrowed.
         match propnum {
             SASL_SSF_EXTERNAL => {
                 if value.is_null() {
                     return c.fail(SASL_BADPARAM, "SASL_SSF_EXTERNAL needs a sasl_ssf_t value");
                 }
                 // SAFETY: the API passes a sasl_ssf_t* for this property.
-                let ssf = unsafe { value.cast::<sasl_ssf_t>().read_unaligned() };
-                c.core.external_ssf = ssf;
-                c.props.external_ssf = ssf;
+                settings.external_ssf = unsafe { value.cast::<sasl_ssf_t>().read_unaligned() };
             }
             SASL_AUTH_EXTERNAL => {
                 // SAFETY: NULL or a NUL-terminated string, per the API.
                 let id = unsafe { opt_bytes(value.cast()) }.filter(|s| !s.is_empty());
-                c.core.external_authid = id.map(<[u8]>::to_vec);
+                if id.is_some() || settings.extras().external_authid.is_some() {
+                    settings.extras_mut().external_authid = id.map(<[u8]>::to_vec);
+                }
             }
             SASL_SEC_PROPS => {
                 if value.is_null() {
@@ -245,13 +277,13 @@ pub unsafe extern "C" fn sasl_setprop(conn: *mut sasl_conn_t, propnum: c_int, va
                         ),
                     );
                 }
-                c.core.props = SecurityProps {
+                settings.props = SecurityProps {
                     min_ssf: p.min_ssf,
                     max_ssf: p.max_ssf,
                     maxbufsize: p.maxbufsize,
                     security_flags: p.security_flags,
                 };
-                c.props.sec_props = p;
+                c.state.borrow_mut().more().sec_props = Some(p);
             }
             SASL_IPLOCALPORT | SASL_IPREMOTEPORT => {
                 // SAFETY: NULL or a NUL-terminated string, per the API.
@@ -259,16 +291,15 @@ pub unsafe extern "C" fn sasl_setprop(conn: *mut sasl_conn_t, propnum: c_int, va
                 if let Some(a) = addr.filter(|a| !super::addr::valid_ip_port(a)) {
                     return c.fail(SASL_BADPARAM, format!("Bad {} value \"{a}\"", ip_prop_name(propnum)));
                 }
-                let slot = if propnum == SASL_IPLOCALPORT { &mut c.core.local_addr } else { &mut c.core.remote_addr };
+                let extras = settings.extras_mut();
+                let slot = if propnum == SASL_IPLOCALPORT { &mut extras.local_addr } else { &mut extras.remote_addr };
                 *slot = addr.map(str::to_owned);
             }
             SASL_CHANNEL_BINDING => {
                 let cb = value.cast::<sasl_channel_binding_t>();
                 // SAFETY: NULL or a sasl_channel_binding_t*, per the API.
                 match unsafe { channel_binding(cb) } {
-                    Ok(binding) => {
-                        c.core.channel_binding = binding.map(Box::new);
-                    }
+                    Ok(binding) => settings.extras_mut().channel_binding = binding,
                     Err(why) => return c.fail(SASL_BADPARAM, why),
                 }
             }
@@ -280,7 +311,7 @@ pub unsafe extern "C" fn sasl_setprop(conn: *mut sasl_conn_t, propnum: c_int, va
                 // Kerberos mechanisms use it instead of the default ticket
                 // cache (NULL: back to the default).
                 let handle = std::num::NonZeroUsize::new(value.expose_provenance());
-                c.core.gss_creds = handle.map(crate::mech::gss::CredHandle);
+                settings.extras_mut().gss_creds = handle.map(crate::mech::gss::CredHandle);
             }
             SASL_HTTP_REQUEST => {
                 return c.fail(SASL_BADPARAM, "no mechanism of this library uses this property");

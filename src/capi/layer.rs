@@ -3,9 +3,10 @@
 
 use std::ffi::{c_char, c_int, c_uint};
 
-use super::conn::sasl_conn;
-use super::types::*;
 use super::code_value;
+use super::conn::{sasl_conn, More};
+use super::types::*;
+use crate::core::{ClientConn, Settings};
 
 /// Hands out `buf` (NUL-terminated past its length) through the out-pointers.
 ///
@@ -23,19 +24,51 @@ unsafe fn hand_out(buf: &mut Vec<u8>, output: *mut *const c_char, outputlen: *mu
     SASL_OK
 }
 
-/// Shared body of sasl_encode and sasl_encodev.
-fn encode_parts(c: &mut sasl_conn, parts: &[&[u8]], output: *mut *const c_char, outputlen: *mut c_uint) -> c_int {
-    let mut buf = std::mem::take(&mut c.encoded);
-    let mark = c.error.mark();
-    let rc = match c.core.encode(parts, &mut buf) {
-        // SAFETY: the callers checked output and outputlen.
+/// Runs `layer` (encode or decode) into the connection's buffer for
+/// `which`, handing the result out. A plugin's layer can call in again, so
+/// the buffer is taken out of the state while it runs.
+///
+/// # Safety
+/// `output` and `outputlen` are non-NULL and writable.
+unsafe fn run_layer(
+    c: &sasl_conn,
+    what: &str,
+    which: fn(&mut More) -> &mut Vec<u8>,
+    layer: impl FnOnce(&mut ClientConn, &Settings, &mut Vec<u8>) -> crate::mech::Result<()>,
+    output: *mut *const c_char,
+    outputlen: *mut c_uint,
+) -> c_int {
+    let (Ok(settings), Ok(mut core)) = (c.settings.try_borrow(), c.core.try_borrow_mut()) else {
+        return c.busy(what);
+    };
+    let (mut buf, mark) = {
+        let mut state = c.state.borrow_mut();
+        (std::mem::take(which(state.more())), state.error.mark())
+    };
+    let result = layer(&mut core, &settings, &mut buf);
+    let mut state = c.state.borrow_mut();
+    let rc = match result {
+        // SAFETY: per the function contract.
         Ok(()) => unsafe { hand_out(&mut buf, output, outputlen) },
         // A plugin's layer may have set its own message.
-        Err(e) if c.error.set_since(mark) => c.ret(code_value(e.code)),
-        Err(e) => c.fail(code_value(e.code), e.detail),
+        Err(e) if state.error.set_since(mark) => {
+            let code = code_value(e.code);
+            if code < 0 {
+                state.error.code = code;
+            }
+            code
+        }
+        Err(e) => state.fail(code_value(e.code), e.detail),
     };
-    c.encoded = buf;
+    *which(state.more()) = buf;
     rc
+}
+
+/// Shared body of sasl_encode and sasl_encodev.
+fn encode_parts(c: &sasl_conn, parts: &[&[u8]], output: *mut *const c_char, outputlen: *mut c_uint) -> c_int {
+    let encode = |core: &mut ClientConn, settings: &Settings, buf: &mut Vec<u8>| core.encode(settings, parts, buf);
+    // SAFETY: the callers checked output and outputlen.
+    unsafe { run_layer(c, "sasl_encode", |m| &mut m.encoded, encode, output, outputlen) }
 }
 
 /// Protects data for sending; the output is valid until the next encode.
@@ -56,7 +89,7 @@ pub unsafe extern "C" fn sasl_encode(
         }
         // SAFETY: `inputlen` bytes at `input`, per the API.
         let input = unsafe { super::bytes(input, inputlen as usize) };
-        encode_parts(c, &[input], output, outputlen)
+        encode_parts(&c, &[input], output, outputlen)
     })
 }
 
@@ -83,7 +116,7 @@ pub unsafe extern "C" fn sasl_encodev(
             // SAFETY: each iovec describes iov_len readable bytes.
             .map(|v| unsafe { super::bytes(v.iov_base.cast(), v.iov_len) })
             .collect();
-        encode_parts(c, &parts, output, outputlen)
+        encode_parts(&c, &parts, output, outputlen)
     })
 }
 
@@ -111,16 +144,8 @@ pub unsafe extern "C" fn sasl_decode(
         }
         // SAFETY: `inputlen` bytes at `input`, per the API.
         let input = unsafe { super::bytes(input, inputlen as usize) };
-        let mut buf = std::mem::take(&mut c.decoded);
-        let mark = c.error.mark();
-        let rc = match c.core.decode(input, &mut buf) {
-            // SAFETY: checked non-NULL.
-            Ok(()) => unsafe { hand_out(&mut buf, output, outputlen) },
-            // A plugin's layer may have set its own message.
-            Err(e) if c.error.set_since(mark) => c.ret(code_value(e.code)),
-            Err(e) => c.fail(code_value(e.code), e.detail),
-        };
-        c.decoded = buf;
-        rc
+        let decode = |core: &mut ClientConn, settings: &Settings, buf: &mut Vec<u8>| core.decode(settings, input, buf);
+        // SAFETY: checked non-NULL.
+        unsafe { run_layer(&c, "sasl_decode", |m| &mut m.decoded, decode, output, outputlen) }
     })
 }

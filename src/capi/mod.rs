@@ -54,6 +54,10 @@ unsafe fn opt_str<'a>(ptr: *const c_char) -> Option<&'a str> {
     }
     // SAFETY: non-NULL and NUL-terminated per the caller's contract.
     let bytes = unsafe { CStr::from_ptr(ptr) }.to_bytes();
+    if bytes.is_ascii() {
+        // SAFETY: ASCII is UTF-8 (a cheaper check for the usual short names).
+        return Some(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
     Some(std::str::from_utf8(bytes).unwrap_or("\u{fffd}"))
 }
 

@@ -135,7 +135,7 @@ pub unsafe extern "C" fn sasl_client_plugin_info(
 fn built_in_plug(m: &MechInfo) -> sasl_client_plug_t {
     const NO_PROMPTS: [c_ulong; 1] = [SASL_CB_LIST_END];
     sasl_client_plug {
-        mech_name: super::client::mech_c_name(m.name),
+        mech_name: super::client::mech_c_name(m, false),
         max_ssf: m.max_ssf,
         security_flags: m.security_flags,
         features: m.features,

@@ -217,7 +217,13 @@ pub unsafe extern "C" fn sasl_mkchal(conn: *mut sasl_conn_t, buf: *mut c_char, m
             return 0;
         }
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let host = c.and_then(|c| c.core.server_fqdn.as_deref()).filter(|_| hostflag != 0);
+        let settings = c.as_ref().map(|c| c.settings.try_borrow());
+        let settings = match settings {
+            Some(Ok(s)) => Some(s),
+            Some(Err(_)) => return 0,
+            None => None,
+        };
+        let host = settings.as_ref().and_then(|s| s.server_fqdn()).filter(|_| hostflag != 0);
         let needed = 4 + 2 * 20 + host.map_or(0, |h| h.len() + 1);
         if (maxlen as usize) < needed {
             return 0;

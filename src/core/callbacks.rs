@@ -4,7 +4,7 @@
 
 use zeroize::Zeroizing;
 
-use crate::mech::{Canon, Code, Credentials, Error, LogLevel, Request, Result, Secret};
+use crate::mech::{Canon, Code, Credentials, Error, LogLevel, MechInfo, Request, Result, Secret};
 
 /// Callback ids the core asks for (the `SASL_CB_*` values in the C API).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +74,24 @@ pub trait AppCallbacks {
     fn canon_plugin(&mut self, _name: &[u8], _flags: u32) -> Option<Result<Vec<u8>>> {
         None
     }
+    /// What the exchange has established so far, told as it happens (see
+    /// [`Progress`]).
+    fn progress(&mut self, _: Progress<'_>) {}
+}
+
+/// What an exchange has established, told to the application side as it
+/// happens: Cyrus keeps it in the connection's out-params, which
+/// `sasl_getprop` reads, from inside a callback too while a step runs.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// A new exchange: no mechanism and no identity yet.
+    Reset,
+    /// The mechanism chosen, before it starts; `plus` when it binds the
+    /// channel (reported with its -PLUS name).
+    Selected { info: &'static MechInfo, plus: bool },
+    /// A canonical identity: the authentication one (`CANON_AUTHID`), the
+    /// authorization one (`CANON_AUTHZID`), or both.
+    Name(u32, &'a [u8]),
 }
 
 /// The `flags` of a canon_user call (`SASL_CU_*`).
@@ -272,7 +290,9 @@ fn canonical_name(callbacks: &mut dyn AppCallbacks, name: Vec<u8>, flags: u32) -
         }
     };
     if let Some(canonical) = callbacks.canon_plugin(&name, flags) {
-        return canonical;
+        let name = canonical?;
+        callbacks.progress(Progress::Name(flags, &name));
+        return Ok(name);
     }
     let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r');
     let end = name.iter().rposition(|b| !is_space(b)).map_or(0, |i| i + 1);
@@ -282,6 +302,8 @@ fn canonical_name(callbacks: &mut dyn AppCallbacks, name: Vec<u8>, flags: u32) -
     if name.len() > MAX_NAME {
         return Err(Error::new(Code::BufOver, format!("the {what} name is longer than {MAX_NAME} bytes")));
     }
+    // Cyrus stores each name in its out-params as soon as it is canonical.
+    callbacks.progress(Progress::Name(flags, &name));
     Ok(name)
 }
 

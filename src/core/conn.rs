@@ -3,7 +3,7 @@
 
 use std::any::Any;
 
-use super::callbacks::{self, Answer, AppCallbacks, Prompt};
+use super::callbacks::{self, Answer, AppCallbacks, Progress, Prompt, CANON_AUTHID, CANON_AUTHZID};
 use super::layer::Framing;
 use super::select::{self, Choice, Context};
 use crate::mech::gss::CredHandle;
@@ -13,9 +13,10 @@ use crate::mech::{
 };
 
 /// Where the connection is in its exchange.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Phase {
     /// Created; no mechanism started yet.
+    #[default]
     New,
     /// A mechanism is running.
     Running,
@@ -34,45 +35,43 @@ pub enum Status {
     Interact,
 }
 
-struct Active {
-    info: &'static MechInfo,
-    mech: Box<dyn ClientMech>,
-}
-
-pub struct ClientConn {
-    pub service: String,
-    pub server_fqdn: Option<String>,
-    pub local_addr: Option<String>,
-    pub remote_addr: Option<String>,
+/// What the application set on a connection, at `sasl_client_new` and
+/// with `sasl_setprop`. Starts and steps read it and never change it, so
+/// the C layer can keep it apart from the exchange ([`ClientConn`]) and let
+/// a callback read it while a step runs.
+pub struct Settings {
+    /// The service and the server's name in one allocation, each followed
+    /// by a NUL (names from C strings hold none), so that the C layer can
+    /// hand out pointers to them; the server's name starts at `fqdn_at`
+    /// (0: none given).
+    names: Box<str>,
+    service_len: u32,
+    fqdn_at: u32,
     pub flags: u32,
     pub props: SecurityProps,
     pub external_ssf: u32,
-    pub external_authid: Option<Vec<u8>>,
-    /// Boxed: rarely set, and connections should stay small.
-    pub channel_binding: Option<Box<ChannelBinding>>,
-    /// `SASL_GSS_CREDS`: the application's GSS-API credential.
-    pub gss_creds: Option<CredHandle>,
+    /// What most connections never set, boxed on first use.
+    extras: Option<Box<Extras>>,
     /// The `client_mech_list` option's mechanisms, or None for all.
-    mechs: Option<Vec<&'static MechInfo>>,
-    active: Option<Active>,
-    /// The selected mechanism's name as reported to the application (with
-    /// -PLUS when binding), set as soon as it is chosen.
-    mech_name: Option<std::borrow::Cow<'static, str>>,
-    phase: Phase,
-    prompts: Vec<Prompt>,
-    hostname: Option<String>,
-    /// Set when the mechanism has sent them (at the latest on completion).
-    pub user: Option<Vec<u8>>,
-    pub authid: Option<Vec<u8>>,
-    /// The security layer: set only on completion, never dropped while the
-    /// connection lives (a completed connection cannot be restarted), and the
-    /// only source of what SASL_SSF and SASL_MAXOUTBUF report.
-    ssf: u32,
-    maxoutbuf: u32,
-    framing: Option<Box<Framing>>,
+    mechs: Option<Box<[&'static MechInfo]>>,
 }
 
-impl ClientConn {
+/// Settings most connections never make.
+#[derive(Default)]
+pub struct Extras {
+    /// "a.b.c.d;port" or IPv6 form, as given to sasl_client_new or set.
+    pub local_addr: Option<String>,
+    pub remote_addr: Option<String>,
+    pub external_authid: Option<Vec<u8>>,
+    pub channel_binding: Option<ChannelBinding>,
+    /// `SASL_GSS_CREDS`: the application's GSS-API credential.
+    pub gss_creds: Option<CredHandle>,
+}
+
+static NO_EXTRAS: Extras =
+    Extras { local_addr: None, remote_addr: None, external_authid: None, channel_binding: None, gss_creds: None };
+
+impl Settings {
     /// `mech_list` is the `client_mech_list` option, if the application set
     /// one. The addresses are the C API's strings, checked by the caller.
     pub fn new(
@@ -86,7 +85,7 @@ impl ClientConn {
         let mechs = match mech_list {
             None => None,
             Some(list) => {
-                let chosen: Vec<&'static MechInfo> = list
+                let chosen: Box<[&'static MechInfo]> = list
                     .split_ascii_whitespace()
                     .filter_map(|name| mech::find(name.strip_suffix("-PLUS").unwrap_or(name)))
                     .collect();
@@ -99,56 +98,65 @@ impl ClientConn {
                 Some(chosen)
             }
         };
-        Ok(ClientConn {
-            service: service.to_owned(),
-            // Host names compare case-insensitively; Cyrus keeps them lower-case
-            // (DIGEST-MD5's digest-uri and SASL_SERVERFQDN show it).
-            server_fqdn: server_fqdn.map(str::to_ascii_lowercase),
-            local_addr: local_addr.map(str::to_owned),
-            remote_addr: remote_addr.map(str::to_owned),
+        // Names come from C strings: they hold no NUL, which separates them.
+        let mut names = String::with_capacity(service.len() + server_fqdn.map_or(0, |f| f.len() + 1) + 1);
+        names.push_str(service);
+        names.push('\0');
+        let mut fqdn_at = 0;
+        if let Some(fqdn) = server_fqdn {
+            fqdn_at = names.len() as u32;
+            names.push_str(fqdn);
+            names.push('\0');
+            // Host names compare case-insensitively; Cyrus keeps them
+            // lower-case (DIGEST-MD5's digest-uri and SASL_SERVERFQDN show it).
+            if fqdn.bytes().any(|b| b.is_ascii_uppercase()) {
+                names[fqdn_at as usize..].make_ascii_lowercase();
+            }
+        }
+        let mut settings = Settings {
+            names: names.into_boxed_str(),
+            service_len: service.len() as u32,
+            fqdn_at,
             flags,
             props: SecurityProps::default(),
             external_ssf: 0,
-            external_authid: None,
-            channel_binding: None,
-            gss_creds: None,
+            extras: None,
             mechs,
-            active: None,
-            mech_name: None,
-            phase: Phase::New,
-            prompts: Vec::new(),
-            hostname: None,
-            user: None,
-            authid: None,
-            ssf: 0,
-            maxoutbuf: 0,
-            framing: None,
-        })
+        };
+        if local_addr.is_some() || remote_addr.is_some() {
+            let extras = settings.extras_mut();
+            extras.local_addr = local_addr.map(str::to_owned);
+            extras.remote_addr = remote_addr.map(str::to_owned);
+        }
+        Ok(settings)
     }
 
-    pub fn phase(&self) -> Phase {
-        self.phase
+    pub fn service(&self) -> &str {
+        &self.names[..self.service_len as usize]
     }
 
-    /// SASL_SSF: the strength of the layer `encode`/`decode` apply (0: none).
-    /// A reference, because C callers get a pointer to it.
-    pub fn ssf(&self) -> &u32 {
-        &self.ssf
+    pub fn server_fqdn(&self) -> Option<&str> {
+        let at = self.fqdn_at as usize;
+        (at != 0).then(|| &self.names[at..self.names.len() - 1])
     }
 
-    /// SASL_MAXOUTBUF: the largest plaintext `encode` puts in one packet.
-    pub fn maxoutbuf(&self) -> &u32 {
-        &self.maxoutbuf
+    /// The service followed by its NUL.
+    pub fn service_with_nul(&self) -> &str {
+        &self.names[..=self.service_len as usize]
     }
 
-    /// The selected mechanism's name, once one is selected.
-    pub fn mech_name(&self) -> Option<&str> {
-        self.mech_name.as_deref()
+    /// The server's name followed by its NUL.
+    pub fn server_fqdn_with_nul(&self) -> Option<&str> {
+        let at = self.fqdn_at as usize;
+        (at != 0).then(|| &self.names[at..])
     }
 
-    /// Prompts to show after a [`Status::Interact`].
-    pub fn prompts(&self) -> &[Prompt] {
-        &self.prompts
+    pub fn extras(&self) -> &Extras {
+        self.extras.as_deref().unwrap_or(&NO_EXTRAS)
+    }
+
+    pub fn extras_mut(&mut self) -> &mut Extras {
+        self.extras.get_or_insert_with(Default::default)
     }
 
     fn available(&self) -> &[&'static MechInfo] {
@@ -158,186 +166,27 @@ impl ClientConn {
         }
     }
 
-    /// The mechanism chosen by the last start, once one is.
-    pub fn mech_info(&self) -> Option<&'static MechInfo> {
-        self.active.as_ref().map(|a| a.info)
-    }
-
-    fn context<'a>(&'a self, host: Option<&'a dyn Any>, prepare: bool) -> Context<'a> {
-        Context { available: self.available(), params: self.params(CbDisposition::None, host), prepare }
-    }
-
     /// The connection as a mechanism sees it when it starts.
     fn params<'a>(&'a self, cb_disposition: CbDisposition, host: Option<&'a dyn Any>) -> Params<'a> {
+        let extras = self.extras();
         Params {
-            service: &self.service,
-            server_fqdn: self.server_fqdn.as_deref(),
-            local_addr: self.local_addr.as_deref(),
-            remote_addr: self.remote_addr.as_deref(),
+            service: self.service(),
+            server_fqdn: self.server_fqdn(),
+            local_addr: extras.local_addr.as_deref(),
+            remote_addr: extras.remote_addr.as_deref(),
             props: self.props,
             external_ssf: self.external_ssf,
-            external_authid: self.external_authid.as_deref(),
+            external_authid: extras.external_authid.as_deref(),
             flags: self.flags,
-            channel_binding: self.channel_binding.as_deref(),
+            channel_binding: extras.channel_binding.as_ref(),
             cb_disposition,
-            gss_creds: self.gss_creds,
+            gss_creds: extras.gss_creds,
             host,
         }
     }
 
-    /// Chooses a mechanism from the server's list and, when `want_output`,
-    /// runs its first step (unless the mechanism waits for the server).
-    pub fn start(
-        &mut self,
-        mechlist: &str,
-        callbacks: &mut dyn AppCallbacks,
-        want_output: bool,
-    ) -> Result<(Status, Option<Vec<u8>>)> {
-        if self.phase == Phase::Done {
-            // Restarting would drop the security layer (and the identity) of
-            // a connection the application already treats as authenticated.
-            // Cyrus refuses too (SASL_FAIL), though it frees the layer's state
-            // while doing so. A failed or unfinished exchange may restart.
-            return Err(Error::fail(
-                "authentication on this connection has already completed; a new exchange needs a new connection",
-            ));
-        }
-        self.reset();
-        let choice = match select::select(&self.context(callbacks.host(), true), mechlist, callbacks) {
-            Ok(choice) => choice,
-            Err(why) => {
-                callbacks.log(LogLevel::Fail, &why);
-                return Err(Error::new(Code::NoMech, why));
-            }
-        };
-        if callbacks.log_enabled() {
-            let origin = choice.info.factory.origin();
-            callbacks.log(LogLevel::Debug, &format!("{}: selected, served by {origin}", choice.info.name));
-        }
-        self.begin(choice, callbacks.host())?;
-        if !want_output {
-            return Ok((Status::Continue, None));
-        }
-        let server_first = self.active.as_ref().is_some_and(|a| a.info.features & mech::feat::SERVER_FIRST != 0);
-        if server_first {
-            return Ok((Status::Continue, None));
-        }
-        self.step(None, callbacks, &[])
-    }
-
-    fn begin(&mut self, choice: Choice, host: Option<&dyn Any>) -> Result<()> {
-        let Choice { info, cb, plus } = choice;
-        // Reported even if the mechanism cannot start (as Cyrus: svn reads
-        // it after a failed start to drop the mechanism and try another).
-        self.mech_name = Some(if plus { format!("{}-PLUS", info.name).into() } else { info.name.into() });
-        let mut params = self.params(cb, host);
-        if cb == CbDisposition::None {
-            params.channel_binding = None;
-        }
-        let mech = info.start(&params)?;
-        if let Some(name) = mech.name() {
-            self.mech_name = Some(name.to_owned().into());
-        }
-        self.active = Some(Active { info, mech });
-        self.phase = Phase::Running;
-        Ok(())
-    }
-
-    /// One step of the running mechanism with the server's challenge (None
-    /// when the application passed none). `answers` are the prompts the
-    /// application filled after the previous [`Status::Interact`].
-    pub fn step(
-        &mut self,
-        input: Option<&[u8]>,
-        callbacks: &mut dyn AppCallbacks,
-        answers: &[Answer],
-    ) -> Result<(Status, Option<Vec<u8>>)> {
-        match self.phase {
-            Phase::Running => {}
-            Phase::New => return Err(Error::fail("no mechanism was started (call sasl_client_start first)")),
-            // sasl_client_step(3): after the protocol's success the client
-            // "should still be called one more time with a serverinlen of
-            // zero". That confirms the completed exchange; data does not.
-            Phase::Done if input.is_none_or(<[u8]>::is_empty) => {
-                let out = (self.flags & conn_flags::SUCCESS_DATA == 0).then(Vec::new);
-                return Ok((Status::Ok, out));
-            }
-            Phase::Done => {
-                return Err(Error::fail("authentication already completed; the server sent more data"));
-            }
-            Phase::Failed => return Err(Error::fail("the authentication exchange already failed; start again")),
-        }
-        self.prompts.clear();
-        let active = self.active.as_mut().expect("running implies a mechanism");
-        if input.is_none() && active.info.features & mech::feat::SERVER_FIRST != 0 {
-            // Like Cyrus: a server-first mechanism needs the server's message.
-            self.phase = Phase::Failed;
-            return Err(Error::bad_prot(format!("{} expects a challenge from the server, and got none", active.info.name)));
-        }
-        let input = input.unwrap_or_default();
-        let mut session = ConnSession {
-            callbacks,
-            answers,
-            prompts: &mut self.prompts,
-            server_fqdn: self.server_fqdn.as_deref(),
-            hostname: &mut self.hostname,
-            mech: active.info.name,
-        };
-        match active.mech.step(input, &mut session) {
-            Ok(Step::AwaitServer) => Ok((Status::Continue, None)),
-            Ok(Step::Continue(out)) => {
-                if let Some((user, authid)) = active.mech.identity() {
-                    self.user = Some(user.to_vec());
-                    self.authid = Some(authid.to_vec());
-                }
-                Ok((Status::Continue, Some(out)))
-            }
-            Ok(Step::Done(out)) => {
-                let outcome = active.mech.outcome();
-                let outcome = match outcome {
-                    Ok(o) => o,
-                    Err(e) => {
-                        self.phase = Phase::Failed;
-                        return Err(e);
-                    }
-                };
-                self.user = Some(outcome.user.unwrap_or_else(|| outcome.authid.clone()));
-                self.authid = Some(outcome.authid);
-                self.ssf = outcome.ssf;
-                self.maxoutbuf = if outcome.maxoutbuf == 0 { self.props.maxbufsize } else { outcome.maxoutbuf };
-                self.framing = outcome.layer.map(|l| Box::new(Framing::new(l, self.maxoutbuf)));
-                self.phase = Phase::Done;
-                let out = match out {
-                    None if self.flags & conn_flags::SUCCESS_DATA == 0 => Some(Vec::new()),
-                    other => other,
-                };
-                Ok((Status::Ok, out))
-            }
-            Err(e) if e.code == Code::Interact => {
-                if self.prompts.is_empty() && !active.mech.own_prompts() {
-                    // A mechanism must only return Interact from credentials().
-                    self.phase = Phase::Failed;
-                    return Err(Error::fail("mechanism asked for interaction without prompts"));
-                }
-                Ok((Status::Interact, None))
-            }
-            Err(e) => {
-                self.phase = Phase::Failed;
-                Err(e)
-            }
-        }
-    }
-
-    /// Forgets an unfinished or failed exchange (a new start on the same
-    /// connection). No layer exists before completion, so none is dropped.
-    fn reset(&mut self) {
-        debug_assert!(self.phase != Phase::Done && self.framing.is_none());
-        self.active = None;
-        self.mech_name = None;
-        self.phase = Phase::New;
-        self.prompts.clear();
-        self.user = None;
-        self.authid = None;
+    fn context<'a>(&'a self, host: Option<&'a dyn Any>, prepare: bool) -> Context<'a> {
+        Context { available: self.available(), params: self.params(CbDisposition::None, host), prepare }
     }
 
     /// Mechanisms this connection could use, strongest first, as
@@ -360,11 +209,234 @@ impl ClientConn {
         }
         Ok(())
     }
+}
+
+struct Active {
+    info: &'static MechInfo,
+    /// Reported with its -PLUS name (it binds the channel).
+    plus: bool,
+    /// Dropped when a built-in mechanism completes (see `ClientMech::keep`).
+    mech: Option<Box<dyn ClientMech>>,
+}
+
+/// A client connection's exchange: the mechanism in progress, what
+/// authentication established, and the security layer. What the exchange
+/// establishes for the application to read (the identities, the mechanism)
+/// is told to it as it happens ([`Progress`]); the layer's strength and
+/// buffer size are here.
+#[derive(Default)]
+pub struct ClientConn {
+    active: Option<Active>,
+    phase: Phase,
+    prompts: Vec<Prompt>,
+    /// The security layer: set only on completion, never dropped while the
+    /// connection lives (a completed connection cannot be restarted), and the
+    /// only source of what SASL_SSF and SASL_MAXOUTBUF report.
+    ssf: u32,
+    maxoutbuf: u32,
+    framing: Option<Box<Framing>>,
+}
+
+impl ClientConn {
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// SASL_SSF: the strength of the layer `encode`/`decode` apply (0: none).
+    pub fn ssf(&self) -> u32 {
+        self.ssf
+    }
+
+    /// SASL_MAXOUTBUF: the largest plaintext `encode` puts in one packet.
+    pub fn maxoutbuf(&self) -> u32 {
+        self.maxoutbuf
+    }
+
+    /// The selected mechanism, and whether it is reported with its -PLUS
+    /// name, once one is selected.
+    pub fn mech(&self) -> Option<(&'static MechInfo, bool)> {
+        self.active.as_ref().map(|a| (a.info, a.plus))
+    }
+
+    /// The selected mechanism's name as reported to the application.
+    pub fn mech_name(&self) -> Option<std::borrow::Cow<'static, str>> {
+        self.mech().map(|(info, plus)| if plus { format!("{}-PLUS", info.name).into() } else { info.name.into() })
+    }
+
+    /// Prompts to show after a [`Status::Interact`].
+    pub fn prompts(&self) -> &[Prompt] {
+        &self.prompts
+    }
+
+    /// The mechanism chosen by the last start, once one is.
+    pub fn mech_info(&self) -> Option<&'static MechInfo> {
+        self.active.as_ref().map(|a| a.info)
+    }
+
+    /// Chooses a mechanism from the server's list and, when `want_output`,
+    /// runs its first step (unless the mechanism waits for the server).
+    pub fn start(
+        &mut self,
+        settings: &Settings,
+        mechlist: &str,
+        callbacks: &mut dyn AppCallbacks,
+        want_output: bool,
+    ) -> Result<(Status, Option<Vec<u8>>)> {
+        if self.phase == Phase::Done {
+            // Restarting would drop the security layer (and the identity) of
+            // a connection the application already treats as authenticated.
+            // Cyrus refuses too (SASL_FAIL), though it frees the layer's state
+            // while doing so. A failed or unfinished exchange may restart.
+            return Err(Error::fail(
+                "authentication on this connection has already completed; a new exchange needs a new connection",
+            ));
+        }
+        self.reset(callbacks);
+        let choice = match select::select(&settings.context(callbacks.host(), true), mechlist, callbacks) {
+            Ok(choice) => choice,
+            Err(why) => {
+                callbacks.log(LogLevel::Fail, &why);
+                return Err(Error::new(Code::NoMech, why));
+            }
+        };
+        if callbacks.log_enabled() {
+            let origin = choice.info.factory.origin();
+            callbacks.log(LogLevel::Debug, &format!("{}: selected, served by {origin}", choice.info.name));
+        }
+        self.begin(settings, choice, callbacks)?;
+        if !want_output {
+            return Ok((Status::Continue, None));
+        }
+        let server_first = self.active.as_ref().is_some_and(|a| a.info.features & mech::feat::SERVER_FIRST != 0);
+        if server_first {
+            return Ok((Status::Continue, None));
+        }
+        self.step(settings, None, callbacks, &[])
+    }
+
+    fn begin(&mut self, settings: &Settings, choice: Choice, callbacks: &mut dyn AppCallbacks) -> Result<()> {
+        let Choice { info, cb, plus } = choice;
+        // Reported even if the mechanism cannot start (as Cyrus: svn reads
+        // it after a failed start to drop the mechanism and try another).
+        self.active = Some(Active { info, plus, mech: None });
+        callbacks.progress(Progress::Selected { info, plus });
+        let mut params = settings.params(cb, callbacks.host());
+        if cb == CbDisposition::None {
+            params.channel_binding = None;
+        }
+        let mech = info.start(&params)?;
+        let active = self.active.as_mut().expect("set above");
+        if mech.name().is_some() && !active.plus {
+            active.plus = true;
+            callbacks.progress(Progress::Selected { info, plus: true });
+        }
+        active.mech = Some(mech);
+        self.phase = Phase::Running;
+        Ok(())
+    }
+
+    /// One step of the running mechanism with the server's challenge (None
+    /// when the application passed none). `answers` are the prompts the
+    /// application filled after the previous [`Status::Interact`].
+    pub fn step(
+        &mut self,
+        settings: &Settings,
+        input: Option<&[u8]>,
+        callbacks: &mut dyn AppCallbacks,
+        answers: &[Answer],
+    ) -> Result<(Status, Option<Vec<u8>>)> {
+        match self.phase {
+            Phase::Running => {}
+            Phase::New => return Err(Error::fail("no mechanism was started (call sasl_client_start first)")),
+            // sasl_client_step(3): after the protocol's success the client
+            // "should still be called one more time with a serverinlen of
+            // zero". That confirms the completed exchange; data does not.
+            Phase::Done if input.is_none_or(<[u8]>::is_empty) => {
+                let out = (settings.flags & conn_flags::SUCCESS_DATA == 0).then(Vec::new);
+                return Ok((Status::Ok, out));
+            }
+            Phase::Done => {
+                return Err(Error::fail("authentication already completed; the server sent more data"));
+            }
+            Phase::Failed => return Err(Error::fail("the authentication exchange already failed; start again")),
+        }
+        self.prompts.clear();
+        let active = self.active.as_mut().expect("running implies a mechanism");
+        let mech = active.mech.as_mut().expect("running implies a mechanism");
+        if input.is_none() && active.info.features & mech::feat::SERVER_FIRST != 0 {
+            // Like Cyrus: a server-first mechanism needs the server's message.
+            self.phase = Phase::Failed;
+            return Err(Error::bad_prot(format!("{} expects a challenge from the server, and got none", active.info.name)));
+        }
+        let input = input.unwrap_or_default();
+        let mut session = ConnSession {
+            callbacks: &mut *callbacks,
+            answers,
+            prompts: &mut self.prompts,
+            server_fqdn: settings.server_fqdn(),
+            mech: active.info.name,
+        };
+        match mech.step(input, &mut session) {
+            Ok(Step::AwaitServer) => Ok((Status::Continue, None)),
+            Ok(Step::Continue(out)) => {
+                if let Some((user, authid)) = mech.identity() {
+                    show_identity(callbacks, (user != authid).then_some(user), authid);
+                }
+                Ok((Status::Continue, Some(out)))
+            }
+            Ok(Step::Done(out)) => {
+                let outcome = match mech.outcome() {
+                    Ok(o) => o,
+                    Err(e) => {
+                        self.phase = Phase::Failed;
+                        return Err(e);
+                    }
+                };
+                show_identity(callbacks, outcome.user.as_deref(), &outcome.authid);
+                self.ssf = outcome.ssf;
+                self.maxoutbuf = if outcome.maxoutbuf == 0 { settings.props.maxbufsize } else { outcome.maxoutbuf };
+                self.framing = outcome.layer.map(|l| Box::new(Framing::new(l, self.maxoutbuf)));
+                self.phase = Phase::Done;
+                if !mech.keep() {
+                    // What it held (keys, names) is wiped now rather than at
+                    // sasl_dispose: the exchange is over, the layer has its own.
+                    active.mech = None;
+                }
+                let out = match out {
+                    None if settings.flags & conn_flags::SUCCESS_DATA == 0 => Some(Vec::new()),
+                    other => other,
+                };
+                Ok((Status::Ok, out))
+            }
+            Err(e) if e.code == Code::Interact => {
+                if self.prompts.is_empty() && !mech.own_prompts() {
+                    // A mechanism must only return Interact from credentials().
+                    self.phase = Phase::Failed;
+                    return Err(Error::fail("mechanism asked for interaction without prompts"));
+                }
+                Ok((Status::Interact, None))
+            }
+            Err(e) => {
+                self.phase = Phase::Failed;
+                Err(e)
+            }
+        }
+    }
+
+    /// Forgets an unfinished or failed exchange (a new start on the same
+    /// connection). No layer exists before completion, so none is dropped.
+    fn reset(&mut self, callbacks: &mut dyn AppCallbacks) {
+        debug_assert!(self.phase != Phase::Done && self.framing.is_none());
+        self.active = None;
+        self.phase = Phase::New;
+        self.prompts.clear();
+        callbacks.progress(Progress::Reset);
+    }
 
     /// `sasl_encode[v]`: the concatenated parts, protected and framed if a
     /// layer is in effect, else unchanged.
-    pub fn encode(&mut self, parts: &[&[u8]], out: &mut Vec<u8>) -> Result<()> {
-        self.layer_check("sasl_encode[v]")?;
+    pub fn encode(&mut self, settings: &Settings, parts: &[&[u8]], out: &mut Vec<u8>) -> Result<()> {
+        settings.layer_check("sasl_encode[v]")?;
         out.clear();
         match &mut self.framing {
             None => parts.iter().for_each(|p| out.extend_from_slice(p)),
@@ -375,14 +447,15 @@ impl ClientConn {
     }
 
     /// `sasl_decode`: the plaintext of every packet `input` completes.
-    pub fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<()> {
-        self.layer_check("sasl_decode")?;
+    pub fn decode(&mut self, settings: &Settings, input: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        settings.layer_check("sasl_decode")?;
         out.clear();
+        let maxbufsize = settings.props.maxbufsize;
         match &mut self.framing {
-            None if input.len() > self.props.maxbufsize as usize => {
+            None if input.len() > maxbufsize as usize => {
                 return Err(Error::new(
                     Code::BufOver,
-                    format!("input of {} bytes is larger than maxbufsize ({})", input.len(), self.props.maxbufsize),
+                    format!("input of {} bytes is larger than maxbufsize ({maxbufsize})", input.len()),
                 ));
             }
             None => out.extend_from_slice(input),
@@ -392,13 +465,24 @@ impl ClientConn {
     }
 }
 
+/// Tells the application side the identities an exchange established:
+/// the authorization identity is the authentication one when `user` is None.
+fn show_identity(callbacks: &mut dyn AppCallbacks, user: Option<&[u8]>, authid: &[u8]) {
+    match user {
+        None => callbacks.progress(Progress::Name(CANON_AUTHID | CANON_AUTHZID, authid)),
+        Some(user) => {
+            callbacks.progress(Progress::Name(CANON_AUTHID, authid));
+            callbacks.progress(Progress::Name(CANON_AUTHZID, user));
+        }
+    }
+}
+
 /// The connection as a mechanism sees it during one step.
 struct ConnSession<'a> {
     callbacks: &'a mut dyn AppCallbacks,
     answers: &'a [Answer],
     prompts: &'a mut Vec<Prompt>,
     server_fqdn: Option<&'a str>,
-    hostname: &'a mut Option<String>,
     mech: &'static str,
 }
 
@@ -416,15 +500,11 @@ impl Session for ConnSession<'_> {
     }
 
     fn client_hostname(&mut self) -> String {
-        self.hostname
-            .get_or_insert_with(|| {
-                std::fs::read_to_string("/proc/sys/kernel/hostname")
-                    .ok()
-                    .map(|h| h.trim().to_owned())
-                    .filter(|h| !h.is_empty())
-                    .unwrap_or_else(|| "localhost".to_owned())
-            })
-            .clone()
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_owned())
     }
 
     fn log(&mut self, level: LogLevel, message: &str) {
@@ -454,8 +534,14 @@ mod tests {
     use crate::core::callbacks::{Availability, CallbackId, Lookup};
     use crate::mech::Secret;
 
-    /// An application with a password callback and a prompt for the user.
-    struct App;
+    /// An application with a password callback and a prompt for the user;
+    /// it keeps what the connection shows it, as the C layer does.
+    #[derive(Default)]
+    struct App {
+        mech: Option<&'static str>,
+        user: Option<Vec<u8>>,
+        authid: Option<Vec<u8>>,
+    }
     impl AppCallbacks for App {
         fn availability(&self, id: CallbackId) -> Availability {
             match id {
@@ -480,48 +566,74 @@ mod tests {
             Lookup::Absent
         }
         fn log(&mut self, _: LogLevel, _: &str) {}
+        fn progress(&mut self, what: Progress<'_>) {
+            match what {
+                Progress::Reset => *self = App::default(),
+                Progress::Selected { info, .. } => self.mech = Some(info.name),
+                Progress::Name(flags, name) => {
+                    if flags & CANON_AUTHID != 0 {
+                        self.authid = Some(name.to_vec());
+                    }
+                    if flags & CANON_AUTHZID != 0 {
+                        self.user = Some(name.to_vec());
+                    }
+                }
+            }
+        }
+    }
+
+    fn settings() -> Settings {
+        Settings::new("imap", Some("Mail.Example.ORG"), None, None, 0, None).unwrap()
     }
 
     #[test]
     fn prompts_then_completion_then_the_man_pages_final_step() {
-        let mut conn = ClientConn::new("imap", Some("Mail.Example.ORG"), None, None, 0, None).unwrap();
-        assert_eq!(conn.server_fqdn.as_deref(), Some("mail.example.org"));
-        let (status, out) = conn.start("PLAIN", &mut App, true).unwrap();
+        let s = settings();
+        assert_eq!((s.service(), s.server_fqdn()), ("imap", Some("mail.example.org")));
+        assert_eq!((s.service_with_nul(), s.server_fqdn_with_nul()), ("imap\0", Some("mail.example.org\0")));
+        let mut conn = ClientConn::default();
+        let mut app = App::default();
+        let (status, out) = conn.start(&s, "PLAIN", &mut app, true).unwrap();
         assert_eq!((status, out), (Status::Interact, None));
+        assert_eq!((app.mech, app.authid.as_deref()), (Some("PLAIN"), None));
         assert_eq!(conn.prompts()[0].id, CallbackId::AuthName);
         let answers = [Answer::new(CallbackId::AuthName, Some(b"  tim ".as_slice()))];
-        let (status, out) = conn.step(None, &mut App, &answers).unwrap();
+        let (status, out) = conn.step(&s, None, &mut app, &answers).unwrap();
         // The name is canonicalised (trimmed) before it is sent.
         assert_eq!((status, out.as_deref()), (Status::Ok, Some(&b"\0tim\0pw"[..])));
-        assert_eq!((conn.user.as_deref(), conn.authid.as_deref()), (Some(&b"tim"[..]), Some(&b"tim"[..])));
+        assert_eq!((app.user.as_deref(), app.authid.as_deref()), (Some(&b"tim"[..]), Some(&b"tim"[..])));
         // sasl_client_step(3): one more call with no data confirms.
-        assert_eq!(conn.step(Some(b""), &mut App, &[]).unwrap(), (Status::Ok, Some(Vec::new())));
-        assert_eq!(conn.step(Some(b"x"), &mut App, &[]).unwrap_err().code, Code::Fail);
+        assert_eq!(conn.step(&s, Some(b""), &mut app, &[]).unwrap(), (Status::Ok, Some(Vec::new())));
+        assert_eq!(conn.step(&s, Some(b"x"), &mut app, &[]).unwrap_err().code, Code::Fail);
     }
 
     #[test]
     fn a_completed_connection_cannot_restart() {
-        let mut conn = ClientConn::new("imap", Some("h"), None, None, 0, None).unwrap();
+        let s = settings();
+        let mut conn = ClientConn::default();
+        let mut app = App::default();
         let answers = [Answer::new(CallbackId::AuthName, Some(b"tim".as_slice()))];
-        assert_eq!(conn.start("PLAIN", &mut App, true).unwrap().0, Status::Interact);
-        assert_eq!(conn.step(None, &mut App, &answers).unwrap().0, Status::Ok);
+        assert_eq!(conn.start(&s, "PLAIN", &mut app, true).unwrap().0, Status::Interact);
+        assert_eq!(conn.step(&s, None, &mut app, &answers).unwrap().0, Status::Ok);
         for again in ["PLAIN", "CRAM-MD5", "NOSUCH"] {
-            assert_eq!(conn.start(again, &mut App, true).unwrap_err().code, Code::Fail);
-            assert_eq!((conn.phase(), conn.mech_name()), (Phase::Done, Some("PLAIN")));
-            assert_eq!(conn.user.as_deref(), Some(&b"tim"[..]));
+            assert_eq!(conn.start(&s, again, &mut app, true).unwrap_err().code, Code::Fail);
+            assert_eq!((conn.phase(), conn.mech_name().as_deref()), (Phase::Done, Some("PLAIN")));
+            assert_eq!(app.user.as_deref(), Some(&b"tim"[..]));
         }
         // An unfinished exchange may be abandoned for another, as in Cyrus.
-        let mut conn = ClientConn::new("imap", Some("h"), None, None, 0, None).unwrap();
-        assert_eq!(conn.start("CRAM-MD5", &mut App, true).unwrap().0, Status::Continue);
-        assert_eq!(conn.start("PLAIN", &mut App, true).unwrap().0, Status::Interact);
-        assert_eq!(conn.mech_name(), Some("PLAIN"));
+        let mut conn = ClientConn::default();
+        assert_eq!(conn.start(&s, "CRAM-MD5", &mut app, true).unwrap().0, Status::Continue);
+        assert_eq!(app.mech, Some("CRAM-MD5"));
+        assert_eq!(conn.start(&s, "PLAIN", &mut app, true).unwrap().0, Status::Interact);
+        assert_eq!((conn.mech_name().as_deref(), app.mech), (Some("PLAIN"), Some("PLAIN")));
     }
 
     #[test]
     fn server_first_mechanisms_need_a_challenge() {
-        let mut conn = ClientConn::new("imap", Some("h"), None, None, 0, None).unwrap();
-        assert_eq!(conn.start("CRAM-MD5", &mut App, true).unwrap(), (Status::Continue, None));
-        assert_eq!(conn.step(None, &mut App, &[]).unwrap_err().code, Code::BadProt);
+        let s = settings();
+        let mut conn = ClientConn::default();
+        assert_eq!(conn.start(&s, "CRAM-MD5", &mut App::default(), true).unwrap(), (Status::Continue, None));
+        assert_eq!(conn.step(&s, None, &mut App::default(), &[]).unwrap_err().code, Code::BadProt);
         assert_eq!(conn.phase(), Phase::Failed);
     }
 }

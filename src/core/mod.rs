@@ -11,5 +11,5 @@ pub mod layer;
 pub mod reauth;
 pub mod select;
 
-pub use callbacks::{Answer, AppCallbacks, Availability, CallbackId, Lookup, Prompt};
-pub use conn::{ClientConn, Phase, Status};
+pub use callbacks::{Answer, AppCallbacks, Availability, CallbackId, Lookup, Progress, Prompt};
+pub use conn::{ClientConn, Extras, Phase, Settings, Status};

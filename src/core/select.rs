@@ -40,7 +40,37 @@ pub struct Choice {
 /// Splits a server mechanism list: names are runs of `A-Z a-z 0-9 - _`,
 /// anything else separates (RFC 4422 allows any punctuation).
 pub fn split_mechlist(list: &str) -> impl Iterator<Item = &str> {
-    list.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).filter(|s| !s.is_empty())
+    // By bytes: a name is ASCII, and any other byte (of a multi-byte
+    // character too) separates, so every cut is at a character boundary.
+    let name_byte = |b: &u8| NAME_BYTE[*b as usize];
+    let bytes = list.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let start = at + bytes[at..].iter().position(name_byte)?;
+        let end = bytes[start..].iter().position(|b| !name_byte(b)).map_or(bytes.len(), |n| start + n);
+        at = end;
+        Some(&list[start..end])
+    })
+}
+
+/// Which bytes make up mechanism names, looked up rather than tested.
+static NAME_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
+        b += 1;
+    }
+    table
+};
+
+/// Mechanism names compare ignoring ASCII case. Many of ours share a length
+/// and a prefix (SCRAM-SHA-224 ... -512): the last byte, compared first,
+/// tells most of them apart at once.
+fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.last().is_none_or(|x| x.eq_ignore_ascii_case(&b[b.len() - 1])) && a.eq_ignore_ascii_case(b)
 }
 
 fn strip_plus(name: &str) -> Option<&str> {
@@ -51,29 +81,31 @@ fn strip_plus(name: &str) -> Option<&str> {
 /// Selects a mechanism, or explains in one message why none qualified.
 pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -> Result<Choice, String> {
     // One pass over the server's list, marking which of our mechanisms it
-    // offers (plain and -PLUS): the cost is linear in the list and nothing
-    // is allocated for it, however long a hostile server makes it.
-    const PLAIN: u8 = 1;
-    const PLUS: u8 = 2;
+    // offers (plain and -PLUS) in two bit sets: the cost is linear in the
+    // list and nothing is allocated for it, however long a hostile server
+    // makes it (up to 128 mechanisms; more take a heap copy).
     let available = ctx.available;
-    let mut stack = [0u8; 64];
+    let words = available.len().div_ceil(64);
+    let mut stack = [0u64; 4];
     let mut heap = Vec::new();
-    let listed: &mut [u8] = if available.len() <= stack.len() {
-        &mut stack[..available.len()]
+    let (plain_set, plus_set) = if 2 * words <= stack.len() {
+        stack[..2 * words].split_at_mut(words)
     } else {
-        heap.resize(available.len(), 0);
-        &mut heap
+        heap.resize(2 * words, 0);
+        heap.split_at_mut(words)
     };
     let (mut count, mut server_can_bind) = (0usize, false);
     for name in split_mechlist(mechlist) {
         count += 1;
-        let (base, bit) = match strip_plus(name) {
-            Some(base) => (base, PLUS),
-            None => (name, PLAIN),
+        let (base, set) = match strip_plus(name) {
+            Some(base) => {
+                server_can_bind = true;
+                (base, &mut *plus_set)
+            }
+            None => (name, &mut *plain_set),
         };
-        server_can_bind |= bit == PLUS;
-        if let Some(i) = available.iter().position(|m| m.name.eq_ignore_ascii_case(base)) {
-            listed[i] |= bit;
+        if let Some(i) = available.iter().position(|m| same_name(m.name, base)) {
+            set[i / 64] |= 1 << (i % 64);
         }
     }
     if count == 0 {
@@ -108,10 +140,13 @@ pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -
     // -PLUS candidates first when we hold binding data, then the plain names.
     let passes: &[bool] = if cb.is_some() { &[true, false] } else { &[false] };
     for &plus in passes {
-        for (&info, &offered) in available.iter().zip(listed.iter()) {
-            if offered & if plus { PLUS } else { PLAIN } == 0 {
-                continue;
-            }
+        let set: &[u64] = if plus { plus_set } else { plain_set };
+        // The offered mechanisms, in our order.
+        let offered = set.iter().enumerate().flat_map(|(w, &bits)| {
+            std::iter::successors((bits != 0).then_some(bits), |b| Some(b & (b - 1)).filter(|&b| b != 0))
+                .map(move |b| w * 64 + b.trailing_zeros() as usize)
+        });
+        for info in offered.map(|i| available[i]) {
             let why = if plus && info.features & feat::CHANNEL_BINDING == 0 {
                 Some("does not support channel binding".to_string())
             } else if !info.required.iter().all(|&need| can_supply(callbacks, need)) {

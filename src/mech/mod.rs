@@ -208,21 +208,32 @@ pub struct Credentials {
     pub realm: Option<Vec<u8>>,
 }
 
-/// A fresh client nonce: `len` random bytes, base64-encoded.
+/// The most random bytes a client nonce takes (DIGEST-MD5's cnonce).
+const MAX_NONCE_BYTES: usize = 32;
+
+/// A fresh client nonce: `len` (at most [`MAX_NONCE_BYTES`]) random bytes,
+/// base64-encoded.
 pub fn client_nonce(session: &mut dyn Session, len: usize) -> Result<String> {
     #[cfg(test)]
     if let Some(fixed) = session.fixed_nonce() {
         return Ok(fixed);
     }
     use base64::Engine as _;
-    let mut raw = Zeroizing::new(vec![0u8; len]);
-    session.random(&mut raw)?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(&raw[..]))
+    // On the stack: drawn on every start, so no allocation for it.
+    let mut raw = Zeroizing::new([0u8; MAX_NONCE_BYTES]);
+    let raw = &mut raw[..len];
+    session.random(raw)?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(raw))
 }
 
 /// Appends `name` as an RFC 5802 `saslname` (GS2 and SCRAM): `,` becomes
 /// `=2C` and `=` becomes `=3D`; other bytes are copied as they are.
 pub fn push_saslname(out: &mut Vec<u8>, name: &[u8]) {
+    if !name.iter().any(|&b| b == b',' || b == b'=') {
+        // Most names: nothing to escape, one copy.
+        out.extend_from_slice(name);
+        return;
+    }
     for &b in name {
         match b {
             b',' => out.extend_from_slice(b"=2C"),
@@ -434,6 +445,12 @@ pub trait ClientMech: Send {
     /// application through the host (a C plugin's `sasl_interact_t` array),
     /// so that [`Code::Interact`] comes without prompts from the core.
     fn own_prompts(&self) -> bool {
+        false
+    }
+    /// Whether the exchange must live until the connection is disposed of
+    /// once it is complete (a C plugin's, whose `mech_dispose` Cyrus calls
+    /// then); others are dropped at completion, and what they held with them.
+    fn keep(&self) -> bool {
         false
     }
 }
@@ -679,5 +696,15 @@ mod tests {
         assert_eq!(des_key(&unhex("0123456789abcd")), unhex("0090d0ac784cae9a")[..]);
         assert_eq!(des_key(&unhex("ffffffffffffff")), [0xfe; 8]);
         assert_eq!(des_key(&unhex("80000000000001")), unhex("8000000000000002")[..]);
+    }
+
+    #[test]
+    fn saslname_escapes() {
+        // RFC 5802 section 5.1: "," as "=2C", "=" as "=3D".
+        for (name, escaped) in [(&b"user"[..], &b"user"[..]), (b"a,b=c", b"a=2Cb=3Dc"), (b"=,", b"=3D=2C"), (b"", b"")] {
+            let mut out = b"n=".to_vec();
+            push_saslname(&mut out, name);
+            assert_eq!(&out[2..], escaped);
+        }
     }
 }

@@ -20,16 +20,19 @@ pub fn saslprep(s: &str) -> Result<Cow<'_, str>> {
         .map_err(|_| Error::bad_param("string is not allowed by SASLprep (RFC 4013)"))
 }
 
-/// Prepares a secret. `None` when it is not UTF-8 or SASLprep refuses it.
+/// Prepares a secret, in zeroizing storage: the secret itself when SASLprep
+/// leaves it unchanged (ASCII without control characters, the common case:
+/// nothing is copied), else a prepared copy. Gives the secret back as `Err`
+/// when it is not UTF-8 or SASLprep refuses it.
 ///
-/// The result lives in zeroizing storage. (The `stringprep` crate builds a
-/// non-ASCII result in buffers of its own, which it does not wipe; ASCII
-/// input, the common case, is only copied into the result.)
-pub fn saslprep_secret(secret: &[u8]) -> Option<Secret> {
-    let s = std::str::from_utf8(secret).ok()?;
-    match stringprep::saslprep(s).ok()? {
-        Cow::Borrowed(b) => Some(Zeroizing::new(b.as_bytes().to_vec())),
-        Cow::Owned(o) => Some(Zeroizing::new(o.into_bytes())),
+/// (The `stringprep` crate builds a non-ASCII result in buffers of its own,
+/// which it does not wipe.)
+pub fn saslprep_secret(secret: Secret) -> std::result::Result<Secret, Secret> {
+    let Ok(s) = std::str::from_utf8(&secret) else { return Err(secret) };
+    match stringprep::saslprep(s) {
+        Ok(Cow::Borrowed(_)) => Ok(secret),
+        Ok(Cow::Owned(o)) => Ok(Zeroizing::new(o.into_bytes())),
+        Err(_) => Err(secret),
     }
 }
 
@@ -78,12 +81,11 @@ mod tests {
 
     #[test]
     fn secrets() {
-        assert_eq!(saslprep_secret(b"pencil").as_deref().map(Vec::as_slice), Some(&b"pencil"[..]));
-        assert_eq!(
-            saslprep_secret("I\u{00AD}X".as_bytes()).as_deref().map(Vec::as_slice),
-            Some(&b"IX"[..])
-        );
-        assert!(saslprep_secret(b"\xff\xfe").is_none()); // not UTF-8
-        assert!(saslprep_secret(b"tab\there").is_none()); // control character
+        let prep = |s: &[u8]| saslprep_secret(Zeroizing::new(s.to_vec())).map(|p| p.to_vec()).map_err(|e| e.to_vec());
+        assert_eq!(prep(b"pencil"), Ok(b"pencil".to_vec()));
+        assert_eq!(prep("I\u{00AD}X".as_bytes()), Ok(b"IX".to_vec()));
+        // Refused secrets come back unchanged.
+        assert_eq!(prep(b"\xff\xfe"), Err(b"\xff\xfe".to_vec())); // not UTF-8
+        assert_eq!(prep(b"tab\there"), Err(b"tab\there".to_vec())); // control character
     }
 }

@@ -379,9 +379,9 @@ impl<H: ScramHash> Scram<H> {
             }
         };
         // See the module notes: the raw password is what Cyrus and Dovecot hash.
-        let password = match saslprep_secret(&raw_password) {
-            Some(prepared) => prepared,
-            None => {
+        let password = match saslprep_secret(raw_password) {
+            Ok(prepared) => prepared,
+            Err(raw_password) => {
                 session.log(
                     LogLevel::Debug,
                     &format!("{}: the password is not valid for SASLprep; using it unprepared", H::NAME),

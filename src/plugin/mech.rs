@@ -574,6 +574,10 @@ impl ClientMech for Exchange {
     fn own_prompts(&self) -> bool {
         true
     }
+
+    fn keep(&self) -> bool {
+        true
+    }
 }
 
 type Encode = unsafe extern "C" fn(*mut c_void, *const iovec, c_uint, *mut *const c_char, *mut c_uint) -> c_int;
@@ -662,14 +666,22 @@ unsafe extern "C" fn canon_user(
         };
         // SAFETY: `len` bytes at `input`; copied, since it may be one of our buffers.
         let name = unsafe { std::slice::from_raw_parts(input.cast::<u8>(), len) }.to_vec();
-        // SAFETY: our boxed params, alive during the plugin's call.
-        let p = unsafe { &mut *params };
         let mut buf = [0u8; CANON_BUF_SIZE + 1];
-        let lists = [p.cparams.prompt_supp, crate::capi::global_callbacks()];
-        let n = match canon::canonicalize(conn, lists, &mut p.cparams, &name, flags, &mut buf) {
+        // SAFETY: our boxed params, alive during the plugin's call; a raw
+        // pointer, since the callback and the canon_user plugin called here
+        // can call in again. Until this returns, that finds no current
+        // exchange (BADPARAM), so no second reference to it is made.
+        let cparams = unsafe { ptr::addr_of_mut!((*params).cparams) };
+        // SAFETY: read-only field of our params.
+        let lists = [unsafe { (*cparams).prompt_supp }, crate::capi::global_callbacks()];
+        let result = with_current(ptr::null_mut(), || canon::canonicalize(conn, lists, cparams, &name, flags, &mut buf));
+        let n = match result {
             Ok(n) => n,
             Err(rc) => return rc,
         };
+        // SAFETY: our boxed params; nothing else refers to them now (the
+        // plugin waits for this call).
+        let p = unsafe { &mut *params };
         if flags & SASL_CU_AUTHID != 0 {
             p.authid_buf[..=n].copy_from_slice(&buf[..=n]);
             p.oparams.authid = p.authid_buf.as_ptr().cast();
@@ -679,6 +691,11 @@ unsafe extern "C" fn canon_user(
             p.user_buf[..=n].copy_from_slice(&buf[..=n]);
             p.oparams.user = p.user_buf.as_ptr().cast();
             p.oparams.ulen = n as c_uint;
+        }
+        // SAFETY: conn is the connection the plugin runs on (its utilities').
+        if let Some(c) = unsafe { crate::capi::conn::sasl_conn::from_ptr(conn) } {
+            // Cyrus's getprop reads the out-params the plugin just set.
+            c.state.borrow_mut().shown.update(crate::core::Progress::Name(flags, &buf[..n]));
         }
         SASL_OK
     })

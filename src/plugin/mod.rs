@@ -499,10 +499,9 @@ pub(crate) fn describe(info: &MechInfo) -> Option<Described> {
     Some(Described { plugname: entry.factory.plugname, plug })
 }
 
-/// The C name of a plugin mechanism in use (NULL if there is none), with
-/// -PLUS if `name` has it.
-pub(crate) fn c_name(name: &str) -> *const c_char {
-    let base = name.strip_suffix("-PLUS");
-    let Some(entry) = crate::mech::find(base.unwrap_or(name)).and_then(mech::entry_of) else { return ptr::null() };
-    if base.is_some() { entry.c_plus_name.as_ptr() } else { entry.c_name.as_ptr() }
+/// The C name of a plugin mechanism (NULL for one that is not), with -PLUS
+/// if `plus`.
+pub(crate) fn c_name(info: &MechInfo, plus: bool) -> *const c_char {
+    let Some(entry) = mech::entry_of(info) else { return ptr::null() };
+    if plus { entry.c_plus_name.as_ptr() } else { entry.c_name.as_ptr() }
 }

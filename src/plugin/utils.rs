@@ -116,7 +116,7 @@ type Log = unsafe extern "C" fn(*mut c_void, c_int, *const c_char) -> c_int;
 /// then the global one given to `sasl_client_init`.
 fn callback_lists(conn: *mut sasl_conn_t) -> [*const sasl_callback_t; 2] {
     // SAFETY: conn is NULL or a connection handed to the plugin by us.
-    let local = unsafe { sasl_conn::callbacks_of(conn) }.unwrap_or(ptr::null());
+    let local = unsafe { sasl_conn::from_ptr(conn) }.map_or(ptr::null(), |c| c.callbacks);
     [local, crate::capi::global_callbacks()]
 }
 
