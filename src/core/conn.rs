@@ -492,7 +492,7 @@ impl Session for ConnSession<'_> {
     }
 
     fn random(&mut self, buf: &mut [u8]) -> Result<()> {
-        getrandom::fill(buf).map_err(|e| Error::fail(format!("the system's random source failed: {e}")))
+        super::random::fill(buf).map_err(|e| Error::fail(format!("the system's random source failed: {e}")))
     }
 
     fn option(&mut self, name: &str) -> Option<String> {

@@ -8,6 +8,7 @@
 pub mod callbacks;
 pub mod conn;
 pub mod layer;
+pub mod random;
 pub mod reauth;
 pub mod select;
 
