@@ -6,6 +6,7 @@
 //! refused, data round-trips) and not only the absence of crashes.
 
 pub mod digest_server;
+pub mod ntlm_server;
 pub mod scram_server;
 
 pub use libfuzzer_sys::arbitrary::{self, Unstructured};
