@@ -8,6 +8,7 @@
 pub mod digest_server;
 pub mod ntlm_server;
 pub mod scram_server;
+pub mod stream;
 
 pub use libfuzzer_sys::arbitrary::{self, Unstructured};
 
