@@ -365,10 +365,8 @@ fn run(u: &mut Unstructured<'_>) {
             expected_msg = Err(Code::Fail);
         }
     }
-    if kind == Kind::Gssapi {
-        if !negotiate(u, &mut case, &mut conn, &mut app) {
-            return end(conn);
-        }
+    if kind == Kind::Gssapi && !negotiate(u, &mut case, &mut conn, &mut app) {
+        return end(conn);
     }
     layer(u, &case, &mut conn);
     end(conn)

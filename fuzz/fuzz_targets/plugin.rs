@@ -791,10 +791,10 @@ fn run(u: &mut Unstructured<'_>) {
             (SASL_CONTINUE, None)
         };
         assert_eq!(rc, expected.0, "call {calls}: {}; {last_plan:?}", String::from_utf8_lossy(&errdetail(conn.0)));
-        if let Some(want) = &expected.1 {
-            if want_out || !in_start {
-                assert_eq!(read_buf(out, outlen), *want, "client output");
-            }
+        if let Some(want) = &expected.1
+            && (want_out || !in_start)
+        {
+            assert_eq!(read_buf(out, outlen), *want, "client output");
         }
         match rc {
             SASL_INTERACT => {

@@ -124,7 +124,7 @@ fn u32_at(b: &[u8], at: usize) -> usize {
 
 /// Strict UTF-16LE: even length, no lone surrogate.
 fn from_utf16(b: &[u8]) -> Option<String> {
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return None;
     }
     let units: Vec<u16> = b.chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();

@@ -26,6 +26,11 @@ pub enum Damage {
     Cut,
 }
 
+/// The layer's verdict on one payload: the message it carries, or None.
+pub type Judge<'a> = dyn FnMut(&[u8]) -> Option<Vec<u8>> + 'a;
+/// One decode call of the library: what it delivered, or its error text.
+pub type Decode<'a> = dyn FnMut(&[u8]) -> Result<Vec<u8>, String> + 'a;
+
 /// The framing as it must read received bytes: a 4-byte big-endian
 /// length; a length above what we advertised fails at once; a complete
 /// payload is delivered if the layer accepts it (`judge`, called once per
@@ -35,28 +40,28 @@ pub enum Damage {
 pub struct Model<'a> {
     received: Vec<u8>,
     max_in: usize,
-    judge: &'a mut dyn FnMut(&[u8]) -> Option<Vec<u8>>,
+    judge: &'a mut Judge<'a>,
 }
 
 impl<'a> Model<'a> {
-    pub fn new(max_in: usize, judge: &'a mut dyn FnMut(&[u8]) -> Option<Vec<u8>>) -> Self {
+    pub fn new(max_in: usize, judge: &'a mut Judge<'a>) -> Self {
         Model { received: Vec::new(), max_in, judge }
     }
 
-    /// What one decode call with `chunk` must give (Err: it must fail).
-    pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<u8>, ()> {
+    /// What one decode call with `chunk` must give (None: it must fail).
+    pub fn feed(&mut self, chunk: &[u8]) -> Option<Vec<u8>> {
         self.received.extend_from_slice(chunk);
         let mut out = Vec::new();
         while self.received.len() >= 4 {
             let len = u32::from_be_bytes(self.received[..4].try_into().unwrap()) as usize;
             if len > self.max_in {
-                return Err(());
+                return None;
             }
             let Some(payload) = self.received.get(4..4 + len) else { break };
-            out.extend_from_slice(&(self.judge)(payload).ok_or(())?);
+            out.extend_from_slice(&(self.judge)(payload)?);
             self.received.drain(..4 + len);
         }
-        Ok(out)
+        Some(out)
     }
 
     /// Whether part of a packet is waiting for the rest.
@@ -73,8 +78,8 @@ pub fn deliver(
     u: &mut Unstructured<'_>,
     payloads: &[Vec<u8>],
     max_in: usize,
-    judge: &mut dyn FnMut(&[u8]) -> Option<Vec<u8>>,
-    decode: &mut dyn FnMut(&[u8]) -> Result<Vec<u8>, String>,
+    judge: &mut Judge<'_>,
+    decode: &mut Decode<'_>,
 ) -> bool {
     let mut frames: Vec<Vec<u8>> = payloads
         .iter()
@@ -125,13 +130,13 @@ pub fn deliver(
         let (chunk, next) = rest.split_at(take);
         rest = next;
         match (decode(chunk), model.feed(chunk)) {
-            (Ok(got), Ok(want)) => assert_eq!(got, want, "data delivered ({damage:?})"),
-            (Err(e), Err(())) => {
+            (Ok(got), Some(want)) => assert_eq!(got, want, "data delivered ({damage:?})"),
+            (Err(e), None) => {
                 assert!(e.len() <= crate::MAX_DETAIL, "a {}-byte error", e.len());
                 return true;
             }
-            (Ok(got), Err(())) => panic!("decode delivered {got:?} where it must fail ({damage:?})"),
-            (Err(e), Ok(want)) => panic!("decode failed ({e}) where it must deliver {want:?} ({damage:?})"),
+            (Ok(got), None) => panic!("decode delivered {got:?} where it must fail ({damage:?})"),
+            (Err(e), Some(want)) => panic!("decode failed ({e}) where it must deliver {want:?} ({damage:?})"),
         }
     }
     model.pending()
