@@ -65,8 +65,8 @@ asan)
     # and ASan do not mix).
     # t_server, t_exports and t_plugins reach Cyrus through the library's
     # server side, which opens it with RTLD_DEEPBIND: AddressSanitizer
-    # refuses that flag (google/sanitizers#611). t_exports-without-cyrus
-    # still runs.
+    # refuses that flag (google/sanitizers#611), so t_exports-without-cyrus
+    # is skipped with them.
     CC="$repo/$cc_wrapper" CTESTS_VALGRIND=0 CTESTS_SKIP="t_server t_exports t_plugins" \
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99:strict_string_checks=1:detect_stack_use_after_return=1 \
         ctests/run.sh build-asan

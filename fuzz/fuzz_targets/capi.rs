@@ -203,6 +203,10 @@ const PROPS: [c_int; 27] = [
     SASL_AUTH_EXTERNAL, 103,
 ];
 
+/// What the application passes as SASL_GSS_CREDS: the address of something
+/// that outlives the connection, as a real credential handle does.
+static GSS_CREDS_HANDLE: u8 = 0;
+
 fn pick<T: Copy>(u: &mut Unstructured<'_>, from: &[T]) -> T {
     from[u.choose_index(from.len()).unwrap_or(0)]
 }
@@ -354,6 +358,9 @@ fn setprop(u: &mut Unstructured<'_>, c: &mut Conn) {
                 });
                 sasl_setprop(c.conn, prop, (&*cb as *const sasl_channel_binding_t).cast())
             }
+            // An opaque handle the library keeps and hands back, never
+            // reads (no Kerberos mechanism is offered here).
+            SASL_GSS_CREDS => sasl_setprop(c.conn, prop, (&raw const GSS_CREDS_HANDLE).cast()),
             _ => {
                 let s = cstr(pick(u, &[&b"127.0.0.1;389"[..], b"::1", b"x;y", b"ext-user", b""]));
                 sasl_setprop(c.conn, prop, s.as_ptr().cast())
@@ -381,6 +388,9 @@ fn getprop(c: &Conn, prop: c_int) -> Option<*const c_void> {
                 value.cast::<sasl_security_properties_t>().read();
             }
             SASL_CALLBACK | SASL_GETOPTCTX => {}
+            SASL_GSS_CREDS => {
+                assert!(value.is_null() || value == (&raw const GSS_CREDS_HANDLE).cast(), "a GSS_CREDS never set");
+            }
             _ if !value.is_null() => {
                 read_c(value.cast());
             }
