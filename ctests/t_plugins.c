@@ -207,6 +207,46 @@ static void test_layer(void)
     sasl_dispose(&conn);
 }
 
+/* What a plugin's layer claims is what the connection does, within the
+ * application's bounds (both found by the plugin fuzz target): a layer
+ * reported at SSF 0 is refused (Cyrus reports SSF 0 and encodes with it),
+ * and so is an SSF below the minimum (Cyrus completes). */
+static void test_layer_ssf_claims(void)
+{
+    struct creds c = { .authname = "tim", .pass = "pw" };
+    sasl_callback_t cbs[4];
+    const char *out = NULL, *mech = NULL;
+    unsigned outlen = 0, i;
+    const void *v = NULL;
+    struct {
+        unsigned min_ssf;
+        const char *answer;
+        int ours;
+        const char *why;
+    } cases[] = {
+        { 0, "ok 200 ssf=0", SASL_FAIL, "reported SSF 0" },
+        { 56, "ok 200 ssf=1", SASL_TOOWEAK, "below the minimum SSF 56" },
+        { 1, "ok 200 ssf=1", SASL_OK, NULL },
+    };
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sasl_conn_t *conn = new_conn(make_callbacks(cbs, &c));
+        int rc;
+        set_secprops(conn, cases[i].min_ssf, 256, 1024, 0);
+        CHECK_EQ_INT(sasl_client_start(conn, "X-LAYER", NULL, &out, &outlen, &mech), SASL_CONTINUE);
+        rc = sasl_client_step(conn, cases[i].answer, (unsigned)strlen(cases[i].answer), NULL, &out, &outlen);
+        CHECK_EQ_INT(rc, is_rust_impl() ? cases[i].ours : SASL_OK);
+        if (rc != SASL_OK && cases[i].why) {
+            CHECK_CONTAINS(sasl_errdetail(conn), cases[i].why);
+            CHECK_EQ_INT(sasl_getprop(conn, SASL_SSF, &v), SASL_OK);
+            CHECK(v && *(const sasl_ssf_t *)v == 0);
+            CHECK_EQ_INT(sasl_encode(conn, "abc", 3, &out, &outlen), SASL_OK);
+            CHECK_EQ_MEM(out, outlen, "abc", 3);
+        }
+        sasl_dispose(&conn);
+    }
+}
+
 static void test_plugin_errors_and_prompts(void)
 {
     struct creds c = { .authname = "tim", .pass = "pw" };
@@ -493,6 +533,7 @@ int main(int argc, char **argv)
     init_client_or_die(g_global);
     test_path_plugins_listed();
     test_layer();
+    test_layer_ssf_claims();
     test_plugin_errors_and_prompts();
     test_override();
     test_add_plugin();

@@ -5,6 +5,7 @@
 #   fuzz/run.sh                  every target (names: fuzz/Cargo.toml)
 #   fuzz/run.sh scram capi       only these
 #   FUZZ_SECONDS=3600 fuzz/run.sh
+#   FUZZ_RUNS=10000000 FUZZ_SECONDS=7200 fuzz/run.sh saslutil   stops at whichever comes first
 #   fuzz/run.sh build            build only
 #
 # Needs a nightly toolchain (`cargo +nightly`, for -Zsanitizer and the
@@ -46,13 +47,14 @@ fi
 [ $build_only = 1 ] && exit 0
 
 seconds=${FUZZ_SECONDS:-10}
+runs=${FUZZ_RUNS:--1}
 passed=0 failed=0
 for t in "${targets[@]}"; do
     mkdir -p "target/corpus/$t" "artifacts/$t" "corpus/$t"
     log="target/$t.log"
     # Work corpus first (new entries go there), committed seeds second.
     # timeout: a crash report that hangs must not stall the run.
-    ASAN_OPTIONS=detect_leaks=1 timeout -k 10 $((seconds + 120)) "target/$triple/release/$t" -max_total_time="$seconds" -timeout=10 \
+    ASAN_OPTIONS=detect_leaks=1 timeout -k 10 $((seconds + 120)) "target/$triple/release/$t" -max_total_time="$seconds" -runs="$runs" -timeout=10 \
         -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 -artifact_prefix="artifacts/$t/" \
         "target/corpus/$t" "corpus/$t" >"$log" 2>&1
     rc=$?
@@ -60,7 +62,8 @@ for t in "${targets[@]}"; do
     cov=$(grep -ao 'cov: [0-9]*' "$log" | tail -n1)
     if [ $rc -eq 0 ]; then
         passed=$((passed + 1))
-        echo "fuzz $t: ok, ${execs:-?} executions in ${seconds}s, ${cov:-cov: ?}"
+        time=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -n1)
+        echo "fuzz $t: ok, ${execs:-?} executions in ${time:-$seconds}s, ${cov:-cov: ?}"
     else
         failed=$((failed + 1))
         echo "fuzz $t: FAILED (exit $rc), see fuzz/$log and fuzz/artifacts/$t/"

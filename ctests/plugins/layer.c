@@ -309,6 +309,7 @@ static int layer_step(void *conn_context, sasl_client_params_t *params,
 {
     struct ctx *c = conn_context;
     const sasl_utils_t *u = params->utils;
+    const char *ssf;
     int r;
 
     *clientout = NULL;
@@ -368,6 +369,10 @@ static int layer_step(void *conn_context, sasl_client_params_t *params,
     if (c->maxbuf < 6 || c->maxbuf > params->props.maxbufsize)
         c->maxbuf = params->props.maxbufsize;
     oparams->mech_ssf = 56;
+    /* "ok <maxbuf> ssf=<n>": a layer that claims another SSF than it
+     * declared (the library must hold it to SASL_SEC_PROPS and SASL_SSF). */
+    if ((ssf = strstr(serverin, " ssf=")) != NULL)
+        oparams->mech_ssf = (sasl_ssf_t)strtoul(ssf + 5, NULL, 10);
     oparams->maxoutbuf = c->maxbuf - 5;
     oparams->encode_context = c;
     oparams->encode = layer_encode;

@@ -61,7 +61,7 @@ fn decode64(input: &[u8], slack: usize) {
         &base64::alphabet::STANDARD,
         GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true).with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
     );
-    let reference = if input.len() % 4 == 0 { lenient.decode(input).ok() } else { None };
+    let reference = if input.len().is_multiple_of(4) { lenient.decode(input).ok() } else { None };
     let needed = reference.as_ref().map_or(input.len() * 3 / 4 + 1, |r| r.len() + 1);
     let mut out = buffer(needed, slack);
     let mut outlen: c_uint = 0;
@@ -73,10 +73,11 @@ fn decode64(input: &[u8], slack: usize) {
         assert_eq!(Some(got), reference.as_deref(), "decoded {:?}", String::from_utf8_lossy(input));
         assert_eq!(out[outlen as usize], 0, "no NUL after the data");
     }
-    if let Some(r) = &reference {
-        if out.len() > r.len() && !input.starts_with(b"\r") {
-            assert_eq!(rc, SASL_OK, "refused canonical base64 {:?}", String::from_utf8_lossy(input));
-        }
+    if let Some(r) = &reference
+        && out.len() > r.len()
+        && !input.starts_with(b"\r")
+    {
+        assert_eq!(rc, SASL_OK, "refused canonical base64 {:?}", String::from_utf8_lossy(input));
     }
 }
 

@@ -84,6 +84,8 @@ fn run(u: &mut Unstructured<'_>) {
         options: Vec::new(),
         logged: 0,
         max_log: MAX_DETAIL,
+        authid: None,
+        username: None,
     };
     let list = if u.arbitrary().unwrap_or(true) {
         let mut l = String::new();

@@ -241,7 +241,7 @@ pub fn verify(offer: &Offer, account: &Account, response: &[u8]) -> Result<Verif
 }
 
 /// The bytes a DES key is made of: 56 bits spread 7 to a byte, high bits.
-fn des_key(seven: &[u8]) -> [u8; 8] {
+pub(crate) fn des_key(seven: &[u8]) -> [u8; 8] {
     let mut key = [0u8; 8];
     for (i, k) in key.iter_mut().enumerate() {
         // Bits 7i .. 7i+7 of the 56-bit string.

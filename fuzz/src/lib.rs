@@ -6,11 +6,14 @@
 //! refused, data round-trips) and not only the absence of crashes.
 
 pub mod digest_server;
+pub mod ntlm_server;
 pub mod scram_server;
+pub mod stream;
 
 pub use libfuzzer_sys::arbitrary::{self, Unstructured};
 
-use sasl2::core::{AppCallbacks, Availability, CallbackId, Lookup};
+use sasl2::core::callbacks::{CANON_AUTHID, CANON_AUTHZID};
+use sasl2::core::{AppCallbacks, Availability, CallbackId, Lookup, Progress};
 use sasl2::mech::{Canon, Code, Credentials, Error, LogLevel, Request, Secret, Session};
 use zeroize::Zeroizing;
 
@@ -96,6 +99,10 @@ pub struct FuzzApp {
     pub logged: usize,
     /// Longest log message allowed.
     pub max_log: usize,
+    /// The identities the exchange established (as the C layer's
+    /// SASL_AUTHUSER and SASL_USERNAME see them).
+    pub authid: Option<Vec<u8>>,
+    pub username: Option<Vec<u8>>,
 }
 
 impl FuzzApp {
@@ -109,6 +116,8 @@ impl FuzzApp {
             options: Vec::new(),
             logged: 0,
             max_log: MAX_DETAIL,
+            authid: None,
+            username: None,
         }
     }
 }
@@ -162,6 +171,20 @@ impl AppCallbacks for FuzzApp {
     fn log(&mut self, _level: LogLevel, message: &str) {
         assert!(message.len() <= self.max_log, "log message of {} bytes", message.len());
         self.logged += 1;
+    }
+    fn progress(&mut self, p: Progress<'_>) {
+        match p {
+            Progress::Reset => (self.authid, self.username) = (None, None),
+            Progress::Selected { .. } => {}
+            Progress::Name(flags, name) => {
+                if flags & CANON_AUTHID != 0 {
+                    self.authid = Some(name.to_vec());
+                }
+                if flags & CANON_AUTHZID != 0 {
+                    self.username = Some(name.to_vec());
+                }
+            }
+        }
     }
 }
 

@@ -392,6 +392,21 @@ impl ClientConn {
                         return Err(e);
                     }
                 };
+                // Whatever a mechanism (a C plugin's, GSS-SPNEGO over HTTP)
+                // settled on, no exchange completes below the minimum SSF
+                // the application set: selection only knew the best each
+                // mechanism can do.
+                let ssf = outcome.ssf.saturating_add(settings.external_ssf);
+                if ssf < settings.props.min_ssf {
+                    self.phase = Phase::Failed;
+                    return Err(Error::new(
+                        Code::TooWeak,
+                        format!(
+                            "{} completed at SSF {ssf}, below the minimum SSF {} (SASL_SEC_PROPS)",
+                            active.info.name, settings.props.min_ssf
+                        ),
+                    ));
+                }
                 show_identity(callbacks, outcome.user.as_deref(), &outcome.authid);
                 self.ssf = outcome.ssf;
                 self.maxoutbuf = if outcome.maxoutbuf == 0 { settings.props.maxbufsize } else { outcome.maxoutbuf };
@@ -635,5 +650,55 @@ mod tests {
         assert_eq!(conn.start(&s, "CRAM-MD5", &mut App::default(), true).unwrap(), (Status::Continue, None));
         assert_eq!(conn.step(&s, None, &mut App::default(), &[]).unwrap_err().code, Code::BadProt);
         assert_eq!(conn.phase(), Phase::Failed);
+    }
+
+    /// A mechanism that could give a layer (so selection keeps it) but
+    /// completes without one, as GSS-SPNEGO over HTTP or a C plugin may.
+    struct NoLayer;
+    impl ClientMech for NoLayer {
+        fn step(&mut self, _: &[u8], _: &mut dyn Session) -> Result<Step> {
+            Ok(Step::Done(None))
+        }
+        fn outcome(&mut self) -> Result<mech::Outcome> {
+            Ok(mech::plain::simple_outcome(None, b"tim".to_vec()))
+        }
+    }
+    fn start_no_layer(_: &Params<'_>) -> Result<Box<dyn ClientMech>> {
+        Ok(Box::new(NoLayer))
+    }
+    static NO_LAYER: MechInfo = MechInfo {
+        name: "X-NO-LAYER",
+        max_ssf: 256,
+        security_flags: 0,
+        features: 0,
+        required: &[],
+        last_resort: false,
+        factory: &(start_no_layer as mech::NewFn),
+    };
+
+    #[test]
+    fn no_exchange_completes_below_the_minimum_ssf() {
+        // Found by the gssapi fuzz target: GSS-SPNEGO over HTTP completed
+        // at SSF 0 with a minimum of 2.
+        for (min_ssf, external, ok) in [(0, 0, true), (1, 0, false), (56, 0, false), (56, 56, true), (57, 56, false)] {
+            let mut s = settings();
+            s.mechs = Some(Box::new([&NO_LAYER]));
+            s.props = SecurityProps { min_ssf, max_ssf: 256, maxbufsize: 65536, security_flags: 0 };
+            s.external_ssf = external;
+            let mut conn = ClientConn::default();
+            let mut app = App::default();
+            assert_eq!(conn.start(&s, "X-NO-LAYER", &mut app, false).unwrap().0, Status::Continue);
+            match conn.step(&s, None, &mut app, &[]) {
+                Ok((status, _)) => {
+                    assert!(ok, "completed at SSF 0 + {external} with a minimum of {min_ssf}");
+                    assert_eq!((status, conn.ssf()), (Status::Ok, 0));
+                }
+                Err(e) => {
+                    assert!(!ok, "{e}");
+                    assert_eq!(e.code, Code::TooWeak, "{e}");
+                    assert_eq!((conn.phase(), app.user.as_deref()), (Phase::Failed, None));
+                }
+            }
+        }
     }
 }

@@ -127,8 +127,10 @@ pub fn layer_failure(provider: &dyn Provider, status: Status) -> Error {
     Error::fail(format!("GSSAPI Error: {}", provider.display_status(status)))
 }
 
-#[cfg(test)]
-pub(crate) mod fake {
+// Compiled for the unit tests and for the fuzz targets (`--cfg fuzzing`,
+// which only fuzz/run.sh and cargo-fuzz pass), never into the library.
+#[cfg(any(test, fuzzing))]
+pub mod fake {
     //! A toy GSS-API for the mechanisms' tests. Tokens are readable text;
     //! "wrapping" XORs with a per-context key byte (when `conf`) and appends a
     //! one-byte flag and a one-byte checksum, so tampering is detected.

@@ -546,6 +546,12 @@ impl ClientMech for Exchange {
         // SAFETY: our boxed params; the plugin is not running.
         let o = unsafe { &(*self.params()).oparams };
         let layer: Option<Box<dyn SecurityLayer>> = match (o.encode, o.decode) {
+            // SASL_SSF would say 0 while encode and decode applied the
+            // layer (Cyrus does that); an application that trusts SSF 0
+            // would not frame its data, and the peer would take it apart.
+            (Some(_), Some(_)) if o.mech_ssf == 0 => {
+                return Err(Error::fail("the plugin set a security layer but reported SSF 0"));
+            }
             (Some(encode), Some(decode)) => {
                 // SAFETY: our boxed params; the plugin is not running.
                 let told = unsafe { (*self.params()).cparams.props.maxbufsize };
