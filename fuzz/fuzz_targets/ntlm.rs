@@ -9,7 +9,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sasl2::mech::{self, CbDisposition, Code, Params, SecurityProps, Step};
+use sasl2::mech::{self, Code, Step};
 use sasl2_fuzz::ntlm_server::{self, AV_NB_DOMAIN, AV_TIMESTAMP, Account, NTLM, OEM, Spec, TARGET_INFO, UNICODE};
 use sasl2_fuzz::*;
 
@@ -63,20 +63,7 @@ fn honest_spec(u: &mut Unstructured<'_>) -> Spec {
 }
 
 fn run(u: &mut Unstructured<'_>) {
-    let params = Params {
-        service: "imap",
-        server_fqdn: Some("mail.example.org"),
-        local_addr: None,
-        remote_addr: None,
-        props: SecurityProps::default(),
-        external_ssf: 0,
-        external_authid: None,
-        flags: 0,
-        channel_binding: None,
-        cb_disposition: CbDisposition::None,
-        gss_creds: None,
-        host: None,
-    };
+    let params = params();
     let option = pick(u, &[None, Some("no"), Some("Off"), Some(" 0 "), Some("false"), Some("yes"), Some("on"), Some("maybe")]);
     let v2 = !matches!(option.map(|o| o.trim().to_ascii_lowercase()).as_deref(), Some("no" | "off" | "0" | "false"));
     let mut session = FuzzSession {

@@ -8,7 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use sasl2::mech::oauth::{self, MAX_DEPTH, MAX_ERROR_LEN, Value};
-use sasl2::mech::{CbDisposition, Code, Params, SecurityProps, Step};
+use sasl2::mech::{Code, Params, Step};
 use sasl2_fuzz::*;
 
 fuzz_target!(|data: &[u8]| {
@@ -83,18 +83,9 @@ fn exchange(u: &mut Unstructured<'_>) {
         _ => Some(string(u, 12, None)),
     };
     let params = Params {
-        service: "imap",
         server_fqdn: host.as_deref(),
-        local_addr: None,
         remote_addr: remote.as_deref(),
-        props: SecurityProps::default(),
-        external_ssf: 0,
-        external_authid: None,
-        flags: 0,
-        channel_binding: None,
-        cb_disposition: CbDisposition::None,
-        gss_creds: None,
-        host: None,
+        ..params()
     };
     // The secret part (ending with SECRET_MARK), then any padding.
     let (marked, token) = if u.arbitrary().unwrap_or(true) {

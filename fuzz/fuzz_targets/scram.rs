@@ -9,7 +9,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use libfuzzer_sys::fuzz_target;
-use sasl2::mech::{self, CbDisposition, ChannelBinding, Code, Params, SecurityProps, Step};
+use sasl2::mech::{self, CbDisposition, ChannelBinding, Code, Params, Step};
 use sasl2_fuzz::scram_server::{Hash, Server, prep};
 use sasl2_fuzz::*;
 
@@ -32,18 +32,9 @@ fn run(u: &mut Unstructured<'_>) {
         _ => (CbDisposition::Used, format!("p={}", binding.name)),
     };
     let params = Params {
-        service: "imap",
-        server_fqdn: Some("mail.example.org"),
-        local_addr: None,
-        remote_addr: None,
-        props: SecurityProps::default(),
-        external_ssf: 0,
-        external_authid: None,
-        flags: 0,
         channel_binding: (cb_mode == 2).then_some(&binding),
         cb_disposition: disposition,
-        gss_creds: None,
-        host: None,
+        ..params()
     };
     let valid_cb_name =
         !binding.name.is_empty() && binding.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');

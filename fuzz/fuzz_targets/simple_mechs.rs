@@ -7,7 +7,7 @@
 
 use hmac::{Hmac, Mac};
 use libfuzzer_sys::fuzz_target;
-use sasl2::mech::{self, CbDisposition, Code, MechInfo, Params, SecurityProps, Step};
+use sasl2::mech::{self, Code, MechInfo, Params, Step};
 use sasl2_fuzz::*;
 
 fuzz_target!(|data: &[u8]| run(&mut Unstructured::new(data)));
@@ -18,18 +18,8 @@ fn run(u: &mut Unstructured<'_>) {
     let info = infos[u.choose_index(infos.len()).unwrap_or(0)];
     let external = if u.arbitrary().unwrap_or(true) { Some(user_name(u)) } else { None };
     let params = Params {
-        service: "imap",
-        server_fqdn: Some("mail.example.org"),
-        local_addr: None,
-        remote_addr: None,
-        props: SecurityProps::default(),
-        external_ssf: 0,
         external_authid: external.as_deref().map(str::as_bytes),
-        flags: 0,
-        channel_binding: None,
-        cb_disposition: CbDisposition::None,
-        gss_creds: None,
-        host: None,
+        ..params()
     };
     let mut session = FuzzSession {
         authname: user_name(u),

@@ -14,7 +14,7 @@ pub use libfuzzer_sys::arbitrary::{self, Unstructured};
 
 use sasl2::core::callbacks::{CANON_AUTHID, CANON_AUTHZID};
 use sasl2::core::{AppCallbacks, Availability, CallbackId, Lookup, Progress};
-use sasl2::mech::{Canon, Code, Credentials, Error, LogLevel, Request, Secret, Session};
+use sasl2::mech::{CbDisposition, Canon, Code, Credentials, Error, LogLevel, Params, Request, Secret, SecurityProps, Session};
 use zeroize::Zeroizing;
 
 /// Longest error detail or log message any fuzz input may produce. Real
@@ -297,4 +297,24 @@ pub fn step(
 pub fn bytes(u: &mut Unstructured<'_>, min: usize, max: usize) -> Vec<u8> {
     let len = u.int_in_range(min..=max).unwrap_or(min);
     u.bytes(len.min(u.len())).unwrap_or_default().to_vec()
+}
+
+/// What a mechanism is started with in the targets: an IMAP client of
+/// mail.example.org with no layer, binding or external identity; each
+/// target changes what it fuzzes (`Params { ..params() }`).
+pub fn params() -> Params<'static> {
+    Params {
+        service: "imap",
+        server_fqdn: Some("mail.example.org"),
+        local_addr: None,
+        remote_addr: None,
+        props: SecurityProps::default(),
+        external_ssf: 0,
+        external_authid: None,
+        flags: 0,
+        channel_binding: None,
+        cb_disposition: CbDisposition::None,
+        gss_creds: None,
+        host: None,
+    }
 }

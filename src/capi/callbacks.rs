@@ -192,22 +192,8 @@ impl CCallbacks {
 
     /// The first entry for `id`, as Cyrus's callback lookup finds it.
     fn find(&self, id: c_ulong) -> Option<&sasl_callback_t> {
-        // A plain loop: asked several times on every start.
-        for list in [self.local, self.global] {
-            let mut entry = list;
-            // SAFETY: the arrays are valid and terminated (constructor contract).
-            while let Some(e) = unsafe { entry.as_ref() } {
-                if e.id == SASL_CB_LIST_END {
-                    break;
-                }
-                if e.id == id {
-                    return Some(e);
-                }
-                // SAFETY: not yet at the terminator, so the next entry exists.
-                entry = unsafe { entry.add(1) };
-            }
-        }
-        None
+        // SAFETY: the arrays are valid and terminated (constructor contract).
+        unsafe { find_entry(self.local, id).or_else(|| find_entry(self.global, id)) }
     }
 
     /// The registered function for `id`, cast to its real signature.
@@ -231,6 +217,28 @@ unsafe fn cast<F: Copy>(entry: &sasl_callback_t) -> Option<(F, *mut c_void)> {
     // SAFETY: the application registered this function for the entry's id,
     // whose C type is F (the caller's contract).
     Some((unsafe { std::mem::transmute_copy::<unsafe extern "C" fn() -> c_int, F>(&f) }, entry.context))
+}
+
+/// The first entry with `id` in a callback array (a plain loop: asked
+/// several times on every start).
+///
+/// # Safety
+/// `list` is NULL or a `SASL_CB_LIST_END`-terminated array that outlives `'a`.
+#[inline]
+pub(crate) unsafe fn find_entry<'a>(list: *const sasl_callback_t, id: c_ulong) -> Option<&'a sasl_callback_t> {
+    let mut entry = list;
+    // SAFETY: NULL or a valid entry of the terminated array (the contract).
+    while let Some(e) = unsafe { entry.as_ref() } {
+        if e.id == SASL_CB_LIST_END {
+            break;
+        }
+        if e.id == id {
+            return Some(e);
+        }
+        // SAFETY: not at the terminator yet, so the next entry exists.
+        entry = unsafe { entry.add(1) };
+    }
+    None
 }
 
 fn unavailable<T>(a: Availability) -> Lookup<T> {

@@ -220,19 +220,8 @@ const ZERO_PROPS: sasl_security_properties_t = sasl_security_properties {
 
 /// The context of the first callback with `id` in a C callback array.
 fn find_context(list: *const sasl_callback_t, id: std::ffi::c_ulong) -> Option<*mut c_void> {
-    let mut entry = list;
     // SAFETY: NULL or a SASL_CB_LIST_END-terminated array, per the API.
-    while let Some(e) = unsafe { entry.as_ref() } {
-        if e.id == SASL_CB_LIST_END {
-            return None;
-        }
-        if e.id == id {
-            return Some(e.context);
-        }
-        // SAFETY: not at the terminator yet.
-        entry = unsafe { entry.add(1) };
-    }
-    None
+    unsafe { super::callbacks::find_entry(list, id) }.map(|e| e.context)
 }
 
 /// Sets a property of a connection; `SASL_FAIL` from inside a callback of a

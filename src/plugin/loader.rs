@@ -125,19 +125,9 @@ type VerifyFile = unsafe extern "C" fn(*mut std::ffi::c_void, *const c_char, c_i
 
 /// The first entry with `id` in the global callbacks.
 fn global_entry(id: std::ffi::c_ulong) -> Option<&'static sasl_callback_t> {
-    let mut entry = global_callbacks();
-    // SAFETY: NULL or the terminated array given to sasl_client_init.
-    while let Some(e) = unsafe { entry.as_ref() } {
-        if e.id == SASL_CB_LIST_END {
-            break;
-        }
-        if e.id == id {
-            return Some(e);
-        }
-        // SAFETY: not at the terminator yet.
-        entry = unsafe { entry.add(1) };
-    }
-    None
+    // SAFETY: NULL or the terminated array given to sasl_client_init, kept
+    // by the application while the library is in use.
+    unsafe { crate::capi::callbacks::find_entry(global_callbacks(), id) }
 }
 
 /// The plugin path: the application's SASL_CB_GETPATH (given to
