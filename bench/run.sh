@@ -266,7 +266,12 @@ bench_memory() {
 
 # ---------------------------------------------------------------- scram
 SCRAM_HASH=
-scram_floor() { local o; o=$("$BIN/floor" scram "$SCRAM_HASH" 20 2>>"$LOG") && VAL["us_min|floor|$1"]=$(kv us_min "$o"); }
+scram_floor() {
+    local o
+    o=$("$BIN/floor" scram "$SCRAM_HASH" 20 2>>"$LOG") || return
+    VAL["us_min|floor|$1"]=$(kv us_min "$o")
+    VAL["us_min|chain|$1"]=$(kv chain_us_min "$o")
+}
 SCRAM_MECHS="SCRAM-SHA-1 SCRAM-SHA-224 SCRAM-SHA-256 SCRAM-SHA-384 SCRAM-SHA-512"
 bench_scram() {
     out ""
@@ -276,6 +281,8 @@ bench_scram() {
     out "   repeat = the same user again in an initialised process (a cache, if the library has one, is warm)."
     out "   floor = CPU of 2 x 4096 OpenSSL SHA*_Transform calls (best of 20 per round), measured between the rounds;"
     out "   crate = the same with the sha1/sha2 crates' compressions the library links (examples/primitives.rs scram)"
+    out "   chain = Hi(4096) alone on OpenSSL's compressions, chained as PBKDF2 chains them (each block holds the"
+    out "           digest before it): what any Hi() on these compressions costs, before the rest of an authentication"
     make_sasldb || { out "   FAIL: $LASTERR"; return 1; }
     # The crates' floor: best of 3 runs of 20.
     local -A CRATE=()
@@ -289,10 +296,10 @@ bench_scram() {
             done
         done
     fi
-    local mech mc mo ml fl ro rf cf rc mr
+    local mech mc mo ml fl ro rf cf rc mr ch rh
     local -A REP=()
-    out "$(printf '   %-14s %8s %8s %10s %9s  %8s %8s %9s %10s %8s %9s %9s' mech cyrus_us ours_us ours/cyrus 'goal<=0.1' \
-        lib_us floor_us lib/floor 'goal<=1.25' crate_us lib/crate med_ratio)"
+    out "$(printf '   %-14s %8s %8s %10s %9s  %8s %8s %9s %10s %8s %9s %8s %10s %9s' mech cyrus_us ours_us ours/cyrus 'goal<=0.1' \
+        lib_us floor_us lib/floor 'goal<=1.25' crate_us lib/crate chain_us chain/floor med_ratio)"
     between_rounds() { scram_floor "$@"; }
     for mech in $SCRAM_MECHS; do
         SCRAM_HASH=$(tr 'A-Z' 'a-z' <<<"${mech#SCRAM-}" | tr -d -)
@@ -300,11 +307,12 @@ bench_scram() {
         after_run() { [ "$(kv iterations "$RESULT")" = 4096 ] || note "$1: server asked for i=$(kv iterations "$RESULT")"; }
         measure "$ROUNDS_SCRAM" "us_min us_per_auth lib_us_min" -- "$BIN/scram_client" $mech "$SCRAM_K" "$BIN/authserver" "$SASLTMP" first
         mc=$(best us_min cyrus min); mo=$(best us_min ours min); ml=$(best lib_us_min ours min); fl=$(best us_min floor min)
+        ch=$(best us_min chain min); rh=$(div "$ch" "$fl")
         ro=$(div "$mo" "$mc"); rf=$(div "$ml" "$fl"); cf=${CRATE[$SCRAM_HASH]:-}; rc=$(div "$ml" "$cf")
         mr=$(div "$(med us_per_auth ours)" "$(med us_per_auth cyrus)")
-        out "$(printf '   %-14s %8s %8s %10s %9s  %8s %8s %9s %10s %8s %9s %9s' $mech "$(fmt "$mc" %.0f)" "$(fmt "$mo" %.0f)" \
+        out "$(printf '   %-14s %8s %8s %10s %9s  %8s %8s %9s %10s %8s %9s %8s %10s %9s' $mech "$(fmt "$mc" %.0f)" "$(fmt "$mo" %.0f)" \
             "$(flag "$ro" "$mr")" "$(goal "$ro" le 0.1)" "$(fmt "$ml" %.0f)" "$(fmt "$fl" %.0f)" "$rf" "$(goal "$rf" le 1.25)" \
-            "$( [ -n "$cf" ] && fmt "$cf" %.0f || echo n/a)" "$rc" "$mr")"
+            "$( [ -n "$cf" ] && fmt "$cf" %.0f || echo n/a)" "$rc" "$(fmt "$ch" %.0f)" "$rh" "$mr")"
         VAL=()
         between_rounds() { :; }
         measure "$ROUNDS_SCRAM" "us_min us_per_auth lib_us_min" -- "$BIN/scram_client" $mech "$SCRAM_K" "$BIN/authserver" "$SASLTMP" repeat

@@ -8,7 +8,7 @@
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::path::{Path, PathBuf};
 use std::ptr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::capi::*;
 
@@ -163,36 +163,106 @@ pub(crate) fn verified(file: &Path) -> bool {
 pub(crate) fn scan(path: &str, mut skipped: impl FnMut(String)) -> Vec<Candidate> {
     let mut found = Vec::new();
     for dir in path.split(':').filter(|d| !d.is_empty()) {
-        let entries = match std::fs::read_dir(dir) {
-            Ok(entries) => entries,
+        let names = match plugin_names(dir) {
+            Ok(names) => names,
             Err(e) => {
                 skipped(format!("looking for plugins in '{dir}', failed to open directory, error: {e}"));
                 continue;
             }
         };
-        let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        files.sort();
-        for path in files {
-            let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
-            // Only `*.so`, as Cyrus (libfoo.so.2 and libfoo.so.2.0.25 are the same file).
-            if name.len() < 4 || !name.ends_with(".so") {
-                continue;
-            }
+        let dir = Path::new(dir);
+        for name in names.iter() {
             let plugname = name.get(3..).unwrap_or("").split('.').next().unwrap_or("").to_owned();
             let cyrus = name
                 .strip_prefix("lib")
                 .and_then(|rest| rest.strip_suffix(".so"))
                 .and_then(|base| CYRUS_PLUGINS.iter().find(|(n, _)| *n == base))
                 .map(|(_, mechs)| *mechs);
-            found.push(Candidate { path, plugname, cyrus });
+            found.push(Candidate { path: dir.join(name.as_str()), plugname, cyrus });
         }
     }
     found
 }
 
+/// What identifies a directory's contents: device, inode, and the times of
+/// its last change (any file added, removed or renamed changes them).
+type DirStamp = (u64, u64, i64, i64, i64, i64);
+
+/// The names last read from each plugin directory, with its stamp.
+static LISTINGS: Mutex<Vec<(String, DirStamp, Arc<[String]>)>> = Mutex::new(Vec::new());
+
+/// The `*.so` names in `dir`, as Cyrus takes them (libfoo.so.2 and
+/// libfoo.so.2.0.25 are the same file), sorted (which within one directory
+/// is the order of the paths).
+///
+/// An application that calls sasl_client_init and sasl_done around every
+/// authentication would read the directory each time (a few tens of
+/// microseconds of ext4 readdir); the names are kept instead, keyed by the
+/// directory's stamp, and used again while it is the same. A directory
+/// changed within the last second is read every time, so that a change the
+/// coarse file-system clock gives the same time still shows.
+fn plugin_names(dir: &str) -> std::io::Result<Arc<[String]>> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(dir)?;
+    let stamp: DirStamp = (meta.dev(), meta.ino(), meta.mtime(), meta.mtime_nsec(), meta.ctime(), meta.ctime_nsec());
+    let mut listings = LISTINGS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, _, names)) = listings.iter().find(|(d, s, _)| d == dir && *s == stamp) {
+        return Ok(names.clone());
+    }
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.len() >= 4 && name.ends_with(".so"))
+        .collect();
+    names.sort_unstable();
+    let names: Arc<[String]> = names.into();
+    let settled = meta.modified().ok().and_then(|m| m.elapsed().ok()).is_some_and(|age| age.as_secs() >= 1);
+    listings.retain(|(d, _, _)| d != dir);
+    if settled {
+        // Bounded: one entry per directory of the paths in use (at most 8).
+        if listings.len() >= 8 {
+            listings.remove(0);
+        }
+        listings.push((dir.to_owned(), stamp, names.clone()));
+    }
+    Ok(names)
+}
+
+/// Whether the application gave `sasl_client_init` a SASL_CB_LOG callback
+/// (so that messages for it are worth composing).
+pub(crate) fn global_logger() -> bool {
+    global_entry(SASL_CB_LOG).is_some_and(|e| e.proc.is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keeps_a_settled_listing_and_sees_every_change() {
+        let dir = std::env::temp_dir().join(format!("sasl2-listing-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("libplain.so"), b"").unwrap();
+        let names = |d: &Path| scan(d.to_str().unwrap(), |_| {}).into_iter().map(|c| c.plugname).collect::<Vec<_>>();
+        let cached = |d: &Path| LISTINGS.lock().unwrap().iter().any(|(x, _, _)| x == d.to_str().unwrap());
+        // Just written: read, not kept.
+        assert_eq!(names(&dir), ["plain"]);
+        assert!(!cached(&dir));
+        // Unchanged for a while: kept.
+        let age = |d: &Path| {
+            let then = std::time::SystemTime::now() - std::time::Duration::from_secs(30);
+            std::fs::File::open(d).unwrap().set_modified(then).unwrap();
+        };
+        age(&dir);
+        assert_eq!(names(&dir), ["plain"]);
+        assert!(cached(&dir));
+        // A new file, even with the old time put back, changes the stamp.
+        std::fs::write(dir.join("libotp.so"), b"").unwrap();
+        age(&dir);
+        assert_eq!(names(&dir), ["otp", "plain"]);
+        std::fs::remove_file(dir.join("libplain.so")).unwrap();
+        assert_eq!(names(&dir), ["otp"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn finds_so_files_and_knows_cyrus_names() {

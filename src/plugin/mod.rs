@@ -202,21 +202,26 @@ fn load_path() {
 fn load_dir(state: &mut State) {
     let path = loader::plugin_path();
     let builtin = |name: &str| crate::mech::MECHANISMS.iter().any(|m| m.name.eq_ignore_ascii_case(name));
+    // Most of the directory is Cyrus's plugins for built-in mechanisms:
+    // their messages are composed only for an application that logs.
+    let logging = loader::global_logger();
     for candidate in loader::scan(&path, |why| log(LogLevel::Debug, &why)) {
-        let file = candidate.path.display().to_string();
         if let Some(known) = candidate.cyrus {
             // Cyrus's: its mechanisms not built in are listed now, the file
             // is opened when one of them is about to be used.
-            let wanted: Vec<&loader::KnownMech> = known.iter().filter(|m| !builtin(m.name)).collect();
-            if wanted.is_empty() {
-                let what = if known.is_empty() {
-                    "no client mechanism".to_owned()
-                } else {
-                    known.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
-                };
-                log(LogLevel::Debug, &format!("{file}: Cyrus's plugin for {what}, built in here: not loaded"));
+            if known.iter().all(|m| builtin(m.name)) {
+                if logging {
+                    let what = if known.is_empty() {
+                        "no client mechanism".to_owned()
+                    } else {
+                        known.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
+                    };
+                    let file = candidate.path.display();
+                    log(LogLevel::Debug, &format!("{file}: Cyrus's plugin for {what}, built in here: not loaded"));
+                }
                 continue;
             }
+            let wanted: Vec<&loader::KnownMech> = known.iter().filter(|m| !builtin(m.name)).collect();
             let entries: Vec<&'static mech::Entry> = wanted
                 .iter()
                 .map(|m| mech::intern(&candidate.plugname, m.name, m.max_ssf, m.security_flags, m.features))
@@ -237,7 +242,7 @@ fn load_dir(state: &mut State) {
         match open(&candidate.path, &candidate.plugname, Origin::ThirdParty(candidate.path.clone())) {
             Ok(Some(registered)) => state.dir.push(registered),
             Ok(None) => {}
-            Err(why) => log(LogLevel::Warn, &format!("{file}: skipped: {why}")),
+            Err(why) => log(LogLevel::Warn, &format!("{}: skipped: {why}", candidate.path.display())),
         }
     }
 }
