@@ -23,7 +23,12 @@ DEB_VERSION := $(VERSION)-1
 BUILD    := build
 SONAME   := libsasl2.so.2
 REALNAME := libsasl2.so.$(VERSION)
-STATIC   := target/release/libsasl2.a
+# Its own target directory: built as a staticlib alone, so that the release
+# profile's LTO runs (cargo skips it for a unit that is also an rlib, and
+# would then leave std, core and alloc as separate objects reached through
+# the GOT); cargo's own builds and tests keep target/release.
+STATIC_DIR := target/lto
+STATIC   := $(STATIC_DIR)/release/libsasl2.a
 
 .PHONY: all lib demo header check test-rust test-exports test-header test-install test-c test-interop test-package \
 	test-fuzz test-asan test-tsan test-miri fuzz bench install deb clean FORCE
@@ -33,7 +38,7 @@ all: lib
 lib: $(BUILD)/$(SONAME)
 
 $(STATIC): FORCE
-	$(CARGO) build --release --lib
+	$(CARGO) rustc --release --lib --crate-type staticlib --target-dir $(STATIC_DIR)
 
 # --whole-archive keeps every exported function; the version script gives
 # them the SASL2 version and makes every other symbol local. Loading costs

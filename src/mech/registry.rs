@@ -17,7 +17,10 @@ use super::{sec, feat, MechInfo, MECHANISMS};
 /// a new plugin makes one; 64 leaves room for any real program.
 const SLOTS: usize = 64;
 
-static SNAPSHOTS: [OnceLock<Vec<&'static MechInfo>>; SLOTS] = [const { OnceLock::new() }; SLOTS];
+/// The slots, allocated at the first publication: a static array of them
+/// would sit in the library's data segment (2 KiB, one more page for the
+/// dynamic loader to touch in every process that loads the library).
+static SNAPSHOTS: OnceLock<Box<[OnceLock<Vec<&'static MechInfo>>]>> = OnceLock::new();
 /// 0: the built-in list; n: `SNAPSHOTS[n - 1]`.
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
 /// Serialises writers (readers never wait).
@@ -27,7 +30,7 @@ static WRITER: Mutex<()> = Mutex::new(());
 pub fn mechanisms() -> &'static [&'static MechInfo] {
     match CURRENT.load(Ordering::Acquire) {
         0 => MECHANISMS,
-        n => SNAPSHOTS[n - 1].get().map_or(MECHANISMS, Vec::as_slice),
+        n => SNAPSHOTS.get().and_then(|slots| slots[n - 1].get()).map_or(MECHANISMS, Vec::as_slice),
     }
 }
 
@@ -48,7 +51,8 @@ pub fn publish(list: Vec<&'static MechInfo>) -> Result<(), String> {
         return Ok(());
     }
     let mut list = Some(list);
-    for (i, slot) in SNAPSHOTS.iter().enumerate() {
+    let slots = SNAPSHOTS.get_or_init(|| (0..SLOTS).map(|_| OnceLock::new()).collect());
+    for (i, slot) in slots.iter().enumerate() {
         let found = match slot.get() {
             Some(existing) => same(existing, list.as_deref().unwrap_or_default()),
             None => {
