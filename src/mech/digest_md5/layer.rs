@@ -385,7 +385,7 @@ mod tests {
         (Layer::new(&c2s, &s2c, cipher, 65536), Layer::new(&s2c, &c2s, cipher, 65536))
     }
 
-    const LAYERS: [Option<Cipher>; 6] = [
+    const ALL_LAYERS: [Option<Cipher>; 6] = [
         None,
         Some(Cipher::Rc4_40),
         Some(Cipher::Rc4_56),
@@ -393,14 +393,20 @@ mod tests {
         Some(Cipher::Des),
         Some(Cipher::TripleDes),
     ];
+    /// Under Miri (an RC4 key schedule takes most of a second there, a 3DES
+    /// block a third) one RC4 variant and DES: the RC4 variants differ only
+    /// in the derivation of Kc (key_derivation_known_answers), 3DES from
+    /// DES only in the des crate's cipher (known_answers::triple_des runs
+    /// it both ways).
+    const LAYERS: &[Option<Cipher>] = if cfg!(miri) { &[None, Some(Cipher::Rc4), Some(Cipher::Des)] } else { &ALL_LAYERS };
 
     #[test]
     fn round_trips_both_ways_over_many_packets() {
         let ha1 = [0x5au8; 16];
-        for cipher in LAYERS {
+        for &cipher in LAYERS {
             let (mut client, mut server) = pair(&ha1, cipher);
-            // Fewer under Miri, which runs each about 10^4 times slower.
-            for n in 0..if cfg!(miri) { 6 } else { 200usize } {
+            // Under Miri two: enough for the state carried across packets.
+            for n in 0..if cfg!(miri) { 2 } else { 200usize } {
                 let msg: Vec<u8> = (0..n * 7 % 301).map(|i| (i * 31 + n) as u8).collect();
                 for dir in 0..2 {
                     let (from, to) = if dir == 0 { (&mut client, &mut server) } else { (&mut server, &mut client) };
@@ -432,7 +438,7 @@ mod tests {
     #[test]
     fn tampering_replay_reorder_and_truncation_fail() {
         let ha1 = [7u8; 16];
-        for cipher in LAYERS {
+        for &cipher in LAYERS {
             let mut packets = Vec::new();
             let (mut client, _) = pair(&ha1, cipher);
             for n in 0..3 {
@@ -440,7 +446,9 @@ mod tests {
                 client.wrap(format!("message number {n}").as_bytes(), &mut p).unwrap();
                 packets.push(p);
             }
-            let fresh = || pair(&ha1, cipher).1;
+            // A receiving layer that has seen nothing yet.
+            let (c2s, s2c) = derive_keys(&ha1, cipher);
+            let fresh = || Layer::new(&s2c, &c2s, cipher, 65536);
             // Flipped bit in the message, the MAC, the version.
             for at in [0, packets[0].len() - 7, packets[0].len() - 6] {
                 let mut bad = packets[0].clone();
@@ -459,7 +467,6 @@ mod tests {
             server.unwrap(&packets[0], &mut out).unwrap();
             assert_rejected(&mut server, &packets[0], &packets[1]);
             // A packet over our maxbuf.
-            let (c2s, s2c) = derive_keys(&ha1, cipher);
             let mut small = Layer::new(&s2c, &c2s, cipher, packets[0].len() as u32 - 1);
             assert_rejected(&mut small, &packets[0], &packets[0]);
             // A sequence number rewritten to match still fails the MAC
@@ -498,10 +505,12 @@ mod tests {
         // Cyrus's client sets maxoutbuf = server maxbuf - 25 (privacy) or
         // - 16 (integrity); every packet of that size must fit the maxbuf.
         let ha1 = [1u8; 16];
-        for cipher in LAYERS {
+        for &cipher in LAYERS {
             let (mut client, _) = pair(&ha1, cipher);
             let overhead = if cipher.is_some() { Cipher::OVERHEAD } else { INTEGRITY_OVERHEAD } as usize;
-            for maxbuf in [64usize, 65, 66, 67, 68, 69, 70, 71, 72, 4096] {
+            // Every padding length; 4096 too, but not under Miri (minutes).
+            let sizes = [64usize, 65, 66, 67, 68, 69, 70, 71, 72, 4096];
+            for &maxbuf in if cfg!(miri) { &sizes[..9] } else { &sizes[..] } {
                 let mut p = Vec::new();
                 client.wrap(&vec![0u8; maxbuf - overhead], &mut p).unwrap();
                 assert!(p.len() <= maxbuf, "{cipher:?} {maxbuf}");

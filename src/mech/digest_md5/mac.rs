@@ -176,8 +176,15 @@ mod tests {
     }
 
     /// Lengths around every block and padding boundary, and long messages.
-    fn lengths() -> impl Iterator<Item = usize> {
-        (0..300).chain([1000, 4095, 4096, 4097, 65_000, 65_511])
+    /// Under Miri (an MD5 block there takes 20 ms, an RC4 byte about 1) one
+    /// length for each path: no whole block, one or two (0, 60, 124), a
+    /// two-block tail (52, 116), opening a block ahead of MD5 (118, 182).
+    fn lengths() -> Box<dyn Iterator<Item = usize>> {
+        if cfg!(miri) {
+            Box::new([0, 52, 60, 116, 118, 124, 182].into_iter())
+        } else {
+            Box::new((0..300).chain([1000, 4095, 4096, 4097, 65_000, 65_511]))
+        }
     }
 
     #[test]

@@ -282,7 +282,9 @@ mod tests {
         for (key, vectors) in RFC6229 {
             // The key stream XORed into zeros, in uneven pieces so that the
             // 8-byte path, the tail path and the state between calls all run.
-            let mut stream = vec![0u8; 0x1010];
+            // Under Miri (an RC4 byte there takes about a millisecond) the
+            // first 0x110 bytes: the offsets up to 0x100.
+            let mut stream = vec![0u8; if cfg!(miri) { 0x110 } else { 0x1010 }];
             let mut rc4 = Rc4::new(&hex(key));
             let (mut at, mut piece) = (0, 1);
             while at < stream.len() {
@@ -291,7 +293,7 @@ mod tests {
                 at = end;
                 piece = piece * 7 % 61 + 1;
             }
-            for (offset, want) in *vectors {
+            for (offset, want) in vectors.iter().filter(|(offset, _)| offset + 16 <= stream.len()) {
                 assert_eq!(stream[*offset..offset + 16], hex(want)[..], "key {key} offset {offset:#x}");
             }
         }
@@ -300,11 +302,18 @@ mod tests {
     #[test]
     fn matches_the_rc4_crate() {
         use rc4::{KeyInit, StreamCipher};
-        for len in [1usize, 2, 5, 7, 16, 31, 200, 256] {
+        // Under Miri (a key schedule there takes most of a second) the
+        // shortest, an odd and the longest key, and no 1000-byte piece.
+        let (lens, pieces) = if cfg!(miri) {
+            (&[1usize, 7, 256][..], &[0usize, 1, 7, 8, 9, 64][..])
+        } else {
+            (&[1usize, 2, 5, 7, 16, 31, 200, 256][..], &[0usize, 1, 7, 8, 9, 64, 1000][..])
+        };
+        for &len in lens {
             let key: Vec<u8> = (0..len).map(|i| (i * 53 + len * 11) as u8).collect();
             let mut theirs = rc4::Rc4::new_from_slice(&key).unwrap();
             let mut ours = Rc4::new(&key);
-            for piece in [0usize, 1, 7, 8, 9, 64, 1000] {
+            for &piece in pieces {
                 let mut a: Vec<u8> = (0..piece).map(|i| i as u8).collect();
                 let mut b = a.clone();
                 theirs.apply_keystream(&mut a);
@@ -320,7 +329,8 @@ mod tests {
         let (mut stitched, mut alone) = (Rc4::new(&key), Rc4::new(&key));
         let mut state = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
         let mut reference = state;
-        for n in 0..200u32 {
+        // Under Miri, 3 blocks: the stream carried from one to the next.
+        for n in 0..if cfg!(miri) { 3 } else { 200u32 } {
             let block: Vec<u8> = (0..64u32).map(|i| (i * 131 + n * 7919 + (n >> 3)) as u8).collect();
             let block: [u8; 64] = block.try_into().unwrap();
             md5::block_api::compress(&mut reference, &[block]);
