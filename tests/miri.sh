@@ -14,17 +14,43 @@ cargo +nightly miri --version >/dev/null 2>&1 ||
 cargo +nightly miri setup >/dev/null 2>&1 ||
     skip "cargo miri setup failed (it needs the rust-src component: rustup component add rust-src --toolchain nightly)"
 # Separate target dir: Miri's artifacts never mix with the normal build's.
-# Miri runs code about 10^4 times slower: the tests chosen are those of the
+# Miri runs code about 10^4 times slower (a SHA-1 compression takes about
+# 0.1 s, an RC4 key schedule most of a second). Chosen: the tests of the
 # code that parses, frames and keeps state (the core, the parsers of every
-# mechanism's server input, the fake-GSS flows), not the ones that grind
-# through hashes and ciphers (SCRAM's Hi(), the DIGEST-MD5 layer's RC4/DES
-# and MAC, their known-answer tests), which are safe Rust over RustCrypto
-# and take minutes each under Miri.
+# mechanism's server input, the fake-GSS flows), and of the code that grinds
+# through hashes and ciphers (Hi(), SCRAM, DIGEST-MD5's MAC, RC4 and layers)
+# at sizes reduced under cfg(miri), those that pass through a path or a
+# dependency no other one does. The rest of mech::scram and DIGEST-MD5 (more
+# exchanges, the layer's tampering and maxbuf tests, the DES known answers)
+# would add about 10 minutes; `cargo +nightly miri test --lib` runs them all.
 filters=(core:: mech::digest_md5::parse mech::oauth mech::gs2 mech::gssapi mech::ntlm mech::plain
          mech::login mech::anonymous mech::external mech::saslprep mech::cram_md5 mech::registry
          capi::conn::tests::
-         # The DIGEST-MD5 layer's quick ones (seconds each); its round-trip,
-         # tampering and MAC cross-checks take 1.5 to 7 minutes each.
+         # Hi() on every hash, against RFC 6070 and the pbkdf2 crate.
+         mech::hi::
+         # SCRAM at i=2: an exchange and one from the re-authentication
+         # memory, channel binding, and the quick ones.
+         mech::scram::tests::the_second_exchange_reuses_the_keys
+         mech::scram::tests::plus_binds_the_channel
+         mech::scram::tests::plus_rejects_bad_binding
+         mech::scram::tests::initial_challenge_is_ignored
+         mech::scram::tests::random_client_nonce
+         mech::scram::tests::mech_info
+         mech::scram::tests::too_weak
+         # DIGEST-MD5: the RFC exchange, re-authentication, the layer's
+         # bytes and keys, RC4 and HMAC-MD5 against the crates, the layers
+         # (none, RC4, DES) both ways.
+         mech::digest_md5::tests::rfc2831_imap_example
+         mech::digest_md5::tests::needs_server_fqdn
+         mech::digest_md5::tests::latin1_conversion_as_cyrus
+         mech::digest_md5::tests::a_failed_reauthentication_forgets_the_server
+         mech::digest_md5::tests::known_answers::integrity
+         mech::digest_md5::reauth::
+         mech::digest_md5::rc4::tests::matches_the_rc4_crate
+         mech::digest_md5::rc4::tests::stitched_md5_and_rc4_match_each_alone
+         mech::digest_md5::rc4::tests::the_state_is_wiped_on_drop
+         mech::digest_md5::mac::
+         mech::digest_md5::layer::tests::round_trips_both_ways_over_many_packets
          mech::digest_md5::layer::tests::keyed_states_are_wiped_on_drop
          mech::digest_md5::layer::tests::rc4_matches_rfc6229
          mech::digest_md5::layer::tests::key_derivation_known_answers
