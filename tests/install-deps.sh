@@ -6,7 +6,8 @@
 # svnserve, python3-ldap; for Kerberos a private MIT KDC, Cyrus's and
 # Dovecot's GSSAPI plug-ins, Heimdal's GSS-API library, the GSS-API headers
 # of the C tests' acceptor and strace;
-# clang and llvm for the sanitizer builds). Run by
+# clang, llvm and clang's sanitizer run-time libraries (a Recommends only,
+# so not pulled in by --no-install-recommends) for the sanitizer builds). Run by
 # `make check` and by CI (.ci/run); needs root (or passwordless sudo) only
 # when something is missing.
 set -euo pipefail
@@ -14,7 +15,7 @@ pkgs=(build-essential dpkg-dev pkg-config valgrind python3
       libsasl2-dev libsasl2-modules libsasl2-modules-db libsasl2-modules-otp sasl2-bin xz-utils
       ldap-utils slapd dovecot-imapd cyrus-clients subversion python3-ldap
       krb5-kdc krb5-admin-server krb5-user libkrb5-dev libsasl2-modules-gssapi-mit
-      dovecot-gssapi libgssapi3-heimdal strace clang llvm)
+      dovecot-gssapi libgssapi3-heimdal strace clang llvm libclang-rt-dev)
 # Miri and -Zbuild-std (TSan) need these nightly components, when nightly
 # is installed at all (best effort: those steps skip without them).
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then

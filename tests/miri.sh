@@ -22,7 +22,8 @@ cargo +nightly miri setup >/dev/null 2>&1 ||
 # at sizes reduced under cfg(miri), those that pass through a path or a
 # dependency no other one does. The rest of mech::scram and DIGEST-MD5 (more
 # exchanges, the layer's tampering and maxbuf tests, the DES known answers)
-# would add about 10 minutes; `cargo +nightly miri test --lib` runs them all.
+# would add about 6 minutes on an idle core; `cargo +nightly miri test --lib`
+# runs them all.
 filters=(core:: mech::digest_md5::parse mech::oauth mech::gs2 mech::gssapi mech::ntlm mech::plain
          mech::login mech::anonymous mech::external mech::saslprep mech::cram_md5 mech::registry
          capi::conn::tests::
