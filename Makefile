@@ -105,7 +105,7 @@ test-package: deb
 
 # Robustness (each needs nightly Rust and prints a skip line without it).
 FUZZ_SECONDS ?= 60
-FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_SMOKE_SECONDS ?= 20
 
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh

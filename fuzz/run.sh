@@ -7,6 +7,8 @@
 #   FUZZ_SECONDS=3600 fuzz/run.sh
 #   FUZZ_RUNS=10000000 FUZZ_SECONDS=7200 fuzz/run.sh saslutil   stops at whichever comes first
 #   fuzz/run.sh build            build only
+#   FUZZ_SANITIZER=none fuzz/run.sh scram   no AddressSanitizer (long runs of
+#                                targets whose code under test is safe Rust)
 #
 # Needs a nightly toolchain (`cargo +nightly`, for -Zsanitizer and the
 # coverage passes) and a C++ compiler (libfuzzer-sys builds libFuzzer).
@@ -37,7 +39,15 @@ triple=$(rustc +nightly -vV | sed -n 's/^host: //p')
 export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks \
--Zsanitizer=address -Cforce-frame-pointers"
+-Cforce-frame-pointers"
+# Without ASan the binaries go to their own directory, so that neither build
+# invalidates the other.
+bindir="target/$triple/release"
+case "${FUZZ_SANITIZER:-address}" in
+    address) RUSTFLAGS="$RUSTFLAGS -Zsanitizer=address" ;;
+    none) export CARGO_TARGET_DIR=target/nosan; bindir="$CARGO_TARGET_DIR/$triple/release" ;;
+    *) echo "fuzz: FUZZ_SANITIZER is address or none"; exit 2 ;;
+esac
 bins=()
 for t in "${targets[@]}"; do bins+=(--bin "$t"); done
 if ! cargo +nightly build --release --target "$triple" "${bins[@]}"; then
@@ -54,7 +64,7 @@ for t in "${targets[@]}"; do
     log="target/$t.log"
     # Work corpus first (new entries go there), committed seeds second.
     # timeout: a crash report that hangs must not stall the run.
-    ASAN_OPTIONS=detect_leaks=1 timeout -k 10 $((seconds + 120)) "target/$triple/release/$t" -max_total_time="$seconds" -runs="$runs" -timeout=10 \
+    ASAN_OPTIONS=detect_leaks=1 timeout -k 10 $((seconds + 120)) "$bindir/$t" -max_total_time="$seconds" -runs="$runs" -timeout=10 \
         -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 -artifact_prefix="artifacts/$t/" \
         "target/corpus/$t" "corpus/$t" >"$log" 2>&1
     rc=$?

@@ -556,15 +556,20 @@ fn encode(u: &mut Unstructured<'_>, c: &mut Conn) {
 fn decode(u: &mut Unstructured<'_>, c: &mut Conn) {
     let ssf = uint_prop(c, SASL_SSF);
     let honest = c.server.is_some() && !c.desynced && u.arbitrary().unwrap_or(true);
-    let (wire, sent) = if honest {
-        let msg = bytes(u, 0, (c.maxbufsize.min(0xFF_FFFF) as usize).saturating_sub(25).min(200));
+    // The limit the client advertised: a packet over it must be refused
+    // even when the server made it honestly (DES pads an empty message to
+    // 22 bytes, over a maxbufsize of 17).
+    let limit = c.maxbufsize.min(0xFF_FFFF) as usize;
+    let (wire, sent, fits) = if honest {
+        let msg = bytes(u, 0, limit.saturating_sub(25).min(200));
         let p = c.server.as_mut().unwrap().wrap(&msg);
+        let fits = p.len() <= limit;
         let mut w = (p.len() as u32).to_be_bytes().to_vec();
         w.extend_from_slice(&p);
-        (w, msg)
+        (w, msg, fits)
     } else {
         c.desynced = true;
-        (bytes(u, 0, 100), Vec::new())
+        (bytes(u, 0, 100), Vec::new(), false)
     };
     let cut = u.int_in_range(0..=wire.len()).unwrap_or(0);
     let mut got = Vec::new();
@@ -576,7 +581,9 @@ fn decode(u: &mut Unstructured<'_>, c: &mut Conn) {
         let rc = unsafe { sasl_decode(c.conn, chunk.as_ptr().cast(), chunk.len() as c_uint, &mut out, &mut outlen) };
         if rc != SASL_OK {
             c.desynced = true;
-            assert!(!honest, "decode of the test server's packet failed: {rc}");
+            // SAFETY: a live connection.
+            let detail = read_c(unsafe { sasl_errdetail(c.conn) });
+            assert!(!(honest && fits), "decode of the test server's packet failed: {rc} ({})", String::from_utf8_lossy(&detail));
             return;
         }
         got.extend_from_slice(&read_buf(out, outlen));
@@ -585,6 +592,7 @@ fn decode(u: &mut Unstructured<'_>, c: &mut Conn) {
         }
     }
     if honest {
+        assert!(fits, "decoded a {}-byte packet over the advertised {limit}", wire.len() - 4);
         assert_eq!(got, sent, "layer data");
     }
 }
