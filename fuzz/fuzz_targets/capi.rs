@@ -204,8 +204,13 @@ const PROPS: [c_int; 27] = [
 ];
 
 /// What the application passes as SASL_GSS_CREDS: the address of something
-/// that outlives the connection, as a real credential handle does.
-static GSS_CREDS_HANDLE: u8 = 0;
+/// that outlives the connection, as a real credential handle does. Zeroed
+/// and large enough for MIT's credential header, whose self-pointer check
+/// then refuses it: selection asks gss_inquire_cred about it (for
+/// sasl_listmech too) and must pass over GSSAPI. (It was one byte: MIT
+/// read the statics after it as pointers and crashed the run built
+/// without ASan.)
+static GSS_CREDS_HANDLE: [u64; 8] = [0; 8];
 
 fn pick<T: Copy>(u: &mut Unstructured<'_>, from: &[T]) -> T {
     from[u.choose_index(from.len()).unwrap_or(0)]
@@ -358,8 +363,8 @@ fn setprop(u: &mut Unstructured<'_>, c: &mut Conn) {
                 });
                 sasl_setprop(c.conn, prop, (&*cb as *const sasl_channel_binding_t).cast())
             }
-            // An opaque handle the library keeps and hands back, never
-            // reads (no Kerberos mechanism is offered here).
+            // An opaque handle the library keeps and hands back; GSS-API
+            // refuses it as a credential.
             SASL_GSS_CREDS => sasl_setprop(c.conn, prop, (&raw const GSS_CREDS_HANDLE).cast()),
             _ => {
                 let s = cstr(pick(u, &[&b"127.0.0.1;389"[..], b"::1", b"x;y", b"ext-user", b""]));
