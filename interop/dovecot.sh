@@ -27,6 +27,9 @@
 # tokens with its oauth2 passdb, whose introspection URL points at a tiny
 # Python endpoint served here on 127.0.0.1. Nothing leaves the loopback.
 set -u
+# Only for dovecot_services; this script keeps its own helpers and cleanup.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 MECHS=${MECHS:-"PLAIN SCRAM-SHA-1 SCRAM-SHA-256 DIGEST-MD5 OAUTHBEARER XOAUTH2"}
 IMTEST=${IMTEST:-/usr/lib/cyrus/bin/imtest}
@@ -220,32 +223,11 @@ userdb {
   args = uid=dovecot gid=dovecot home=$D/home/%n
 }
 
-service imap-login {
-  inet_listener imap {
-    address = 127.0.0.1
-    port = $IMAP_PORT
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service pop3-login {
-  inet_listener pop3 {
-    port = 0
-  }
-  inet_listener pop3s {
-    port = 0
-  }
-}
+$(dovecot_services "$IMAP_PORT")
 # No brute-force penalty: the wrong-secret cases would slow the next ones.
 service anvil {
   unix_listener anvil-auth-penalty {
     mode = 0
-  }
-}
-service lmtp {
-  unix_listener lmtp {
-    mode = 0600
   }
 }
 EOF

@@ -306,28 +306,7 @@ userdb {
   driver = static
   args = uid=dovecot gid=dovecot home=$DV/home/%n
 }
-service imap-login {
-  inet_listener imap {
-    address = 127.0.0.1
-    port = $IPORT
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service pop3-login {
-  inet_listener pop3 {
-    port = 0
-  }
-  inet_listener pop3s {
-    port = 0
-  }
-}
-service lmtp {
-  unix_listener lmtp {
-    mode = 0600
-  }
-}
+$(dovecot_services "$IPORT")
 EOF
 bg env -u LD_LIBRARY_PATH -u LD_PRELOAD dovecot -F -c "$DV/dovecot.conf" >"$DV/dovecot.out" 2>&1
 wait_for_port "$IPORT" || die "dovecot did not start: $(tail -n 5 "$DV/dovecot.out" "$DV/dovecot.log" 2>/dev/null)"

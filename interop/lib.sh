@@ -7,6 +7,7 @@
 #   client_env MODE            set CLIENT_ENV=(VAR=...) for MODE ldpath|preload
 #   check_linkage NAME BIN     case: BIN under CLIENT_ENV resolves libsasl2 to $LIBSASL
 #   is_rust_impl               the library under test is sasl2-rs (not Cyrus)
+#   dovecot_services PORT      dovecot.conf lines: IMAP on 127.0.0.1:PORT only
 #   free_port / wait_for_port PORT / wait_for_socket PATH / urlencode STRING
 #   bg CMD...                  start a server in the background, killed by pid on exit
 #   pass NAME / fail NAME WHY / skip / summary (prints "SCRIPT: N passed, M failed")
@@ -162,4 +163,33 @@ wait_for_socket() {
 
 urlencode() {
     python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"
+}
+
+# dovecot_services PORT: the service blocks of a private dovecot.conf: IMAP
+# on 127.0.0.1:PORT, no IMAPS or POP3 listener, LMTP on a private socket.
+dovecot_services() {
+    cat <<EOF
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $1
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    port = 0
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+}
+service lmtp {
+  unix_listener lmtp {
+    mode = 0600
+  }
+}
+EOF
 }

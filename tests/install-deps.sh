@@ -3,7 +3,8 @@
 # toolchain and valgrind, Cyrus's library, headers, plug-ins and tools (the
 # reference, the server side and, for OTP, a plug-in served through ours),
 # and the real servers and clients of the interop tests (slapd, dovecot,
-# svnserve, python3-ldap; for Kerberos a private MIT KDC, Cyrus's and
+# svnserve, python3-ldap, mbsync (isync), memcached with libmemcached's
+# tools; for Kerberos a private MIT KDC, Cyrus's and
 # Dovecot's GSSAPI plug-ins, Heimdal's GSS-API library, the GSS-API headers
 # of the C tests' acceptor and strace;
 # clang, llvm and clang's sanitizer run-time libraries (a Recommends only,
@@ -14,6 +15,7 @@ set -euo pipefail
 pkgs=(build-essential dpkg-dev pkg-config valgrind python3
       libsasl2-dev libsasl2-modules libsasl2-modules-db libsasl2-modules-otp sasl2-bin xz-utils
       ldap-utils slapd dovecot-imapd cyrus-clients subversion python3-ldap
+      isync memcached libmemcached-tools
       krb5-kdc krb5-admin-server krb5-user libkrb5-dev libsasl2-modules-gssapi-mit
       dovecot-gssapi libgssapi3-heimdal strace clang llvm libclang-rt-dev)
 # Miri and -Zbuild-std (TSan) need these nightly components, when nightly
