@@ -65,8 +65,9 @@ need_pkgs() {
     for p in "$@"; do pkg_installed "$p" || missing+=("$p"); done
     [ ${#missing[@]} -eq 0 ] && return 0
     [ "$(id -u)" -eq 0 ] || die "missing packages ${missing[*]} and not root"
-    # slapd: no system instance (no config, no service start).
+    # slapd, postfix: no system instance (no config, no service start).
     echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
     local made_policy=0
     if [ ! -e /usr/sbin/policy-rc.d ]; then
         printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d

@@ -4,9 +4,9 @@
 # reference, the server side and, for OTP, a plug-in served through ours),
 # and the real servers and clients of the interop tests (slapd, dovecot,
 # svnserve, python3-ldap, mbsync (isync), memcached with libmemcached's
-# tools; for Kerberos a private MIT KDC, Cyrus's and
-# Dovecot's GSSAPI plug-ins, Heimdal's GSS-API library, the GSS-API headers
-# of the C tests' acceptor and strace;
+# tools, Postfix and Dovecot's submission service; for Kerberos a private
+# MIT KDC, Cyrus's and Dovecot's GSSAPI plug-ins, Heimdal's GSS-API
+# library, the GSS-API headers of the C tests' acceptor and strace;
 # clang, llvm and clang's sanitizer run-time libraries (a Recommends only,
 # so not pulled in by --no-install-recommends) for the sanitizer builds). Run by
 # `make check` and by CI (.ci/run); needs root (or passwordless sudo) only
@@ -15,7 +15,7 @@ set -euo pipefail
 pkgs=(build-essential dpkg-dev pkg-config valgrind python3
       libsasl2-dev libsasl2-modules libsasl2-modules-db libsasl2-modules-otp sasl2-bin xz-utils
       ldap-utils slapd dovecot-imapd cyrus-clients subversion python3-ldap
-      isync memcached libmemcached-tools
+      isync memcached libmemcached-tools postfix dovecot-submissiond
       krb5-kdc krb5-admin-server krb5-user libkrb5-dev libsasl2-modules-gssapi-mit
       dovecot-gssapi libgssapi3-heimdal strace clang llvm libclang-rt-dev)
 # Miri and -Zbuild-std (TSan) need these nightly components, when nightly
@@ -32,8 +32,9 @@ done
 sudo=()
 [ "$(id -u)" = 0 ] || sudo=(sudo -n)
 echo "install-deps: installing ${missing[*]}"
-# slapd: no system instance (no configuration, no service start).
+# slapd, postfix: no system instance (no configuration, no service start).
 echo "slapd slapd/no_configuration boolean true" | "${sudo[@]}" debconf-set-selections
+echo "postfix postfix/main_mailer_type select No configuration" | "${sudo[@]}" debconf-set-selections
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" flock /tmp/apt.lock apt-get install -y -qq --no-install-recommends \
