@@ -4,7 +4,8 @@
 # reference, the server side and, for OTP, a plug-in served through ours),
 # and the real servers and clients of the interop tests (slapd, dovecot,
 # svnserve, python3-ldap, mbsync (isync), memcached with libmemcached's
-# tools, Postfix and Dovecot's submission service; for Kerberos a private
+# tools, Postfix and Dovecot's submission service, libvirtd and virsh; for
+# Kerberos a private
 # MIT KDC, Cyrus's and Dovecot's GSSAPI plug-ins, Heimdal's GSS-API
 # library, the GSS-API headers of the C tests' acceptor and strace;
 # clang, llvm and clang's sanitizer run-time libraries (a Recommends only,
@@ -16,6 +17,7 @@ pkgs=(build-essential dpkg-dev pkg-config valgrind python3
       libsasl2-dev libsasl2-modules libsasl2-modules-db libsasl2-modules-otp sasl2-bin xz-utils
       ldap-utils slapd dovecot-imapd cyrus-clients subversion python3-ldap
       isync memcached libmemcached-tools postfix dovecot-submissiond
+      libvirt-daemon libvirt-clients
       krb5-kdc krb5-admin-server krb5-user libkrb5-dev libsasl2-modules-gssapi-mit
       dovecot-gssapi libgssapi3-heimdal strace clang llvm libclang-rt-dev)
 # Miri and -Zbuild-std (TSan) need these nightly components, when nightly
@@ -36,6 +38,16 @@ echo "install-deps: installing ${missing[*]}"
 echo "slapd slapd/no_configuration boolean true" | "${sudo[@]}" debconf-set-selections
 echo "postfix postfix/main_mailer_type select No configuration" | "${sudo[@]}" debconf-set-selections
 export DEBIAN_FRONTEND=noninteractive
+# No service of the installed servers is started (the tests start their own).
+made_policy=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${sudo[@]}" chmod 755 /usr/sbin/policy-rc.d
+    made_policy=1
+fi
 "${sudo[@]}" apt-get update -qq
+rc=0
 "${sudo[@]}" flock /tmp/apt.lock apt-get install -y -qq --no-install-recommends \
-    -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
+    -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null || rc=$?
+[ $made_policy = 1 ] && "${sudo[@]}" rm -f /usr/sbin/policy-rc.d
+exit $rc
