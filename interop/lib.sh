@@ -8,6 +8,7 @@
 #   check_linkage NAME BIN     case: BIN under CLIENT_ENV resolves libsasl2 to $LIBSASL
 #   is_rust_impl               the library under test is sasl2-rs (not Cyrus)
 #   dovecot_services PORT      dovecot.conf lines: IMAP on 127.0.0.1:PORT only
+#   start_dovecot_imap CONF    a private IMAP dovecot on $T/passwd (sets IMAP_PORT)
 #   free_port / wait_for_port PORT / wait_for_socket PATH / urlencode STRING
 #   bg CMD...                  start a server in the background, killed by pid on exit
 #   pass NAME / fail NAME WHY / skip / summary (prints "SCRIPT: N passed, M failed")
@@ -193,4 +194,59 @@ service lmtp {
   }
 }
 EOF
+}
+
+# start_dovecot_imap EXTRA: starts a private dovecot in $T serving IMAP on
+# 127.0.0.1:$IMAP_PORT (a free port, chosen here), users from the
+# passwd-file $T/passwd (plaintext passwords, so every mechanism works),
+# homes under $T/home, no brute-force penalty (wrong-password cases would
+# slow the next ones). EXTRA: more dovecot.conf lines (auth_mechanisms ...).
+start_dovecot_imap() {
+    local extra=$1 try
+    mkdir -p "$T/run" "$T/state" "$T/home"
+    chmod 0755 "$T"
+    chown -R dovecot:dovecot "$T/home"
+    chmod 0644 "$T/passwd"
+    for try in 1 2 3; do
+        IMAP_PORT=$(free_port)
+        cat >"$T/dovecot.conf" <<EOF
+base_dir = $T/run
+state_dir = $T/state
+instance_name = $SCRIPT_NAME-interop-$$
+log_path = $T/dovecot.log
+auth_verbose = yes
+auth_failure_delay = 0
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+default_internal_user = dovecot
+default_login_user = dovenull
+first_valid_uid = 1
+mail_location = maildir:~/Maildir
+$extra
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN $T/passwd
+}
+userdb {
+  driver = static
+  args = uid=dovecot gid=dovecot home=$T/home/%n
+}
+$(dovecot_services "$IMAP_PORT")
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
+EOF
+        doveconf -c "$T/dovecot.conf" -n >"$T/doveconf.out" 2>&1 ||
+            die "dovecot rejects the configuration: $(tail -3 "$T/doveconf.out")"
+        bg dovecot -F -c "$T/dovecot.conf" >"$T/dovecot.out" 2>&1
+        if wait_for_port "$IMAP_PORT" && kill -0 "${BG_PIDS[-1]}" 2>/dev/null; then
+            return 0
+        fi
+        kill "${BG_PIDS[-1]}" 2>/dev/null
+    done
+    die "dovecot did not start: $(tail -5 "$T/dovecot.log" "$T/dovecot.out" 2>/dev/null)"
 }

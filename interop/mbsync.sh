@@ -24,60 +24,11 @@ WRONG_PASSWORD='not-the-password'
 SUBJECT="mbsync interop $$"
 
 # --- dovecot ----------------------------------------------------------------
-chmod 0755 "$T"
-mkdir -p "$T/run" "$T/state" "$T/home/$USER_NAME/Maildir/"{new,cur,tmp}
+mkdir -p "$T/home/$USER_NAME/Maildir/"{new,cur,tmp}
 printf '%s:{PLAIN}%s\n' "$USER_NAME" "$PASSWORD" >"$T/passwd"
-chmod 0644 "$T/passwd"
 printf 'From: bob@example.org\r\nTo: alice@example.org\r\nSubject: %s\r\n\r\nhello\r\n' "$SUBJECT" \
     >"$T/home/$USER_NAME/Maildir/new/1700000000.1.interop"
-chown -R dovecot:dovecot "$T/home"
-
-start_dovecot() {
-    IMAP_PORT=$(free_port)
-    cat >"$T/dovecot.conf" <<EOF
-base_dir = $T/run
-state_dir = $T/state
-instance_name = mbsync-interop-$$
-log_path = $T/dovecot.log
-auth_verbose = yes
-auth_failure_delay = 0
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login cram-md5 digest-md5 scram-sha-1 scram-sha-256
-default_internal_user = dovecot
-default_login_user = dovenull
-first_valid_uid = 1
-mail_location = maildir:~/Maildir
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN $T/passwd
-}
-userdb {
-  driver = static
-  args = uid=dovecot gid=dovecot home=$T/home/%n
-}
-$(dovecot_services "$IMAP_PORT")
-# No brute-force penalty: the wrong-password cases would slow the next ones.
-service anvil {
-  unix_listener anvil-auth-penalty {
-    mode = 0
-  }
-}
-EOF
-    doveconf -c "$T/dovecot.conf" -n >"$T/doveconf.out" 2>&1 ||
-        die "dovecot rejects the configuration: $(cat "$T/doveconf.out")"
-    bg dovecot -F -c "$T/dovecot.conf" >"$T/dovecot.out" 2>&1
-    DOVECOT_PID=${BG_PIDS[-1]}
-    wait_for_port "$IMAP_PORT" && kill -0 "$DOVECOT_PID" 2>/dev/null
-}
-started=
-for _ in 1 2 3; do
-    if start_dovecot; then started=1; break; fi
-    kill "$DOVECOT_PID" 2>/dev/null
-done
-[ -n "$started" ] || die "dovecot did not start: $(tail -5 "$T/dovecot.log" "$T/dovecot.out" 2>/dev/null)"
+start_dovecot_imap "auth_mechanisms = plain login cram-md5 digest-md5 scram-sha-1 scram-sha-256"
 echo "# dovecot $(dovecot --version) on 127.0.0.1:$IMAP_PORT; $(mbsync --version)"
 
 # --- the cases --------------------------------------------------------------

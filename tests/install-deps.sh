@@ -4,8 +4,8 @@
 # reference, the server side and, for OTP, a plug-in served through ours),
 # and the real servers and clients of the interop tests (slapd, dovecot,
 # svnserve, python3-ldap, mbsync (isync), memcached with libmemcached's
-# tools, Postfix and Dovecot's submission service, libvirtd and virsh; for
-# Kerberos a private
+# tools, Postfix and Dovecot's submission service, libvirtd and virsh,
+# Perl's Authen::SASL with its Cyrus backend; for Kerberos a private
 # MIT KDC, Cyrus's and Dovecot's GSSAPI plug-ins, Heimdal's GSS-API
 # library, the GSS-API headers of the C tests' acceptor and strace;
 # clang, llvm and clang's sanitizer run-time libraries (a Recommends only,
@@ -17,7 +17,7 @@ pkgs=(build-essential dpkg-dev pkg-config valgrind python3
       libsasl2-dev libsasl2-modules libsasl2-modules-db libsasl2-modules-otp sasl2-bin xz-utils
       ldap-utils slapd dovecot-imapd cyrus-clients subversion python3-ldap
       isync memcached libmemcached-tools postfix dovecot-submissiond
-      libvirt-daemon libvirt-clients
+      libvirt-daemon libvirt-clients libauthen-sasl-cyrus-perl libauthen-sasl-perl
       krb5-kdc krb5-admin-server krb5-user libkrb5-dev libsasl2-modules-gssapi-mit
       dovecot-gssapi libgssapi3-heimdal strace clang llvm libclang-rt-dev)
 # Miri and -Zbuild-std (TSan) need these nightly components, when nightly
