@@ -65,12 +65,18 @@ static NAME_BYTE: [bool; 256] = {
     table
 };
 
-/// Mechanism names compare ignoring ASCII case. Many of ours share a length
-/// and a prefix (SCRAM-SHA-224 ... -512): the last byte, compared first,
-/// tells most of them apart at once.
-fn same_name(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.len() == b.len() && a.last().is_none_or(|x| x.eq_ignore_ascii_case(&b[b.len() - 1])) && a.eq_ignore_ascii_case(b)
+/// Where `name` is in `available`. Mechanism names compare ignoring ASCII
+/// case. The length and last byte of the name are taken once and checked
+/// first: many of ours share a length and a prefix (SCRAM-SHA-224 ...
+/// -512), and the last byte tells most of them apart at once.
+fn position_of(available: &[&'static MechInfo], name: &str) -> Option<usize> {
+    let name = name.as_bytes();
+    let last = name.last()?.to_ascii_uppercase();
+    let len = name.len();
+    available.iter().position(|m| {
+        let m = m.name.as_bytes();
+        m.len() == len && m[len - 1].to_ascii_uppercase() == last && m.eq_ignore_ascii_case(name)
+    })
 }
 
 fn strip_plus(name: &str) -> Option<&str> {
@@ -104,7 +110,7 @@ pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -
             }
             None => (name, &mut *plain_set),
         };
-        if let Some(i) = available.iter().position(|m| same_name(m.name, base)) {
+        if let Some(i) = position_of(available, base) {
             set[i / 64] |= 1 << (i % 64);
         }
     }
