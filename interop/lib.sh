@@ -9,6 +9,7 @@
 #   is_rust_impl               the library under test is sasl2-rs (not Cyrus)
 #   dovecot_services PORT      dovecot.conf lines: IMAP on 127.0.0.1:PORT only
 #   start_dovecot_imap CONF    a private IMAP dovecot on $T/passwd (sets IMAP_PORT)
+#   log_size FILE / wait_log FILE OFFSET REGEX   a server log line since OFFSET, waited for
 #   free_port / wait_for_port PORT / wait_for_socket PATH / urlencode STRING
 #   bg CMD...                  start a server in the background, killed by pid on exit
 #   pass NAME / fail NAME WHY / skip / summary (prints "SCRIPT: N passed, M failed")
@@ -249,4 +250,21 @@ EOF
         kill "${BG_PIDS[-1]}" 2>/dev/null
     done
     die "dovecot did not start: $(tail -5 "$T/dovecot.log" "$T/dovecot.out" 2>/dev/null)"
+}
+
+# log_size FILE: where the next line of a server's log will start (for wait_log).
+log_size() {
+    echo $(($(stat -c %s "$1" 2>/dev/null || echo 0) + 1))
+}
+
+# wait_log FILE OFFSET REGEX: until a line matching REGEX (grep) is in FILE
+# after OFFSET (servers log a session when it ends, a moment after the
+# client is done), 10 s at most. Prints what FILE gained since OFFSET.
+wait_log() {
+    local _
+    for _ in $(seq 100); do
+        tail -c +"$2" "$1" 2>/dev/null | grep -q -- "$3" && break
+        sleep 0.1
+    done
+    tail -c +"$2" "$1" 2>/dev/null
 }

@@ -63,12 +63,12 @@ Patterns INBOX
 Create Near
 SyncState *
 EOF
-    log_from=$(($(stat -c %s "$T/dovecot.log" 2>/dev/null || echo 0) + 1))
+    log_from=$(log_size "$T/dovecot.log")
     client_env "$mode"
     env "${CLIENT_ENV[@]}" timeout -k 5 30 mbsync -c "$dir/mbsyncrc" interop </dev/null >"$dir/out" 2>&1
     rc=$?
-    sleep 0.2 # dovecot writes its log line as the connection ends
-    since=$(tail -c +"$log_from" "$T/dovecot.log")
+    # Dovecot logs the login, or the failure as the connection ends.
+    since=$(wait_log "$T/dovecot.log" "$log_from" "method=$want,")
     local logged_in synced
     logged_in=$(printf '%s\n' "$since" | grep -c "imap-login: Info: Login: user=<$USER_NAME>, method=$want,")
     synced=$(grep -rl "^Subject: $SUBJECT" "$dir/local" 2>/dev/null | wc -l)

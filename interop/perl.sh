@@ -36,13 +36,12 @@ echo "# dovecot $(dovecot --version) on 127.0.0.1:$IMAP_PORT; Authen::SASL::Cyru
 run_case() {
     local mode=$1 name="$1/$2/$4" list=$3 kind=$4 want=$5 who=$6 secret=$PASSWORD from rc since
     [ "$kind" = wrong ] && secret=$WRONG_PASSWORD
-    from=$(($(stat -c %s "$T/dovecot.log") + 1))
+    from=$(log_size "$T/dovecot.log")
     client_env "$mode"
     env "${CLIENT_ENV[@]}" timeout -k 5 20 perl "$CLIENT" "$IMAP_PORT" "$list" "$USER_NAME" "$secret" "$REALM" \
         >"$T/out" 2>&1
     rc=$?
-    sleep 0.2
-    since=$(tail -c +"$from" "$T/dovecot.log")
+    since=$(wait_log "$T/dovecot.log" "$from" "method=$want,")
     local chose
     chose=$(sed -n 's/^mechanism: //p' "$T/out")
     if [ "$chose" != "$want" ]; then

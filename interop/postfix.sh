@@ -222,9 +222,9 @@ run_case() {
     [ "$kind" = wrong ] && secret=$WRONG_PASSWORD
     [ "$mech" = any ] && filter=""
     configure "$mode" "$filter" "$secret"
-    pf_from=$(($(stat -c %s "$PF/maillog" 2>/dev/null || echo 0) + 1))
-    dv_from=$(($(stat -c %s "$T/dv/dovecot.log" 2>/dev/null || echo 0) + 1))
-    sink_from=$(($(stat -c %s "$T/sink.mbox" 2>/dev/null || echo 0) + 1))
+    pf_from=$(log_size "$PF/maillog")
+    dv_from=$(log_size "$T/dv/dovecot.log")
+    sink_from=$(log_size "$T/sink.mbox")
     rm -f "$PF"/ld.*
     if [ "$POSTFIX_UP" != "$mode" ]; then
         # Started afresh in each mode: every daemon gets the new environment.
@@ -239,15 +239,14 @@ run_case() {
     printf 'From: bob@example.org\nTo: carol@example.net\nSubject: %s\n\nhello\n' "$subject" |
         sendmail -C "$PF" -f bob@example.org carol@example.net ||
         { fail "$name" "sendmail failed"; return; }
-    # The message is sent or deferred within a few seconds.
-    for _ in $(seq 100); do
+    # The message is sent or deferred within a few seconds (30 at most).
+    for _ in $(seq 300); do
         status=$(tail -c +"$pf_from" "$PF/maillog" 2>/dev/null | sed -n 's/.* relay=.* status=\([a-z]*\).*/\1/p' | head -1)
         [ -n "$status" ] && break
         sleep 0.1
     done
-    sleep 0.2
     since_pf=$(tail -c +"$pf_from" "$PF/maillog" 2>/dev/null)
-    since_dv=$(tail -c +"$dv_from" "$T/dv/dovecot.log" 2>/dev/null)
+    since_dv=$(wait_log "$T/dv/dovecot.log" "$dv_from" "method=$want,")
     logins=$(printf '%s\n' "$since_dv" | grep -c "submission-login: Info: Login: user=<$USER_NAME>, method=$want,")
     local arrived
     arrived=$(tail -c +"$sink_from" "$T/sink.mbox" 2>/dev/null | grep -c "^Subject: $subject")
