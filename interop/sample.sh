@@ -27,6 +27,12 @@ OURS=$(readlink -f "$LIBSASL")
 CYRUS=$(readlink -f "$(ldconfig -p | awk '$1 == "libsasl2.so.2" && /x86-64|64bit|aarch64/ {print $NF; exit}')")
 printf secret | saslpasswd2 -f "$T/sasldb2" -p -c -u "$REALM" user
 printf bosspw | saslpasswd2 -f "$T/sasldb2" -p -c -u "$REALM" boss
+# Non-ASCII names and passwords (UTF-8): a password with a no-break space,
+# which SASLprep would turn into a space, and a name with an umlaut whose
+# password starts with the ligature U+FB01, which SASLprep would make "fi".
+NBSP_PW=$(printf 'a\xc2\xa0b') LIG_PW=$(printf '\xef\xac\x81x') UMLAUT=$(printf 'j\xc3\xbcrgen')
+printf %s "$NBSP_PW" | saslpasswd2 -f "$T/sasldb2" -p -c -u "$REALM" nbsp
+printf %s "$LIG_PW" | saslpasswd2 -f "$T/sasldb2" -p -c -u "$REALM" "$UMLAUT"
 
 # ntlm_responses DIR: the NTLM responses in the client's AUTHENTICATE message:
 # "v2" (LMv2 and NTv2), "v1" (NTLMv1 alone) or what else it holds.
@@ -179,6 +185,14 @@ for MODE in $MODES; do
     done
     run SCRAM-SHA-256-server-last ok secret SCRAM-SHA-256 "-l" "-a user -l" "$U"
     run SCRAM-SHA-256-wrong-password fail wrong SCRAM-SHA-256 "" "-a user" "$BADPW"
+
+    # Names and passwords go out as the application gave them, as Cyrus's
+    # client sends them and Cyrus's server hashes them (no SASLprep; README).
+    for mech in PLAIN CRAM-MD5 DIGEST-MD5 SCRAM-SHA-1 SCRAM-SHA-256; do
+        run "$mech-utf8-password" ok "$NBSP_PW" "$mech" "" "-a nbsp" "server:Username: nbsp@$REALM"
+        run "$mech-utf8-name" ok "$LIG_PW" "$mech" "" "-a $UMLAUT" "server:Username: $UMLAUT@$REALM"
+    done
+    run SCRAM-SHA-256-saslprepped-password fail "a b" SCRAM-SHA-256 "" "-a nbsp" "$BADPW"
 done
 
 summary

@@ -63,6 +63,10 @@ fn run(u: &mut Unstructured<'_>) {
     let max_iterations = u.int_in_range(1..=64u32).unwrap_or(16);
     let option = if u.arbitrary().unwrap_or(false) { format!(" {max_iterations} ") } else { max_iterations.to_string() };
     session.options.push((mech::scram::MAX_ITERATIONS_OPTION, option));
+    let saslprep = u.arbitrary().unwrap_or(false);
+    if saslprep || u.arbitrary().unwrap_or(false) {
+        session.options.push((mech::scram::SASLPREP_OPTION, if saslprep { " Yes" } else { "off" }.to_owned()));
+    }
     let iterations = u.int_in_range(1..=max_iterations + 2).unwrap_or(1);
     let secrets: [&[u8]; 1] = [&session.password.clone()];
 
@@ -73,7 +77,7 @@ fn run(u: &mut Unstructured<'_>) {
         Ok(other) => panic!("SCRAM after one step: {other:?}"),
         Err(e) => {
             check_error(&e, &secrets, &[]);
-            let empty_user = prep(session.authname.as_bytes()).is_empty();
+            let empty_user = session.authname.is_empty() || (saslprep && prep(session.authname.as_bytes()).is_empty());
             assert!(empty_user, "client-first failed: {e}");
             assert_eq!(e.code, Code::BadParam);
             return;
@@ -93,6 +97,7 @@ fn run(u: &mut Unstructured<'_>) {
         iterations,
         &gs2_flag,
         &binding.data,
+        saslprep,
     );
     if u.arbitrary().unwrap_or(false) {
         server.extension = Some(format!("x={}", string(u, 8, Some(ALNUM))));

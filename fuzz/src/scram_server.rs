@@ -106,8 +106,9 @@ fn unescape(s: &str) -> Option<String> {
     Some(out)
 }
 
-/// SASLprep, or the string unprepared where SASLprep refuses it (the
-/// interoperable choice the library documents).
+/// SASLprep, or the string unprepared where SASLprep refuses it (what the
+/// library does with its `scram_saslprep` option; without it, strings are
+/// sent as they are).
 pub fn prep(s: &[u8]) -> Vec<u8> {
     match std::str::from_utf8(s).ok().and_then(|t| stringprep::saslprep(t).ok()) {
         Some(p) => p.as_bytes().to_vec(),
@@ -153,12 +154,14 @@ impl Server {
         iterations: u32,
         gs2_flag: &str,
         cb_data: &[u8],
+        saslprep: bool,
     ) -> Self {
+        let prepared = |s: &[u8]| if saslprep { prep(s) } else { s.to_vec() };
         Server {
             hash,
-            user: prep(user.as_bytes()),
+            user: prepared(user.as_bytes()),
             authzid: authzid.map(str::to_owned),
-            password: prep(password),
+            password: prepared(password),
             snonce: snonce.to_owned(),
             salt: salt.to_vec(),
             iterations,

@@ -226,6 +226,21 @@ pub fn client_nonce(session: &mut dyn Session, len: usize) -> Result<String> {
     Ok(base64::engine::general_purpose::STANDARD.encode(raw))
 }
 
+/// A yes/no option through `SASL_CB_GETOPT`: `default` when unset, or
+/// (with a warning naming `mech`) when the value is neither.
+pub fn flag_option(session: &mut dyn Session, mech: &str, name: &str, default: bool) -> bool {
+    let Some(value) = session.option(name) else { return default };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "no" | "n" | "false" | "f" | "off" | "0" => false,
+        "yes" | "y" | "true" | "t" | "on" | "1" => true,
+        _ => {
+            let default = if default { "yes" } else { "no" };
+            session.log(LogLevel::Warn, &format!("{mech}: invalid {name} value {value:?}; using {default}"));
+            default == "yes"
+        }
+    }
+}
+
 /// Appends `name` as an RFC 5802 `saslname` (GS2 and SCRAM): `,` becomes
 /// `=2C` and `=` becomes `=3D`; other bytes are copied as they are.
 pub fn push_saslname(out: &mut Vec<u8>, name: &[u8]) {

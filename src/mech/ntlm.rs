@@ -253,24 +253,11 @@ fn parse_target_info(mut rest: &[u8]) -> Result<AvPairs> {
     }
 }
 
-/// Whether to answer with NTLMv2 (the default) or NTLMv1.
-fn use_v2(session: &mut dyn Session) -> bool {
-    let Some(value) = session.option(V2_OPTION) else { return true };
-    match value.trim().to_ascii_lowercase().as_str() {
-        "no" | "n" | "false" | "f" | "off" | "0" => false,
-        "yes" | "y" | "true" | "t" | "on" | "1" => true,
-        _ => {
-            session.log(LogLevel::Warn, &format!("NTLM: invalid {V2_OPTION} value {value:?}; using NTLMv2"));
-            true
-        }
-    }
-}
-
 /// The AUTHENTICATE message for `challenge`.
 fn answer(challenge: &Challenge, user: &str, password: &[u8], session: &mut dyn Session) -> Result<Vec<u8>> {
     let domain = upper(&challenge.domain);
     let nt_hash = nt_hash(password);
-    let (lm, nt) = if use_v2(session) {
+    let (lm, nt) = if flag_option(session, "NTLM", V2_OPTION, true) {
         let mut client_challenge = [0u8; 8];
         session.random(&mut client_challenge)?;
         let key = ntowf_v2(&nt_hash, user, &domain);

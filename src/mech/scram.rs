@@ -13,15 +13,16 @@
 //!
 //! Interoperability choices (the peers that matter are Cyrus's server and
 //! Dovecot):
-//! * The user name and the password go through SASLprep as RFC 5802 asks.
-//!   When SASLprep refuses one (control or unassigned characters, a mix of
-//!   right-to-left and left-to-right text, a name or password that is not
-//!   UTF-8, as a Latin-1 one), it is used unprepared instead of failing: Cyrus (client and server) and
-//!   Dovecot never prepare either string (Dovecot: "FIXME: credentials should
-//!   be SASLprepped"), so the raw bytes are exactly what those servers hash,
-//!   and a strict RFC server would refuse such a string whatever we sent.
-//!   Strings SASLprep accepts are sent prepared; for ASCII (the overwhelming
-//!   case) that is the string unchanged.
+//! * The user name and the password are sent as the application gave them,
+//!   as Cyrus's client does: Cyrus's server and Dovecot ("FIXME:
+//!   credentials should be SASLprepped") never prepare either string, so the
+//!   raw bytes are what they look up and hash. RFC 5802's SASLprep would
+//!   lock out exactly the users whose strings it changes (a no-break space,
+//!   a ligature, a decomposed accent), who can log in with Cyrus today. The
+//!   `scram_saslprep` option turns SASLprep on for servers that prepare;
+//!   a string SASLprep refuses (control or unassigned characters, mixed
+//!   directions, not UTF-8) is then still sent unprepared, since a strict
+//!   server would refuse it whatever we sent.
 //! * The authzid (`a=`) is not prepared: GS2 (RFC 5801) sends it as is.
 //! * A non-empty server challenge before the client-first message is
 //!   ignored, as Cyrus does.
@@ -62,6 +63,11 @@ scram_info!(SCRAM_SHA_512, "SCRAM-SHA-512", 512, sha2::Sha512);
 
 /// The option that sets the largest iteration count we compute.
 pub const MAX_ITERATIONS_OPTION: &str = "scram_max_iterations";
+
+/// The option that prepares the user name and password with SASLprep
+/// (RFC 4013), as RFC 5802 asks; off by default, as in Cyrus (see the
+/// module notes).
+pub const SASLPREP_OPTION: &str = "scram_saslprep";
 
 /// The option that turns off the re-authentication cache ("no", "off",
 /// "false" or "0"); on by default.
@@ -363,30 +369,37 @@ impl<H: ScramHash> Scram<H> {
         if authid.contains(&0) || authzid.as_deref().is_some_and(|z| z.contains(&0)) {
             return Err(Error::bad_param(format!("{} identities cannot contain NUL", H::NAME)));
         }
-        let prepared = std::str::from_utf8(&authid).map_err(|_| ()).and_then(|a| saslprep(a).map_err(|_| ()));
-        let username: std::borrow::Cow<'_, [u8]> = match prepared {
-            Ok(u) if u.is_empty() => {
-                return Err(Error::bad_param("the authentication name is empty after SASLprep"));
+        let prepare = flag_option(session, H::NAME, SASLPREP_OPTION, false);
+        let username: std::borrow::Cow<'_, [u8]> = if prepare {
+            match std::str::from_utf8(&authid).map_err(|_| ()).and_then(|a| saslprep(a).map_err(|_| ())) {
+                Ok(u) if u.is_empty() => {
+                    return Err(Error::bad_param("the authentication name is empty after SASLprep"));
+                }
+                Ok(std::borrow::Cow::Borrowed(u)) => u.as_bytes().into(),
+                Ok(std::borrow::Cow::Owned(u)) => u.into_bytes().into(),
+                Err(()) => {
+                    session.log(
+                        LogLevel::Warn,
+                        &format!("{}: the user name is not valid for SASLprep; sending it unprepared", H::NAME),
+                    );
+                    authid.as_slice().into()
+                }
             }
-            Ok(std::borrow::Cow::Borrowed(u)) => u.as_bytes().into(),
-            Ok(std::borrow::Cow::Owned(u)) => u.into_bytes().into(),
-            Err(()) => {
-                session.log(
-                    LogLevel::Warn,
-                    &format!("{}: the user name is not valid for SASLprep; sending it unprepared", H::NAME),
-                );
-                authid.as_slice().into()
-            }
+        } else {
+            authid.as_slice().into()
         };
-        // See the module notes: the raw password is what Cyrus and Dovecot hash.
-        let password = match saslprep_secret(raw_password) {
-            Ok(prepared) => prepared,
-            Err(raw_password) => {
-                session.log(
-                    LogLevel::Debug,
-                    &format!("{}: the password is not valid for SASLprep; using it unprepared", H::NAME),
-                );
-                raw_password
+        let password = if !prepare {
+            raw_password
+        } else {
+            match saslprep_secret(raw_password) {
+                Ok(prepared) => prepared,
+                Err(raw_password) => {
+                    session.log(
+                        LogLevel::Debug,
+                        &format!("{}: the password is not valid for SASLprep; using it unprepared", H::NAME),
+                    );
+                    raw_password
+                }
             }
         };
 
@@ -455,7 +468,7 @@ impl<H: ScramHash> Scram<H> {
 
         let auth_message: [&[u8]; 5] =
             [&first.first_bare, b",", input, b",", final_bare.as_bytes()];
-        let mut cache = cache_enabled(session).then(|| CacheEntry {
+        let mut cache = flag_option(session, H::NAME, CACHE_OPTION, true).then(|| CacheEntry {
             name: H::NAME,
             password: first.password.clone(),
             salt: server.salt.clone(),
@@ -515,19 +528,6 @@ impl CacheEntry {
             (Some(keys), true) => session.remember(&id, keys),
             (None, false) => session.forget(&id),
             _ => {}
-        }
-    }
-}
-
-/// Whether the re-authentication cache is on (the `scram_cache` option).
-fn cache_enabled(session: &mut dyn Session) -> bool {
-    match session.option(CACHE_OPTION).as_deref().map(str::trim) {
-        None => true,
-        Some(v) if ["no", "off", "false", "0"].iter().any(|f| v.eq_ignore_ascii_case(f)) => false,
-        Some(v) if ["yes", "on", "true", "1"].iter().any(|t| v.eq_ignore_ascii_case(t)) => true,
-        Some(v) => {
-            session.log(LogLevel::Warn, &format!("invalid {CACHE_OPTION} value {v:?}; the cache stays on"));
-            true
         }
     }
 }
@@ -1096,14 +1096,50 @@ mod tests {
         assert_eq!(text(&cont(m.step(b"", &mut s))), "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL");
     }
 
+    /// The client-final-message's proof, recomputed for `password`.
+    fn proof_for(password: &[u8], first: &[u8], out: &[u8]) -> String {
+        let final_bare = &out[..out.len() - ",p=".len() - 28];
+        let am: [&[u8]; 5] = [&first[3..], b",", SERVER_FIRST, b",", final_bare];
+        let salt = B64.decode("QSXCR+Q6sek8bf92").unwrap();
+        B64.encode(&proofs::<sha1::Sha1>(password, &salt, ITERATIONS, &am).client_proof[..20])
+    }
+
     #[test]
-    fn saslprep_of_username_and_password() {
+    fn names_and_passwords_are_sent_as_given_by_default() {
+        // As Cyrus's client: no SASLprep, so a SOFT HYPHEN (which SASLprep
+        // removes) and a no-break space (which it makes a space) stay.
+        for (name, password) in [("u\u{00AD}ser", "pen\u{00AD}cil"), ("u\u{00A0}v", "a\u{00A0}b")] {
+            let mut s = FakeSession {
+                authname: Some(name.into()),
+                password: Some(password.as_bytes().to_vec()),
+                ..session(CNONCE)
+            };
+            let mut m = SCRAM_SHA_1.start(&params()).unwrap();
+            let first = cont(m.step(b"", &mut s));
+            assert_eq!(text(&first), format!("n,,n={name},r=fyko+d2lbbFgONRv9qkxdawL"));
+            let out = cont(m.step(SERVER_FIRST, &mut s));
+            assert!(text(&out).ends_with(&proof_for(password.as_bytes(), &first, &out)));
+            assert!(s.logs.is_empty());
+        }
+        // A name SASLprep would empty is still a name.
+        let mut s = FakeSession { authname: Some("\u{00AD}".into()), ..session(CNONCE) };
+        let mut m = SCRAM_SHA_1.start(&params()).unwrap();
+        assert_eq!(text(&cont(m.step(b"", &mut s))), "n,,n=\u{00AD},r=fyko+d2lbbFgONRv9qkxdawL");
+    }
+
+    #[test]
+    fn saslprep_of_username_and_password_with_the_option() {
+        let prepared = |s: FakeSession| {
+            let mut s = s;
+            s.options.push((SASLPREP_OPTION.into(), "yes".into()));
+            s
+        };
         // SOFT HYPHEN maps to nothing: the RFC exchange comes out unchanged.
-        let mut s = FakeSession {
+        let mut s = prepared(FakeSession {
             authname: Some("u\u{00AD}ser".into()),
             password: Some("pen\u{00AD}cil".as_bytes().to_vec()),
             ..session(CNONCE)
-        };
+        });
         let mut m = SCRAM_SHA_1.start(&params()).unwrap();
         assert_eq!(text(&cont(m.step(b"", &mut s))), "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL");
         assert_eq!(cont(m.step(SERVER_FIRST, &mut s)), CLIENT_FINAL);
@@ -1112,27 +1148,30 @@ mod tests {
 
         // SASLprep refuses these: they are used as they are.
         for password in [&b"pen\x07cil"[..], b"\xffpencil", "\u{05D0}a".as_bytes()] {
-            let mut s = FakeSession { password: Some(password.to_vec()), ..session(CNONCE) };
+            let mut s = prepared(FakeSession { password: Some(password.to_vec()), ..session(CNONCE) });
             let mut m = SCRAM_SHA_1.start(&params()).unwrap();
             let first = cont(m.step(b"", &mut s));
             let out = cont(m.step(SERVER_FIRST, &mut s));
-            let final_bare = &out[..out.len() - ",p=".len() - 28];
-            let am: [&[u8]; 5] = [&first[3..], b",", SERVER_FIRST, b",", final_bare];
-            let salt = B64.decode("QSXCR+Q6sek8bf92").unwrap();
-            let p = proofs::<sha1::Sha1>(password, &salt, ITERATIONS, &am);
-            assert!(text(&out).ends_with(&B64.encode(&p.client_proof[..20])));
+            assert!(text(&out).ends_with(&proof_for(password, &first, &out)));
         }
-        let mut s = FakeSession { authname: Some("a\u{7}b".into()), ..session(CNONCE) };
+        let mut s = prepared(FakeSession { authname: Some("a\u{7}b".into()), ..session(CNONCE) });
         let mut m = SCRAM_SHA_1.start(&params()).unwrap();
         assert_eq!(text(&cont(m.step(b"", &mut s))), "n,,n=a\u{7}b,r=fyko+d2lbbFgONRv9qkxdawL");
         assert_eq!(s.logs.len(), 1);
         // A name that is not UTF-8 (ISO 8859-1 "tést") is sent as it is.
-        let mut s = FakeSession { authname: Some(b"t\xe9st".to_vec()), ..session(CNONCE) };
+        let mut s = prepared(FakeSession { authname: Some(b"t\xe9st".to_vec()), ..session(CNONCE) });
         let mut m = SCRAM_SHA_1.start(&params()).unwrap();
         assert_eq!(cont(m.step(b"", &mut s)), b"n,,n=t\xe9st,r=fyko+d2lbbFgONRv9qkxdawL");
+        // A name SASLprep empties is refused.
+        let mut s = prepared(FakeSession { authname: Some("\u{00AD}".into()), ..session(CNONCE) });
+        let mut m = SCRAM_SHA_1.start(&params()).unwrap();
+        assert_eq!(err_code(m.step(b"", &mut s)), Code::BadParam);
+    }
 
-        // Names that are empty, empty after SASLprep, or contain NUL are refused.
-        for name in ["", "\u{00AD}", "a\0b"] {
+    #[test]
+    fn names_that_cannot_be_sent() {
+        // Names that are empty or contain NUL are refused.
+        for name in ["", "a\0b"] {
             let mut s = FakeSession { authname: Some(name.into()), ..session(CNONCE) };
             let mut m = SCRAM_SHA_1.start(&params()).unwrap();
             assert_eq!(err_code(m.step(b"", &mut s)), Code::BadParam, "{name:?}");
