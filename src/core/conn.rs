@@ -299,7 +299,7 @@ impl ClientConn {
                 return Err(Error::new(Code::NoMech, why));
             }
         };
-        if callbacks.log_enabled() {
+        if callbacks.log_enabled() && mech::debug_wanted(callbacks.option(None, mech::LOG_LEVEL_OPTION).as_deref()) {
             let origin = choice.info.factory.origin();
             callbacks.log(LogLevel::Debug, &format!("{}: selected, served by {origin}", choice.info.name));
         }

@@ -269,6 +269,19 @@ pub enum LogLevel {
     Trace = 6,
 }
 
+/// Cyrus's option for how much plugins log (a `SASL_LOG_*` number).
+pub const LOG_LEVEL_OPTION: &str = "log_level";
+
+/// Whether a `log_level` value asks for `SASL_LOG_DEBUG` messages. The
+/// library's own debug messages (which mechanism served a start, which
+/// layer was chosen) wait for it: many applications show every message
+/// they get (librdkafka prints `SASL_LOG_DEBUG` as a notice, sssd sends it
+/// to syslog), and Cyrus's one per-step debug line ("GSSAPI client step")
+/// is a known nuisance there already.
+pub fn debug_wanted(log_level: Option<&str>) -> bool {
+    log_level.and_then(|v| v.trim().parse::<i32>().ok()).is_some_and(|l| l >= LogLevel::Debug as i32)
+}
+
 /// What a mechanism may ask of the connection it runs on.
 pub trait Session {
     /// Gets the requested credentials from callbacks or filled prompts.
@@ -293,6 +306,14 @@ pub trait Session {
     fn client_hostname(&mut self) -> String;
     /// Logs through `SASL_CB_LOG`. Never pass secrets.
     fn log(&mut self, level: LogLevel, message: &str);
+    /// Logs one of this library's own messages (one Cyrus does not log) at
+    /// `SASL_LOG_DEBUG`, only when the application asks for debug messages
+    /// (see [`debug_wanted`]). Never pass secrets.
+    fn debug(&mut self, message: &str) {
+        if debug_wanted(self.option(LOG_LEVEL_OPTION).as_deref()) {
+            self.log(LogLevel::Debug, message);
+        }
+    }
     /// The C side of this call (see [`Params::host`]); None for Rust callers.
     fn host(&self) -> Option<&dyn std::any::Any> {
         None

@@ -268,7 +268,7 @@ fn answer(challenge: &Challenge, user: &str, password: &[u8], session: &mut dyn 
             None => (filetime_now(), lm_v2_response(&key, &challenge.server_challenge, &client_challenge)),
         };
         let nt = nt_v2_response(&key, &challenge.server_challenge, &client_challenge, time, &challenge.target_info);
-        session.log(LogLevel::Debug, "NTLM: sending NTLMv2 responses");
+        session.debug("NTLM: sending NTLMv2 responses");
         (lm.to_vec(), nt)
     } else {
         // Cyrus answers a server without the NTLM flag with an LM-hash
@@ -279,7 +279,7 @@ fn answer(challenge: &Challenge, user: &str, password: &[u8], session: &mut dyn 
                 "the NTLM server asks for LM authentication only, which is not sent (it exposes the password)",
             ));
         }
-        session.log(LogLevel::Debug, "NTLM: sending the NTLMv1 response (ntlm_v2 is off)");
+        session.debug("NTLM: sending the NTLMv1 response (ntlm_v2 is off)");
         (Vec::new(), nt_v1_response(&nt_hash, &challenge.server_challenge).to_vec())
     };
     let mut flags = challenge.flags & REQUESTED;
@@ -565,8 +565,16 @@ mod tests {
         );
         for off in ["no", "No", "false", "off", "0", " n "] {
             let mut s = with_option(session("user", "secret"), off);
+            s.options.push((LOG_LEVEL_OPTION.into(), "5".into()));
             assert_eq!(run(&mut s, &challenge).unwrap(), cyrus, "{off}");
             assert!(s.logs.iter().any(|(_, m)| m.contains("NTLMv1")));
+        }
+        // The library's own debug message waits for log_level 5 or more.
+        for level in [None, Some("4"), Some("debug")] {
+            let mut s = with_option(session("user", "secret"), "no");
+            s.options.extend(level.map(|l| (LOG_LEVEL_OPTION.to_owned(), l.to_owned())));
+            assert_eq!(run(&mut s, &challenge).unwrap(), cyrus);
+            assert!(s.logs.is_empty(), "{level:?}");
         }
     }
 

@@ -394,10 +394,7 @@ impl<H: ScramHash> Scram<H> {
             match saslprep_secret(raw_password) {
                 Ok(prepared) => prepared,
                 Err(raw_password) => {
-                    session.log(
-                        LogLevel::Debug,
-                        &format!("{}: the password is not valid for SASLprep; using it unprepared", H::NAME),
-                    );
+                    session.debug(&format!("{}: the password is not valid for SASLprep; using it unprepared", H::NAME));
                     raw_password
                 }
             }

@@ -568,7 +568,7 @@ impl DigestMd5 {
         };
         let (pending, out) = self.answer(answer, session)?;
         let nc = pending.remember.nc;
-        session.log(LogLevel::Debug, &format!("DIGEST-MD5: re-authenticating with nonce-count {nc}"));
+        session.debug(&format!("DIGEST-MD5: re-authenticating with nonce-count {nc}"));
         self.state = State::Reauth(pending);
         Ok(Step::Continue(out))
     }
@@ -618,7 +618,7 @@ impl DigestMd5 {
         if out.len() >= MAX_RESPONSE {
             return Err(Error::fail("DIGEST-MD5 response would exceed 4096 bytes"));
         }
-        session.log(LogLevel::Debug, &format!("DIGEST-MD5: qop={qop}, ssf {}", a.protection.ssf()));
+        session.debug(&format!("DIGEST-MD5: qop={qop}, ssf {}", a.protection.ssf()));
         let remember = reauth::Entry {
             authid: a.authid.clone(),
             realm: a.realm,
@@ -691,7 +691,7 @@ impl ClientMech for DigestMd5 {
             // nonce): answer it in full, which drops the memory.
             State::Reauth(_) if !is_rspauth(input) => {
                 let why = "DIGEST-MD5: the server refused re-authentication; authenticating in full";
-                session.log(LogLevel::Debug, why);
+                session.debug(why);
                 self.state = State::Start;
                 self.respond(input, session)
             }
