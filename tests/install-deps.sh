@@ -5,8 +5,9 @@
 # and the real servers and clients of the interop tests (slapd, dovecot,
 # svnserve, python3-ldap, mbsync (isync), memcached with libmemcached's
 # tools, Postfix and Dovecot's submission service, libvirtd and virsh,
-# Perl's Authen::SASL with its Cyrus backend; for Kerberos a private
-# MIT KDC, Cyrus's and Dovecot's GSSAPI plug-ins, Heimdal's GSS-API
+# Perl's Authen::SASL with its Cyrus backend, kcat (librdkafka) and
+# libmongoc with python3-gssapi and python3-bson for their fake servers;
+# for Kerberos a private MIT KDC, Cyrus's and Dovecot's GSSAPI plug-ins, Heimdal's GSS-API
 # library, the GSS-API headers of the C tests' acceptor and strace;
 # clang, llvm and clang's sanitizer run-time libraries (a Recommends only,
 # so not pulled in by --no-install-recommends) for the sanitizer builds). Run by
@@ -19,7 +20,8 @@ pkgs=(build-essential dpkg-dev pkg-config valgrind python3
       isync memcached libmemcached-tools postfix dovecot-submissiond
       libvirt-daemon libvirt-clients libauthen-sasl-cyrus-perl libauthen-sasl-perl
       krb5-kdc krb5-admin-server krb5-user libkrb5-dev libsasl2-modules-gssapi-mit
-      dovecot-gssapi libgssapi3-heimdal strace clang llvm libclang-rt-dev)
+      dovecot-gssapi libgssapi3-heimdal strace clang llvm libclang-rt-dev
+      kcat libmongoc-dev python3-gssapi python3-bson)
 # Miri and -Zbuild-std (TSan) need these nightly components, when nightly
 # is installed at all (best effort: those steps skip without them).
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
