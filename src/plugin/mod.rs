@@ -153,9 +153,19 @@ fn lock() -> std::sync::MutexGuard<'static, State> {
 
 /// Logs through the global SASL_CB_LOG (no connection).
 fn log(level: LogLevel, message: &str) {
+    // Loading's debug messages are the library's own (see crate::mech::debug_wanted).
+    if level == LogLevel::Debug && !debug_wanted() {
+        return;
+    }
     let msg = crate::capi::conn::c_string(message);
     // SAFETY: a valid message; NULL means the global callbacks.
     unsafe { utils::sasl2_rs_log_formatted(ptr::null_mut(), level as c_int, msg.as_ptr()) };
+}
+
+/// Whether the application's global `log_level` option asks for debug
+/// messages.
+fn debug_wanted() -> bool {
+    crate::mech::debug_wanted(utils::option(ptr::null_mut(), c"log_level").as_deref())
 }
 
 /// The global utilities (`sasl_global_utils`), given to canon_user plugins
@@ -204,7 +214,7 @@ fn load_dir(state: &mut State) {
     let builtin = |name: &str| crate::mech::MECHANISMS.iter().any(|m| m.name.eq_ignore_ascii_case(name));
     // Most of the directory is Cyrus's plugins for built-in mechanisms:
     // their messages are composed only for an application that logs.
-    let logging = loader::global_logger();
+    let logging = loader::global_logger() && debug_wanted();
     for candidate in loader::scan(&path, |why| log(LogLevel::Debug, &why)) {
         if let Some(known) = candidate.cyrus {
             // Cyrus's: its mechanisms not built in are listed now, the file
