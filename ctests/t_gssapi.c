@@ -447,8 +447,9 @@ static void test_credentials(void)
     srv_free(&s);
     gss_release_cred(&min, &cred);
 
-    /* Without any ticket: GSSAPI is passed over for PLAIN, and alone it
-     * fails saying why (Cyrus picks GSSAPI and fails in sasl_client_start). */
+    /* Without any ticket: GSSAPI is passed over for PLAIN (Cyrus picks
+     * GSSAPI and fails in sasl_client_start); alone, it is chosen and fails
+     * there as Cyrus's does, with the GSS-API library's reason. */
     c.authname = "tim";
     c.pass = "pw";
     conn = gss_conn("localhost", &c, cbs, 0, 256, 0);
@@ -457,8 +458,8 @@ static void test_credentials(void)
         CHECK_EQ_STR(mech, "PLAIN");
         sasl_dispose(&conn);
         conn = gss_conn("localhost", &c, cbs, 0, 256, 0);
-        CHECK_EQ_INT(sasl_client_start(conn, "GSSAPI", NULL, &out, &outlen, &mech), SASL_NOMECH);
-        CHECK_CONTAINS(sasl_errdetail(conn), "GSSAPI: no usable Kerberos credential: ");
+        CHECK_EQ_INT(sasl_client_start(conn, "GSSAPI", NULL, &out, &outlen, &mech), SASL_FAIL);
+        CHECK_EQ_STR(mech, "GSSAPI");
         CHECK_CONTAINS(sasl_errdetail(conn), "No Kerberos credentials available");
     } else {
         CHECK_EQ_INT(sasl_client_start(conn, "GSSAPI PLAIN", NULL, &out, &outlen, &mech), SASL_FAIL);

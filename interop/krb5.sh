@@ -15,10 +15,11 @@
 #    and 256; a 400 KB value written and read back through confidentiality;
 #  * imtest -m GSSAPI against dovecot (dovecot-gssapi);
 #  * failures: a wrong service principal (the KDC's reason in errdetail);
-#    without a ticket, GSSAPI is passed over (SCRAM is chosen from
-#    "GSSAPI SCRAM-SHA-256", GSSAPI alone says there is no credential, and
-#    strace sees nothing sent to the KDC); an expired ticket likewise;
-#    without a usable GSS-API library likewise;
+#    without a ticket, or with an expired one, GSSAPI alone fails as with
+#    Cyrus (SASL_FAIL, the GSS-API library's reason), and from "GSSAPI
+#    GSS-SPNEGO GS2-KRB5 SCRAM-SHA-256" SCRAM is chosen, with nothing sent to
+#    the KDC (strace); without a usable GSS-API library GSSAPI is passed
+#    over, as if Cyrus's plugin were missing;
 #  * loading: libgssapi_krb5 is opened at the first GSSAPI use, not for
 #    PLAIN; Heimdal's libgssapi.so.3 is used where MIT's is missing.
 # A pass needs the server's own log to confirm it.
@@ -52,9 +53,11 @@ printf secret | saslpasswd2 -f "$T/sasldb2" -p -c -u "$REALM" user
 #   A single mechanism is forced on both sides (-m).
 has() { grep -aqF -- "$3" "$1/${2/-err/.err}$([[ $2 == *-err ]] || echo .out)"; }
 sample() {
-    local name=$MODE/$1 want=$2 mechs=$3 sargs=$4 cargs=$5 d rc=0 why="" check
+    local name=$MODE/$1 want=$2 mechs=$3 sargs=$4 cargs=$5 d rc=0 why="" check trace=()
     d=$T/sample-$MODE-$1
     shift 5
+    # SAMPLE_TRACE=FILE: the client's files opened, connections and sends.
+    [ -z "${SAMPLE_TRACE:-}" ] || trace=(strace -f -qq -e trace=openat,connect,sendto,sendmsg -o "$SAMPLE_TRACE")
     mkdir -p "$d"
     printf 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: %s\nmech_list: %s\n' \
         "$T/sasldb2" "$mechs" >"$d/sample.conf"
@@ -63,7 +66,7 @@ sample() {
     timeout 60 python3 "$HERE/samplerelay.py" secret "$d" \
         env -u LD_LIBRARY_PATH -u LD_PRELOAD SASL_CONF_PATH="$d" \
         timeout 30 stdbuf -oL /usr/sbin/sasl-sample-server -s sample -d localhost -u "$REALM" $sargs -- \
-        timeout 30 env "${CLIENT_ENV[@]}" stdbuf -oL /usr/bin/sasl-sample-client -s sample -n localhost $cargs \
+        timeout 30 env "${CLIENT_ENV[@]}" "${trace[@]}" stdbuf -oL /usr/bin/sasl-sample-client -s sample -n localhost $cargs \
         >"$d/relay" 2>&1 || rc=$?
     if [ "$rc" = 124 ] || grep -q '=124' "$d/relay"; then
         why="timed out"
@@ -360,39 +363,43 @@ else
     fail krb5/wrong-principal-kdc-log "the KDC logged no refusal for ldap/localhost"
 fi
 
-# Without a usable credential the Kerberos mechanisms are passed over, with
-# the reason, and without asking the KDC anything. (Cyrus chooses GSSAPI
-# and fails: these cases are this library's.)
-if grep -q sasl2-rs "$LIBSASL"; then
-    for state in no-ticket expired; do
-        if [ $state = no-ticket ]; then
-            kdestroy >/dev/null 2>&1 || true
-            why="No Kerberos credentials available"
+# Without a usable credential (no ticket, an expired one), GSSAPI offered
+# alone is chosen and fails as Cyrus's does: SASL_FAIL with the GSS-API
+# library's reason (the same for both libraries).
+for state in no-ticket expired; do
+    if [ $state = no-ticket ]; then
+        kdestroy >/dev/null 2>&1 || true
+        why="No Kerberos credentials available"
+    else
+        kdc_kinit user userpw -l 2s || die "kinit -l 2s failed"
+        sleep 3
+        why="Ticket expired"
+    fi
+    fails "$state/GSSAPI-alone" "SASL(-1): generic failure: GSSAPI Error: " \
+        /usr/bin/ldapwhoami -H "$LDAP" -N -Y GSSAPI
+    grep -qF "$why" "$T/fail-$state-GSSAPI-alone.out" ||
+        fail "krb5/$state/GSSAPI-alone-reason" "no '$why': $(tr '\n' ' ' <"$T/fail-$state-GSSAPI-alone.out")"
+    # This library's: offered with another mechanism that qualifies, the
+    # Kerberos ones are passed over (Cyrus picks GSSAPI and fails), and the
+    # check reads the ticket cache only: nothing is sent to the KDC.
+    is_rust_impl || continue
+    for MODE in ldpath preload; do
+        client_env "$MODE"
+        trace=$T/strace-$state-$MODE
+        SAMPLE_TRACE=$trace sample "$state-choose-SCRAM" ok "GSSAPI GSS-SPNEGO GS2-KRB5 SCRAM-SHA-256" "" "-a user" \
+            "client:Using mechanism SCRAM-SHA-256" "server:Username: user@$REALM"
+        if ! grep -q "libgssapi_krb5" "$trace"; then
+            fail "krb5/$MODE/$state/kdc-not-asked" "strace saw no GSS-API library opened (not traced?)"
+        elif grep -q "htons($KDC_PORT)" "$trace"; then
+            fail "krb5/$MODE/$state/kdc-not-asked" "$(grep "htons($KDC_PORT)" "$trace" | head -n 2 | tr '\n' ' ')"
         else
-            kdc_kinit user userpw -l 2s || die "kinit -l 2s failed"
-            sleep 3
-            why="The referenced credential has expired"
+            pass "krb5/$MODE/$state/kdc-not-asked"
         fi
-        FAILS_TRACE=$T/strace-$state fails "$state/GSSAPI-alone" "GSSAPI: no usable Kerberos credential: " \
-            /usr/bin/ldapwhoami -H "$LDAP" -N -Y GSSAPI
-        grep -qF "$why" "$T/fail-$state-GSSAPI-alone.out" ||
-            fail "krb5/$state/GSSAPI-alone-reason" "no '$why': $(tr '\n' ' ' <"$T/fail-$state-GSSAPI-alone.out")"
-        # The check reads the ticket cache only: nothing is sent to the KDC.
-        if ! grep -q "connect(" "$T/strace-$state"; then
-            fail "krb5/$state/kdc-not-asked" "strace saw no connect() at all (not traced?)"
-        elif grep -q "htons($KDC_PORT)" "$T/strace-$state"; then
-            fail "krb5/$state/kdc-not-asked" "$(grep "htons($KDC_PORT)" "$T/strace-$state" | head -n 2 | tr '\n' ' ')"
-        else
-            pass "krb5/$state/kdc-not-asked"
-        fi
-        for MODE in ldpath preload; do
-            client_env "$MODE"
-            sample "$state-choose-SCRAM" ok "GSSAPI GSS-SPNEGO GS2-KRB5 SCRAM-SHA-256" "" "-a user" \
-                "client:Using mechanism SCRAM-SHA-256" "server:Username: user@$REALM"
-        done
-        client_env ldpath
     done
+    client_env ldpath
+done
 
+if is_rust_impl; then
     # The GSS-API library is opened at the first use of a Kerberos
     # mechanism, not before (the dynamic linker's log says what is opened).
     kdc_kinit user userpw || die "kinit failed"

@@ -104,14 +104,14 @@ fn run(u: &mut Unstructured<'_>) {
 
     // The oracle without channel binding: the first usable mechanism, in the
     // library's order, that the server offers; bearer tokens only if no
-    // other qualifies.
+    // other qualifies, and Kerberos without a credential after them.
     let usable = settings.usable_mechs(&app);
     let offered = |name: &str| tokens(&list).any(|t| t.eq_ignore_ascii_case(name));
-    let oracle = usable
-        .iter()
-        .copied()
-        .filter(|n| offered(n))
-        .min_by_key(|n| mech::find(n).unwrap().last_resort);
+    let rank = |name: &str| {
+        let info = mech::find(name).unwrap();
+        (info.factory.credential(&params()).is_err(), info.last_resort)
+    };
+    let oracle = usable.iter().copied().filter(|n| offered(n)).min_by_key(|n| rank(n));
 
     let mut conn = ClientConn::default();
     let result = conn.start(&settings, &list, &mut app, want_output);

@@ -7,7 +7,11 @@
 //! * EXTERNAL is passed over when no external identity is set (Cyrus picks it
 //!   and then fails with an empty error);
 //! * bearer-token mechanisms (OAUTHBEARER, XOAUTH2) are only chosen when no
-//!   other offered mechanism qualifies, so a password is never sent as a token.
+//!   other offered mechanism qualifies, so a password is never sent as a token;
+//! * Kerberos mechanisms without a credential (no ticket) are chosen only
+//!   when nothing else qualifies, bearer tokens included, and then fail as
+//!   Cyrus's do: a server offering GSSAPI and SCRAM gets SCRAM (Cyrus picks
+//!   GSSAPI and fails, its issue #543).
 //!
 //! With channel-binding data, -PLUS variants are preferred, as in Cyrus.
 
@@ -143,6 +147,7 @@ pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -
 
     let mut reasons = Reasons::default();
     let mut last_resort: Option<Choice> = None;
+    let mut without_credential: Option<Choice> = None;
     // -PLUS candidates first when we hold binding data, then the plain names.
     let passes: &[bool] = if cb.is_some() { &[true, false] } else { &[false] };
     for &plus in passes {
@@ -187,6 +192,13 @@ pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -
             // A critical binding on an explicitly chosen mechanism binds too.
             let plus = plus || cb_disp == CbDisposition::Used;
             let choice = Choice { info, cb: cb_disp, plus };
+            if let Err(why) = info.factory.credential(p) {
+                reasons.add(info.name, if plus { "-PLUS" } else { "" }, &why);
+                if without_credential.is_none() {
+                    without_credential = Some(choice);
+                }
+                continue;
+            }
             if info.last_resort {
                 if last_resort.is_none() {
                     last_resort = Some(choice);
@@ -196,7 +208,10 @@ pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -
             return Ok(choice);
         }
     }
-    if let Some(choice) = last_resort {
+    // Bearer tokens before a mechanism sure to fail for want of its
+    // credential; that one last, as Cyrus would choose it (and fail in its
+    // first step, with the same code and message).
+    if let Some(choice) = last_resort.or(without_credential) {
         return Ok(choice);
     }
 
@@ -394,6 +409,40 @@ mod tests {
         let c = ctx();
         assert_eq!(pick(&c, "OAUTHBEARER PLAIN").unwrap(), "PLAIN");
         assert_eq!(pick(&c, "XOAUTH2 OAUTHBEARER").unwrap(), "OAUTHBEARER");
+    }
+
+    #[test]
+    fn a_mechanism_without_its_credential_is_chosen_last() {
+        struct NoTicket;
+        impl crate::mech::Factory for NoTicket {
+            fn start(&self, _: &Params<'_>) -> crate::mech::Result<Box<dyn crate::mech::ClientMech>> {
+                unreachable!("selection only")
+            }
+            fn credential(&self, _: &Params<'_>) -> Result<(), String> {
+                Err("no usable Kerberos credential: none".into())
+            }
+        }
+        static KRB: MechInfo = MechInfo {
+            name: "KRB",
+            max_ssf: 256,
+            security_flags: sec::NOPLAINTEXT | sec::NOACTIVE | sec::NOANONYMOUS | sec::MUTUAL_AUTH,
+            features: 0,
+            required: &[],
+            last_resort: false,
+            factory: &NoTicket,
+        };
+        let find = |name| MECHANISMS.iter().copied().find(|m| m.name == name).unwrap();
+        let available = [&KRB, find("SCRAM-SHA-256"), find("OAUTHBEARER")];
+        let c = Context { available: &available, ..ctx() };
+        // Anything else that qualifies comes first, a bearer token too.
+        assert_eq!(pick(&c, "KRB SCRAM-SHA-256").unwrap(), "SCRAM-SHA-256");
+        assert_eq!(pick(&c, "KRB OAUTHBEARER").unwrap(), "OAUTHBEARER");
+        // Alone, it is chosen (and fails in its first step, as Cyrus's).
+        assert_eq!(pick(&c, "KRB").unwrap(), "KRB");
+        // Other reasons still pass it over.
+        let mut c = Context { available: &available, ..ctx() };
+        c.params.props.min_ssf = 1000;
+        assert!(pick(&c, "KRB").unwrap_err().contains("KRB: too weak"));
     }
 
     #[test]

@@ -33,8 +33,12 @@ impl Factory for Gs2Factory {
         Gs2::start(gss::provider_for(self.provider, "GS2-KRB5")?, params)
     }
 
-    fn check(&self, params: &Params<'_>) -> std::result::Result<(), String> {
-        gss::check(self.provider, params)
+    fn check(&self, _params: &Params<'_>) -> std::result::Result<(), String> {
+        gss::check(self.provider)
+    }
+
+    fn credential(&self, params: &Params<'_>) -> std::result::Result<(), String> {
+        gss::credential(self.provider, params)
     }
 }
 

@@ -102,9 +102,15 @@ pub trait SecContext: Send {
 /// fail (none installed), and that is a reason to pass the mechanism over.
 pub type ProviderFn = fn() -> Result<&'static dyn Provider, String>;
 
-/// The selection check shared by the Kerberos mechanisms: a provider and a
-/// usable credential.
-pub fn check(provider: ProviderFn, params: &Params<'_>) -> Result<(), String> {
+/// The selection check shared by the Kerberos mechanisms: a provider (none
+/// is as if the mechanism were not there, like Cyrus without its plugin).
+pub fn check(provider: ProviderFn) -> Result<(), String> {
+    provider().map(|_| ())
+}
+
+/// The credential check shared by the Kerberos mechanisms (see
+/// `Factory::credential`).
+pub fn credential(provider: ProviderFn, params: &Params<'_>) -> Result<(), String> {
     let provider = provider()?;
     provider.check_credential(params.gss_creds).map_err(|why| format!("no usable Kerberos credential: {why}"))
 }

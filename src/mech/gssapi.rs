@@ -67,8 +67,12 @@ impl Factory for GssapiFactory {
         Gssapi::start(gss::provider_for(self.provider, self.name())?, self.mech, params)
     }
 
-    fn check(&self, params: &Params<'_>) -> std::result::Result<(), String> {
-        gss::check(self.provider, params)
+    fn check(&self, _params: &Params<'_>) -> std::result::Result<(), String> {
+        gss::check(self.provider)
+    }
+
+    fn credential(&self, params: &Params<'_>) -> std::result::Result<(), String> {
+        gss::credential(self.provider, params)
     }
 }
 
@@ -739,7 +743,8 @@ mod tests {
             Ok(*S.get_or_init(|| FakeGss::new(Script { no_credential: Some("No Kerberos credentials available".into()), ..Default::default() }).0))
         }
         let factory = GssapiFactory { mech: GssMech::Krb5, provider: no_cred };
-        let why = factory.check(&params()).unwrap_err();
+        assert_eq!(factory.check(&params()), Ok(()));
+        let why = factory.credential(&params()).unwrap_err();
         assert_eq!(why, "no usable Kerberos credential: No Kerberos credentials available");
     }
 

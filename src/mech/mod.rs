@@ -530,6 +530,13 @@ pub trait Factory: Sync {
     fn check(&self, _params: &Params<'_>) -> std::result::Result<(), String> {
         Ok(())
     }
+    /// Whether the connection has the credential the mechanism runs on (a
+    /// Kerberos ticket), read without contacting anyone. Without it the
+    /// mechanism is chosen only when nothing else the server offers
+    /// qualifies, and then fails in its first step as Cyrus's does.
+    fn credential(&self, _params: &Params<'_>) -> std::result::Result<(), String> {
+        Ok(())
+    }
     /// Makes the mechanism ready to start, once it is about to be chosen
     /// (not when mechanisms are only listed): a plugin is opened here. An
     /// error passes the mechanism over, with this reason.
