@@ -182,6 +182,8 @@ pub fn verify(offer: &Offer, account: &Account, response: &[u8]) -> Result<Verif
     if need("digest-uri")? != account.digest_uri {
         return Err("wrong digest-uri".into());
     }
+    // (The accounts here are UTF-8 text; for other bytes the client says
+    // no charset at all.)
     if get("charset").is_some() != offer.utf8 {
         return Err("charset sent to a server that did not announce it, or not sent".into());
     }

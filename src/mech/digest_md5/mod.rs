@@ -594,8 +594,10 @@ impl DigestMd5 {
         // possible at all (even when it is the default 65536).
         let our_maxbuf = self.props.maxbufsize.min(MAX_MAXBUF);
         let mut out = Vec::new();
-        if a.offer.utf8 {
-            // Only a server that announced charset=utf-8 may be told so.
+        // Only a server that announced charset=utf-8 may be told so, and only
+        // of UTF-8 (RFC 2831 2.1.2.1): a server may decode the name by it.
+        let utf8 = |b: &[u8]| std::str::from_utf8(b).is_ok();
+        if a.offer.utf8 && utf8(&a.authid) && utf8(&a.realm) && utf8(a.password) {
             push_token(&mut out, "charset", "utf-8");
         }
         push_quoted(&mut out, "username", &a.authid);

@@ -371,6 +371,21 @@ fn no_charset_unless_the_server_sent_it() {
 }
 
 #[test]
+fn charset_only_for_utf8_credentials() {
+    let offer = b"nonce=\"n\",algorithm=md5-sess,charset=utf-8";
+    let first = |s: &mut FakeSession| {
+        let Step::Continue(out) = mech().step(offer, s).unwrap() else { panic!() };
+        out
+    };
+    assert!(first(&mut FakeSession { authname: Some("j\u{fc}rgen".into()), ..chris() }).starts_with(b"charset=utf-8,"));
+    // An ISO 8859-1 name or password is not UTF-8: no charset=utf-8.
+    let out = first(&mut FakeSession { authname: Some(b"j\xfcrgen".to_vec()), ..chris() });
+    assert!(out.starts_with(b"username=\"j\xfcrgen\","), "{}", String::from_utf8_lossy(&out));
+    let out = first(&mut FakeSession { password: Some(b"caf\xe9".to_vec()), ..chris() });
+    assert!(out.starts_with(b"username=\"chris\","), "{}", String::from_utf8_lossy(&out));
+}
+
+#[test]
 fn latin1_conversion_as_cyrus() {
     let md5_of = |f: &dyn Fn(&mut Md5)| {
         let mut h = Md5::new();
