@@ -33,6 +33,12 @@ printf bosspw | saslpasswd2 -f "$T/sasldb2" -p -c -u "$REALM" boss
 NBSP_PW=$(printf 'a\xc2\xa0b') LIG_PW=$(printf '\xef\xac\x81x') UMLAUT=$(printf 'j\xc3\xbcrgen')
 printf %s "$NBSP_PW" | saslpasswd2 -f "$T/sasldb2" -p -c -u "$REALM" nbsp
 printf %s "$LIG_PW" | saslpasswd2 -f "$T/sasldb2" -p -c -u "$REALM" "$UMLAUT"
+# Names the mechanisms must escape: "," and "=" become =2C and =3D in SCRAM
+# (RFC 5802 5.1), '"' and '\' are backslash-quoted in DIGEST-MD5 (RFC 2831
+# 7.2). No spaces: run word-splits the client's arguments.
+COMMA_NAME='a,b=c' QUOTE_NAME='a"b\c'
+printf secret | saslpasswd2 -f "$T/sasldb2" -p -c -u "$REALM" "$COMMA_NAME"
+printf secret | saslpasswd2 -f "$T/sasldb2" -p -c -u "$REALM" "$QUOTE_NAME"
 
 # ntlm_responses DIR: the NTLM responses in the client's AUTHENTICATE message:
 # "v2" (LMv2 and NTv2), "v1" (NTLMv1 alone) or what else it holds.
@@ -143,6 +149,14 @@ for MODE in $MODES; do
 
     run ANONYMOUS ok - ANONYMOUS "" "" "server:Username: anonymous@$REALM" "client:Using mechanism ANONYMOUS"
     run PLAIN ok secret PLAIN "" "-a user" "$U" "client:Using mechanism PLAIN"
+    # The sample client prints every SASL_CB_LOG message: after a PLAIN
+    # login there is none (Cyrus logs none either; log_level is not set).
+    d=$T/$MODE-$(tr -c 'A-Za-z0-9_.-' _ <<<"$MODE/PLAIN")
+    if grep -aq 'SASL Other: ' "$d/client.err"; then
+        fail "sample/$MODE/PLAIN-no-log" "$(grep -a 'SASL Other: ' "$d/client.err" | head -n 2 | tr '\n' ' ')"
+    else
+        pass "sample/$MODE/PLAIN-no-log"
+    fi
     run PLAIN-wrong-password fail wrong PLAIN "" "-a user" "$BADPW"
     run PLAIN-authzid-self ok secret PLAIN "" "-a user -u user" "$U"
     run PLAIN-authzid-other fail secret PLAIN "" "-a user -u boss" \
@@ -193,6 +207,18 @@ for MODE in $MODES; do
         run "$mech-utf8-name" ok "$LIG_PW" "$mech" "" "-a $UMLAUT" "server:Username: $UMLAUT@$REALM"
     done
     run SCRAM-SHA-256-saslprepped-password fail "a b" SCRAM-SHA-256 "" "-a nbsp" "$BADPW"
+
+    # Escaped names: the server finds the user only if it unescapes them as
+    # the client meant; an escaped authzid it cannot parse would be a
+    # protocol error, not the authorization refusal wanted here.
+    for mech in DIGEST-MD5 SCRAM-SHA-256; do
+        run "$mech-comma-name" ok secret "$mech" "" "-a $COMMA_NAME" "server:Username: $COMMA_NAME@$REALM"
+        run "$mech-quote-name" ok secret "$mech" "" "-a $QUOTE_NAME" "server:Username: $QUOTE_NAME@$REALM"
+        run "$mech-comma-authzid-self" ok secret "$mech" "" "-a $COMMA_NAME -u $COMMA_NAME" \
+            "server:Username: $COMMA_NAME@$REALM"
+        run "$mech-quote-authzid-other" fail secret "$mech" "" "-a user -u $QUOTE_NAME" \
+            "server-err:Requested identity not authenticated identity"
+    done
 done
 
 summary
