@@ -13,6 +13,29 @@
  */
 #include "check.h"
 
+#include <dlfcn.h>
+
+/* sasl2-rs has the Kerberos mechanisms built in. With a GSS-API library
+ * they are listed, and without a ticket (ctests/run.sh points KRB5CCNAME
+ * at none) chosen only when nothing else qualifies, failing in their first
+ * step: as Cyrus with its GSSAPI plug-in, which these tests do not load. */
+static int kerberos_built_in(void)
+{
+    static int known = -1;
+    if (known < 0) {
+        void *h = NULL;
+        if (is_rust_impl()) {
+            h = dlopen("libgssapi_krb5.so.2", RTLD_LAZY | RTLD_LOCAL);
+            if (!h)
+                h = dlopen("libgssapi.so.3", RTLD_LAZY | RTLD_LOCAL);
+        }
+        known = h != NULL;
+        if (h)
+            dlclose(h);
+    }
+    return known;
+}
+
 /* Selection only: pass no clientout (no initial step is run). */
 static int g_no_clientout;
 
@@ -140,7 +163,8 @@ static void test_parsing(void)
     CHECK_EQ_STR(pick(""), NOMECH_STR);
     CHECK_EQ_STR(pick(" , ;  "), NOMECH_STR);
     CHECK_EQ_STR(pick("FOO-BAR BAZ"), NOMECH_STR);
-    CHECK_EQ_STR(pick("GSSAPI"), NOMECH_STR);
+    /* (GSSAPI alone, chosen and failing in its first step: SASL_FAIL.) */
+    CHECK_EQ_STR(pick("GSSAPI"), kerberos_built_in() ? "error -1" : NOMECH_STR);
     /* a very long list is fine */
     {
         char big[8192];
@@ -580,8 +604,12 @@ static void test_listmech(void)
         CHECK_CONTAINS(res, "SCRAM-SHA-256");
         CHECK_CONTAINS(res, "ANONYMOUS");
         /* strongest first */
-        CHECK_PREFIX(res, "(SCRAM-SHA-512|SCRAM-SHA-384|SCRAM-SHA-256|"
-                          "SCRAM-SHA-224|SCRAM-SHA-1|DIGEST-MD5|");
+        CHECK_PREFIX(res, kerberos_built_in()
+                              ? "(GSS-SPNEGO|GSSAPI|SCRAM-SHA-512|SCRAM-SHA-384|"
+                                "SCRAM-SHA-256|SCRAM-SHA-224|SCRAM-SHA-1|GS2-KRB5|"
+                                "DIGEST-MD5|"
+                              : "(SCRAM-SHA-512|SCRAM-SHA-384|SCRAM-SHA-256|"
+                                "SCRAM-SHA-224|SCRAM-SHA-1|DIGEST-MD5|");
         CHECK(strstr(res, "|ANONYMOUS)") != NULL);
         CHECK(strstr(res, "CRAM-MD5") < strstr(res, "PLAIN"));
         {
@@ -610,8 +638,8 @@ static void test_listmech(void)
     set_secprops(conn, 1, 256, 4096, 0);
     CHECK_EQ_INT(sasl_listmech(conn, NULL, NULL, ",", NULL, &res, &len, &count),
                  SASL_OK);
-    CHECK_EQ_STR(res, "DIGEST-MD5");
-    CHECK_EQ_INT(count, 1);
+    CHECK_EQ_STR(res, kerberos_built_in() ? "GSS-SPNEGO,GSSAPI,DIGEST-MD5" : "DIGEST-MD5");
+    CHECK_EQ_INT(count, kerberos_built_in() ? 3 : 1);
     sasl_dispose(&conn);
 
     /* without a password source only ANONYMOUS and EXTERNAL are listed;
@@ -620,12 +648,15 @@ static void test_listmech(void)
     conn = new_conn(NULL);
     CHECK_EQ_INT(sasl_listmech(conn, NULL, NULL, " ", NULL, &res, &len, &count),
                  SASL_OK);
-    CHECK_EQ_STR(res, is_rust_impl() ? "ANONYMOUS" : "EXTERNAL ANONYMOUS");
-    CHECK_EQ_INT(count, is_rust_impl() ? 1 : 2);
+    CHECK_EQ_STR(res, !is_rust_impl()      ? "EXTERNAL ANONYMOUS"
+                      : kerberos_built_in() ? "GSS-SPNEGO GSSAPI GS2-KRB5 ANONYMOUS"
+                                            : "ANONYMOUS");
+    CHECK_EQ_INT(count, !is_rust_impl() ? 2 : kerberos_built_in() ? 4 : 1);
     CHECK_EQ_INT(sasl_setprop(conn, SASL_AUTH_EXTERNAL, "cn=me"), SASL_OK);
     CHECK_EQ_INT(sasl_listmech(conn, NULL, NULL, " ", NULL, &res, &len, &count),
                  SASL_OK);
-    CHECK_EQ_STR(res, "EXTERNAL ANONYMOUS");
+    CHECK_EQ_STR(res, kerberos_built_in() ? "GSS-SPNEGO GSSAPI GS2-KRB5 EXTERNAL ANONYMOUS"
+                                          : "EXTERNAL ANONYMOUS");
     sasl_dispose(&conn);
 }
 
