@@ -75,10 +75,24 @@ pub fn reset() {
     CURRENT.store(0, Ordering::Release);
 }
 
-/// Cyrus's relative strength of two mechanisms (its client's
-/// `mech_compare`): positive when `a` is stronger, by the first security
-/// property in which they differ, then channel binding, SSF and hash strength.
-pub fn strength_order(a: &MechInfo, b: &MechInfo) -> i32 {
+/// What Cyrus ranks a mechanism by (its client's `mech_compare`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rank {
+    pub security_flags: u32,
+    pub features: u32,
+    pub max_ssf: u32,
+}
+
+impl From<&MechInfo> for Rank {
+    fn from(m: &MechInfo) -> Self {
+        Rank { security_flags: m.security_flags, features: m.features, max_ssf: m.max_ssf }
+    }
+}
+
+/// Cyrus's relative strength of two mechanisms: positive when `a` is
+/// stronger, by the first security property in which they differ, then
+/// channel binding, SSF and hash strength.
+pub fn strength_order(a: Rank, b: Rank) -> i32 {
     let diff = a.security_flags ^ b.security_flags;
     for flag in [
         sec::NOANONYMOUS,
@@ -95,7 +109,7 @@ pub fn strength_order(a: &MechInfo, b: &MechInfo) -> i32 {
     if (a.features ^ b.features) & feat::CHANNEL_BINDING != 0 {
         return if a.features & feat::CHANNEL_BINDING != 0 { 1 } else { -1 };
     }
-    let hash = |m: &MechInfo| m.security_flags >> 16;
+    let hash = |r: Rank| r.security_flags >> 16;
     match (a.max_ssf.cmp(&b.max_ssf), hash(a).cmp(&hash(b))) {
         (std::cmp::Ordering::Greater, _) => 1,
         (std::cmp::Ordering::Less, _) => -1,
@@ -107,14 +121,16 @@ pub fn strength_order(a: &MechInfo, b: &MechInfo) -> i32 {
 
 /// Inserts `mech` where Cyrus's `sasl_client_add_plugin` puts a new
 /// mechanism: first if it is at least as strong as the head, else after
-/// every mechanism it does not beat.
-pub fn insert_by_strength(list: &mut Vec<&'static MechInfo>, mech: &'static MechInfo) {
-    if list.first().is_none_or(|head| strength_order(mech, head) >= 0) {
+/// every mechanism it does not beat. `rank` gives each mechanism's rank (the
+/// caller knows how Cyrus's own plugins rank the mechanisms built in here).
+pub fn insert_by_strength(list: &mut Vec<&'static MechInfo>, mech: &'static MechInfo, rank: impl Fn(&MechInfo) -> Rank) {
+    let new = rank(mech);
+    if list.first().is_none_or(|head| strength_order(new, rank(head)) >= 0) {
         list.insert(0, mech);
         return;
     }
     let mut at = 1;
-    while at < list.len() && strength_order(mech, list[at]) <= 0 {
+    while at < list.len() && strength_order(new, rank(list[at])) <= 0 {
         at += 1;
     }
     list.insert(at, mech);
@@ -144,7 +160,7 @@ mod tests {
             factory: &START,
         };
         let mut list = MECHANISMS.to_vec();
-        insert_by_strength(&mut list, &OTP);
+        insert_by_strength(&mut list, &OTP, |m| Rank::from(m));
         let names: Vec<&str> = list.iter().map(|m| m.name).collect();
         let at = names.iter().position(|n| *n == "OTP").unwrap();
         assert_eq!((names[at - 1], names[at + 1]), ("EXTERNAL", "CRAM-MD5"), "{names:?}");

@@ -11,6 +11,7 @@ use std::ptr;
 use std::sync::{Arc, Mutex};
 
 use crate::capi::*;
+use crate::mech::registry::Rank;
 
 /// Debian's plugin directory (where libsasl2-modules installs).
 #[cfg(target_arch = "x86_64")]
@@ -38,6 +39,19 @@ const fn known(name: &'static str, max_ssf: u32, security_flags: u32, features: 
 
 const fn kerberos(name: &'static str, max_ssf: u32, features: u32) -> KnownMech {
     KnownMech { name, max_ssf, security_flags: 0x73, features, required: Some(&[]) }
+}
+
+/// How Cyrus's own plugin ranks the mechanism `name`, if it has one. A
+/// plugin mechanism is placed beside the built-in ones as Cyrus would place
+/// it beside its own: the built-in ones describe what they do here, which
+/// is not always how Cyrus ranks them (its GSSAPI and GSS-SPNEGO claim
+/// channel binding, and so outrank GS2-IAKERB; ours bind no channel).
+pub(crate) fn cyrus_rank(name: &str) -> Option<Rank> {
+    CYRUS_PLUGINS.iter().flat_map(|(_, mechs)| mechs.iter()).find(|m| m.name.eq_ignore_ascii_case(name)).map(|m| Rank {
+        security_flags: m.security_flags,
+        features: m.features,
+        max_ssf: m.max_ssf,
+    })
 }
 
 /// The plugins of Cyrus SASL 2.1.28 by file name (`lib<name>.so`), with
@@ -236,6 +250,32 @@ pub(crate) fn global_logger() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gs2_iakerb_goes_where_cyrus_puts_it() {
+        // Cyrus lists GS2-IAKERB after GS2-KRB5, so SCRAM beats it; ranked
+        // by our GSS-SPNEGO's own features (no channel binding) it came first.
+        fn start(_: &crate::mech::Params<'_>) -> crate::mech::Result<Box<dyn crate::mech::ClientMech>> {
+            Err(crate::mech::Error::fail("test"))
+        }
+        static START: crate::mech::NewFn = start;
+        let k = &CYRUS_PLUGINS.iter().find(|(n, _)| *n == "gs2").unwrap().1[1];
+        static IAKERB: std::sync::OnceLock<crate::mech::MechInfo> = std::sync::OnceLock::new();
+        let info = IAKERB.get_or_init(|| crate::mech::MechInfo {
+            name: "GS2-IAKERB",
+            max_ssf: k.max_ssf,
+            security_flags: k.security_flags,
+            features: k.features,
+            required: &[],
+            last_resort: false,
+            factory: &START,
+        });
+        let mut list = crate::mech::MECHANISMS.to_vec();
+        crate::mech::registry::insert_by_strength(&mut list, info, |m| cyrus_rank(m.name).unwrap_or_else(|| Rank::from(m)));
+        let names: Vec<&str> = list.iter().map(|m| m.name).collect();
+        let at = names.iter().position(|n| *n == "GS2-IAKERB").unwrap();
+        assert_eq!((names[at - 1], names[at + 1]), ("GS2-KRB5", "DIGEST-MD5"), "{names:?}");
+    }
 
     #[test]
     fn keeps_a_settled_listing_and_sees_every_change() {

@@ -431,7 +431,9 @@ fn compose(state: &State) {
                 Some(_) => continue,
                 None => {}
             }
-            registry::insert_by_strength(&mut list, entry.info);
+            registry::insert_by_strength(&mut list, entry.info, |m| {
+                loader::cyrus_rank(m.name).unwrap_or_else(|| registry::Rank::from(m))
+            });
         }
     }
     if let Err(why) = registry::publish(list) {
