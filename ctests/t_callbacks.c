@@ -1064,6 +1064,65 @@ static void test_callbacks_freed_after_auth(void)
     sasl_dispose(&conn);
 }
 
+/* The order callbacks are called in: authentication name, authorization
+ * name, password, as Cyrus's mechanisms ask (a client answering each
+ * question from a script in turn depends on it). */
+static char order_log[64];
+
+static int order_getsimple(void *ctx, int id, const char **result, unsigned *len)
+{
+    (void)ctx;
+    strncat(order_log, id == SASL_CB_AUTHNAME ? "A" : id == SASL_CB_USER ? "U" : "?",
+            sizeof order_log - strlen(order_log) - 1);
+    *result = id == SASL_CB_AUTHNAME ? "tim" : "bob";
+    if (len)
+        *len = 3;
+    return SASL_OK;
+}
+
+static int order_getsecret(sasl_conn_t *conn, void *ctx, int id, sasl_secret_t **psecret)
+{
+    static sasl_secret_t *secret;
+    (void)conn;
+    (void)ctx;
+    (void)id;
+    strncat(order_log, "P", sizeof order_log - strlen(order_log) - 1);
+    if (!secret) {
+        secret = malloc(sizeof *secret + 2);
+        if (!secret)
+            exit(2);
+        secret->len = 2;
+        memcpy(secret->data, "pw", 3);
+    }
+    *psecret = secret;
+    return SASL_OK;
+}
+
+static void test_callback_order(void)
+{
+    sasl_callback_t cbs[] = {
+        { SASL_CB_USER, CB(order_getsimple), NULL },
+        { SASL_CB_PASS, CB(order_getsecret), NULL },
+        { SASL_CB_AUTHNAME, CB(order_getsimple), NULL },
+        { SASL_CB_LIST_END, NULL, NULL },
+    };
+    static const char *const mechs[] = { "PLAIN", "SCRAM-SHA-256" };
+    size_t i;
+
+    for (i = 0; i < sizeof mechs / sizeof mechs[0]; i++) {
+        const char *out = NULL, *mech = NULL;
+        unsigned outlen = 0;
+        sasl_conn_t *conn = conn_for(cbs, FQDN);
+        int rc;
+
+        order_log[0] = '\0';
+        rc = sasl_client_start(conn, mechs[i], NULL, &out, &outlen, &mech);
+        CHECK(rc == SASL_OK || rc == SASL_CONTINUE);
+        CHECK_EQ_STR(order_log, "AUP");
+        sasl_dispose(&conn);
+    }
+}
+
 /* Interaction needed but no prompt_need to hand the prompts out through. */
 static void test_null_prompt_need(void)
 {
@@ -1113,6 +1172,7 @@ int main(int argc, char **argv)
         { "test_seterror_in_callback", test_seterror_in_callback },
         { "test_callbacks_freed_after_auth", test_callbacks_freed_after_auth },
         { "test_null_prompt_need", test_null_prompt_need },
+        { "test_callback_order", test_callback_order },
     };
     size_t i;
 

@@ -129,6 +129,32 @@ pub(crate) fn resolve(
     let mut pending = Vec::new();
     let trace = matches!(request.canon, Canon::Trace(_));
 
+    // Cyrus's mechanisms ask for the authentication name, then the
+    // authorization name, then the password (an application answering
+    // from a script in turn depends on it), and list their prompts with the
+    // authorization name first.
+    let mut authname_prompt = None;
+    if request.authname {
+        creds.authname = match text(CallbackId::AuthName, answers, callbacks)? {
+            Lookup::Value(v) => Some(v),
+            Lookup::Prompt => {
+                authname_prompt = Some(Prompt {
+                    id: CallbackId::AuthName,
+                    challenge: Some("Authentication Name".into()),
+                    prompt: "Please enter your authentication name".into(),
+                    defresult: None,
+                });
+                None
+            }
+            // Cyrus's library default: the login name from the environment.
+            Lookup::Absent => match default_authname() {
+                Some(name) => Some(name),
+                None => return Err(Error::fail("no authentication name: no SASL_CB_AUTHNAME callback and USER is unset")),
+            },
+            Lookup::Failed(code) => return Err(callback_failed(code, "authentication name")),
+        };
+    }
+
     if request.authzid {
         let prompt_text = if trace {
             "Please enter anonymous identification"
@@ -152,26 +178,7 @@ pub(crate) fn resolve(
         };
     }
 
-    if request.authname {
-        creds.authname = match text(CallbackId::AuthName, answers, callbacks)? {
-            Lookup::Value(v) => Some(v),
-            Lookup::Prompt => {
-                pending.push(Prompt {
-                    id: CallbackId::AuthName,
-                    challenge: Some("Authentication Name".into()),
-                    prompt: "Please enter your authentication name".into(),
-                    defresult: None,
-                });
-                None
-            }
-            // Cyrus's library default: the login name from the environment.
-            Lookup::Absent => match default_authname() {
-                Some(name) => Some(name),
-                None => return Err(Error::fail("no authentication name: no SASL_CB_AUTHNAME callback and USER is unset")),
-            },
-            Lookup::Failed(code) => return Err(callback_failed(code, "authentication name")),
-        };
-    }
+    pending.extend(authname_prompt);
 
     if request.password {
         let answered = answers.iter().find(|a| a.id == CallbackId::Pass);
