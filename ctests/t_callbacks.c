@@ -1123,6 +1123,46 @@ static void test_callback_order(void)
     }
 }
 
+/* A callback that answers SASL_INTERACT asks for its item to be prompted
+ * for: Cyrus's mechanisms list it in the prompts they hand back. */
+static int interact_getsimple(void *ctx, int id, const char **result, unsigned *len)
+{
+    (void)ctx;
+    if (id == SASL_CB_USER)
+        return SASL_INTERACT;
+    *result = "tim";
+    if (len)
+        *len = 3;
+    return SASL_OK;
+}
+
+static void test_callback_asks_for_a_prompt(void)
+{
+    sasl_callback_t cbs[] = {
+        { SASL_CB_USER, CB(interact_getsimple), NULL },
+        { SASL_CB_AUTHNAME, CB(interact_getsimple), NULL },
+        { SASL_CB_PASS, CB(order_getsecret), NULL },
+        { SASL_CB_LIST_END, NULL, NULL },
+    };
+    sasl_interact_t *prompts = NULL;
+    const char *out = NULL, *mech = NULL;
+    unsigned outlen = 0;
+    sasl_conn_t *conn = conn_for(cbs, FQDN);
+    int n = 0;
+
+    CHECK_EQ_INT(sasl_client_start(conn, "PLAIN", &prompts, &out, &outlen, &mech), SASL_INTERACT);
+    CHECK(prompts != NULL);
+    for (; prompts && prompts[n].id != SASL_CB_LIST_END; n++) {
+        CHECK_EQ_INT(prompts[n].id, SASL_CB_USER);
+        prompts[n].result = "bob";
+        prompts[n].len = 3;
+    }
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(sasl_client_start(conn, "PLAIN", &prompts, &out, &outlen, &mech), SASL_OK);
+    CHECK_EQ_MEM(out, outlen, "bob\0tim\0pw", 10);
+    sasl_dispose(&conn);
+}
+
 /* Interaction needed but no prompt_need to hand the prompts out through. */
 static void test_null_prompt_need(void)
 {
@@ -1173,6 +1213,7 @@ int main(int argc, char **argv)
         { "test_callbacks_freed_after_auth", test_callbacks_freed_after_auth },
         { "test_null_prompt_need", test_null_prompt_need },
         { "test_callback_order", test_callback_order },
+        { "test_callback_asks_for_a_prompt", test_callback_asks_for_a_prompt },
     };
     size_t i;
 

@@ -275,6 +275,11 @@ impl AppCallbacks for CCallbacks {
         // SAFETY: calling the application's sasl_getsimple_t with a valid
         // out-pointer and, as Cyrus does, no length.
         let rc = unsafe { f(ctx, c_id(id) as c_int, &mut result, ptr::null_mut()) };
+        if rc == SASL_INTERACT {
+            // The callback asks for the item to be prompted for (Cyrus's
+            // mechanisms then list it in their prompts).
+            return Lookup::Prompt;
+        }
         if rc != SASL_OK {
             return Lookup::Failed(code_of(rc));
         }
@@ -294,6 +299,9 @@ impl AppCallbacks for CCallbacks {
         let mut secret: *mut sasl_secret_t = ptr::null_mut();
         // SAFETY: calling the application's sasl_getsecret_t with a valid out-pointer.
         let rc = unsafe { f(self.conn, ctx, SASL_CB_PASS as c_int, &mut secret) };
+        if rc == SASL_INTERACT {
+            return Lookup::Prompt;
+        }
         if rc != SASL_OK {
             return Lookup::Failed(code_of(rc));
         }
@@ -321,6 +329,9 @@ impl AppCallbacks for CCallbacks {
         let mut result: *const c_char = ptr::null();
         // SAFETY: a NULL-terminated list of valid strings and a valid out-pointer.
         let rc = unsafe { f(ctx, SASL_CB_GETREALM as c_int, list.as_mut_ptr(), &mut result) };
+        if rc == SASL_INTERACT {
+            return Lookup::Prompt;
+        }
         if rc != SASL_OK {
             return Lookup::Failed(code_of(rc));
         }
