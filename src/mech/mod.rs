@@ -234,9 +234,9 @@ pub fn flag_option(session: &mut dyn Session, mech: &str, name: &str, default: b
         "no" | "n" | "false" | "f" | "off" | "0" => false,
         "yes" | "y" | "true" | "t" | "on" | "1" => true,
         _ => {
-            let default = if default { "yes" } else { "no" };
-            session.log(LogLevel::Warn, &format!("{mech}: invalid {name} value {value:?}; using {default}"));
-            default == "yes"
+            let shown = if default { "yes" } else { "no" };
+            session.log(LogLevel::Warn, &format!("{mech}: invalid {name} value {value:?}; using {shown}"));
+            default
         }
     }
 }
