@@ -4,8 +4,9 @@
 #   make                 build build/libsasl2.so.2 (release)
 #   make demo            build, then a real client authenticates through it
 #   make check           every test: cargo, exports, header, install, C tests,
-#                        interop, the Debian package, and where nightly Rust
-#                        is installed: a short fuzz run, the C tests under
+#                        interop (some of it again under valgrind), the
+#                        Debian package, and where nightly Rust is
+#                        installed: a short fuzz run, the C tests under
 #                        ASan, the thread stress under TSan, Miri; ends with
 #                        a grand total
 #   make fuzz            every fuzz target for FUZZ_SECONDS (default 60) each
@@ -30,7 +31,7 @@ REALNAME := libsasl2.so.$(VERSION)
 STATIC_DIR := target/lto
 STATIC   := $(STATIC_DIR)/release/libsasl2.a
 
-.PHONY: all lib demo header check test-rust test-exports test-header test-install test-c test-interop test-package \
+.PHONY: all lib demo header check test-rust test-exports test-header test-install test-c test-interop test-valgrind test-package \
 	test-fuzz test-asan test-tsan test-miri fuzz bench install deb clean FORCE
 
 all: lib
@@ -98,6 +99,10 @@ test-c: lib
 
 test-interop: lib
 	interop/run.sh $(BUILD)
+
+# Some interop scripts again with their clients under valgrind's memcheck.
+test-valgrind: lib
+	interop/valgrind.sh $(BUILD)
 
 # Installs the package, switches the system to it, removes it (root only).
 test-package: deb

@@ -311,7 +311,7 @@ run_case() {
     (
         cd "$D" || exit 2
         if [ -n "$LIBDIR" ]; then export LD_LIBRARY_PATH="$LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"; fi
-        exec timeout -k 5 "$CLIENT_TIMEOUT" "$IMTEST" -a "$USER_NAME" -w "$secret" -m "$mech" \
+        exec timeout -k 5 "$CLIENT_TIMEOUT" "${VALGRIND[@]}" "$IMTEST" -a "$USER_NAME" -w "$secret" -m "$mech" \
             -p "$IMAP_PORT" 127.0.0.1 </dev/null
     ) >"$out" 2>&1
     rc=$?

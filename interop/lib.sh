@@ -14,7 +14,9 @@
 #   bg CMD...                  start a server in the background, killed by pid on exit
 #   pass NAME / fail NAME WHY / skip / summary (prints "SCRIPT: N passed, M failed")
 #
-# Set INTEROP_KEEP=1 to keep the temp dir (its path is printed) for debugging.
+# Set INTEROP_KEEP=1 to keep the temp dir (its path is printed) for debugging,
+# and INTEROP_VALGRIND=DIR to run the clients under valgrind's memcheck, each
+# process logging to DIR/vg.PID (interop/valgrind.sh reads them).
 
 # shellcheck disable=SC2034 # HERE is for the scripts that source this file
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -130,13 +132,25 @@ client_env() {
         preload) CLIENT_ENV=("LD_PRELOAD=$LIBSASL") ;;
         *) die "unknown client mode $1" ;;
     esac
+    CLIENT_ENV+=("${VALGRIND[@]}")
 }
+
+# The command that runs a client under memcheck when INTEROP_VALGRIND is set
+# (nothing otherwise): leaks are listed, not counted as errors, for
+# interop/valgrind-check.py to tell the library's from the application's.
+VALGRIND=()
+if [ -n "${INTEROP_VALGRIND:-}" ]; then
+    VALGRIND=(valgrind -q --trace-children=yes --leak-check=full "--show-leak-kinds=definite,indirect"
+        --errors-for-leak-kinds=none "--log-file=$INTEROP_VALGRIND/vg.%p")
+fi
 
 # check_linkage NAME BIN: the dynamic linker gives BIN exactly one libsasl2, ours.
 check_linkage() {
     local want got
     want=$(readlink -f "$LIBSASL")
-    got=$(env "${CLIENT_ENV[@]}" ldd "$2" 2>&1 |
+    local vars=() v
+    for v in "${CLIENT_ENV[@]}"; do [[ $v == *=* && $v != -* ]] && vars+=("$v"); done
+    got=$(env "${vars[@]}" ldd "$2" 2>&1 |
         awk '/libsasl2/ && (/\(0x/ || /not found/) { p = "not-found"; for (i = 1; i <= NF; i++) if ($i ~ /^\//) { p = $i; break }; print p }' |
         while read -r f; do if [ -e "$f" ]; then readlink -f "$f"; else echo "$f"; fi; done | sort -u)
     if [ "$got" = "$want" ]; then pass "$1"; else fail "$1" "libsasl2 resolves to '$got', want $want"; fi

@@ -10,6 +10,7 @@
 #   install   test-install
 #   c         test-c         C programs under valgrind
 #   interop   test-interop   client/server cases
+#   valgrind  test-valgrind  some of them with the clients under memcheck
 #   package   test-package   the Debian package installed and removed
 #   fuzz      test-fuzz      fuzz targets run briefly ("fuzz: N passed, M failed")
 #   asan      test-asan      C programs against the ASan build of the library
@@ -24,7 +25,7 @@ tests/install-deps.sh || echo "check: could not install every package the tests 
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 total_p=0 total_f=0 lines=()
-for suite in rust exports header install c interop package fuzz asan tsan miri; do
+for suite in rust exports header install c interop valgrind package fuzz asan tsan miri; do
     log=$logs/$suite
     $MAKE -s "test-$suite" 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
