@@ -3,8 +3,10 @@
 # against a private slapd (system Cyrus, server side) on 127.0.0.1: SCRAM
 # with channel binding taken from the real TLS session by libldap
 # (SASL_CBINDING tls-endpoint and tls-unique, slapd's sasl-cbinding on the
-# other side), and EXTERNAL with a client certificate (libldap hands the
-# certificate's subject and the TLS strength to the library).
+# other side), EXTERNAL with a client certificate (libldap hands the
+# certificate's subject and the TLS strength to the library), and the TLS
+# strength as the external SSF that lets plaintext mechanisms through and
+# sits under DIGEST-MD5's own layer.
 #
 # The server's log must confirm each login: the BIND line names the
 # mechanism libldap sent (-PLUS when the library bound the channel) and the
@@ -152,6 +154,14 @@ tls_case SCRAM-SHA-256-PLUS-no-binding fail none - "SASL(-4)" -Y SCRAM-SHA-256-P
 # The base name chosen by the user: binding data that is not critical is
 # not used (Cyrus's rule), and the server accepts that.
 tls_case SCRAM-SHA-256-base ok tls-endpoint SCRAM-SHA-256 "" -Y SCRAM-SHA-256 "${SCRAM[@]}"
+# TLS as the external layer (libldap sets SASL_SSF_EXTERNAL): libldap's
+# default security properties exclude plaintext mechanisms, which TLS
+# protects, so PLAIN is allowed here (not without TLS: slapd.sh); ANONYMOUS
+# stays excluded. DIGEST-MD5 still adds its own layer unless maxssf is 0.
+tls_case PLAIN-default-secprops ok none PLAIN "SASL SSF: 0" -Y PLAIN "${SCRAM[@]}"
+tls_case ANONYMOUS-default-secprops fail none - "SASL(-4)" -Y ANONYMOUS
+tls_case DIGEST-MD5-layer ok none "DIGEST-MD5 bind_ssf=128" "SASL SSF: 128" -Y DIGEST-MD5 "${SCRAM[@]}"
+tls_case DIGEST-MD5-maxssf-0 ok none "DIGEST-MD5 bind_ssf=0" "SASL SSF: 0" -Y DIGEST-MD5 -O maxssf=0 "${SCRAM[@]}"
 # EXTERNAL: the identity is the client certificate's subject, which slapd
 # maps to the entry; libldap sets SASL_AUTH_EXTERNAL and SASL_SSF_EXTERNAL.
 LDAPTLS_CERT=$T/client.pem LDAPTLS_KEY=$T/client.key \
