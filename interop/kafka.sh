@@ -78,7 +78,7 @@ kcat_list() {
     local mode=$1 broker=$2 base="$T/$1-$3" from rc
     from=$(log_size "${LOG[$broker]}")
     client_env "$mode"
-    env "${CLIENT_ENV[@]}" KRB5CCNAME="$4" LD_DEBUG=libs LD_DEBUG_OUTPUT="$base.ld" \
+    env KRB5CCNAME="$4" LD_DEBUG=libs LD_DEBUG_OUTPUT="$base.ld" "${CLIENT_ENV[@]}" \
         timeout -k 5 30 "$KCAT" -L -m 5 -b "127.0.0.1:${PORT[$broker]}" \
         -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=GSSAPI \
         -X sasl.kerberos.service.name=kafka -X sasl.kerberos.kinit.cmd=true \

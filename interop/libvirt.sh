@@ -102,7 +102,7 @@ virsh_run() {
     [ "$case" = wrong ] && { auth="$T/auth-wrong.conf"; ccache=$NO_TICKET; }
     from=$(log_size "$log")
     client_env "$mode"
-    env "${CLIENT_ENV[@]}" LIBVIRT_AUTH_FILE="$auth" KRB5CCNAME="$ccache" timeout -k 5 60 \
+    env LIBVIRT_AUTH_FILE="$auth" KRB5CCNAME="$ccache" "${CLIENT_ENV[@]}" timeout -k 5 60 \
         virsh -q -c "test+tcp://127.0.0.1:${PORT[$mech]}/default" "$@" \
         >"$T/$mode-$mech-$case.out" 2>"$T/$mode-$mech-$case.err"
     local rc=$?

@@ -72,7 +72,7 @@ URI+="&serverSelectionTimeoutMS=5000&connectTimeoutMS=5000&socketTimeoutMS=10000
 run() {
     local out="$T/$1-$2" from rc=0
     from=$(log_size "$LOG")
-    env "${CLIENT_ENV[@]}" KRB5CCNAME="$3" timeout -k 5 30 "$T/mongo_client" "$URI" \
+    env KRB5CCNAME="$3" "${CLIENT_ENV[@]}" timeout -k 5 30 "$T/mongo_client" "$URI" \
         >"$out.out" 2>&1 || rc=$?
     # The server logs END when libmongoc closes its connection (msgs=0:
     # wait_for_port's probe, which may end after the offset was taken).

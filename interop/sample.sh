@@ -141,7 +141,7 @@ for MODE in $MODES; do
     SERVER_ENV=()
     if [ "$MODE" = forward ]; then
         client_env ldpath
-        SERVER_ENV=("${CLIENT_ENV[@]}")
+        SERVER_ENV=("${CLIENT_ENV[0]}") # the library, not valgrind (INTEROP_VALGRIND)
     else
         client_env "$MODE"
     fi
