@@ -51,7 +51,11 @@ fn run(u: &mut Unstructured<'_>) {
     let authzid = session.authzid.clone().filter(|z| !z.is_empty());
     let identity = if info.name == "EXTERNAL" { external.clone().unwrap_or_default() } else { session.authname.clone() };
     let distinct = authzid.clone().filter(|z| *z != identity);
-    let result = step(&mut *mech, &challenge, &mut session);
+    // A stateless mechanism hands its outcome over with its last step.
+    let (result, carried) = match step(&mut *mech, &challenge, &mut session) {
+        Ok(Step::DoneWith(out, o)) => (Ok(Step::Done(out)), Some(o)),
+        other => (other, None),
+    };
     let user = session.authname.clone();
     let (expected, outcome_user, outcome_authid): (Result<Step, Code>, Option<String>, String) = match info.name {
         "CRAM-MD5" if challenge.is_empty() || challenge.len() > 1024 => (Err(Code::BadProt), None, String::new()),
@@ -102,9 +106,13 @@ fn run(u: &mut Unstructured<'_>) {
         let prompt = bytes(u, 0, 20);
         assert_eq!(mech.step(&prompt, &mut session).unwrap(), Step::Done(Some(session.password.clone())));
     }
-    let o = mech.outcome().expect("outcome after success");
+    let stateless = carried.is_some();
+    let o = carried.map_or_else(|| mech.outcome(), Ok).expect("outcome after success");
     assert_eq!(o.user(), outcome_user.as_deref().unwrap_or(&outcome_authid).as_bytes(), "{} user", info.name);
     assert_eq!(o.authid, outcome_authid.as_bytes(), "{} authid", info.name);
     assert_eq!((o.ssf, o.layer.is_none()), (0, true));
-    assert_eq!(mech.step(b"", &mut session).unwrap_err().code, Code::BadProt, "{} went on", info.name);
+    if !stateless {
+        // (The core never steps a completed exchange again.)
+        assert_eq!(mech.step(b"", &mut session).unwrap_err().code, Code::BadProt, "{} went on", info.name);
+    }
 }

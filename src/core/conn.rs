@@ -385,44 +385,10 @@ impl ClientConn {
                 Ok((Status::Continue, Some(out)))
             }
             Ok(Step::Done(out)) => {
-                let outcome = match mech.outcome() {
-                    Ok(o) => o,
-                    Err(e) => {
-                        self.phase = Phase::Failed;
-                        return Err(e);
-                    }
-                };
-                // Whatever a mechanism (a C plugin's, GSS-SPNEGO over HTTP)
-                // settled on, no exchange completes below the minimum SSF
-                // the application set: selection only knew the best each
-                // mechanism can do.
-                let ssf = outcome.ssf.saturating_add(settings.external_ssf);
-                if ssf < settings.props.min_ssf {
-                    self.phase = Phase::Failed;
-                    return Err(Error::new(
-                        Code::TooWeak,
-                        format!(
-                            "{} completed at SSF {ssf}, below the minimum SSF {} (SASL_SEC_PROPS)",
-                            active.info.name, settings.props.min_ssf
-                        ),
-                    ));
-                }
-                show_identity(callbacks, outcome.user.as_deref(), &outcome.authid);
-                self.ssf = outcome.ssf;
-                self.maxoutbuf = if outcome.maxoutbuf == 0 { settings.props.maxbufsize } else { outcome.maxoutbuf };
-                self.framing = outcome.layer.map(|l| Box::new(Framing::new(l, self.maxoutbuf)));
-                self.phase = Phase::Done;
-                if !mech.keep() {
-                    // What it held (keys, names) is wiped now rather than at
-                    // sasl_dispose: the exchange is over, the layer has its own.
-                    active.mech = None;
-                }
-                let out = match out {
-                    None if settings.flags & conn_flags::SUCCESS_DATA == 0 => Some(Vec::new()),
-                    other => other,
-                };
-                Ok((Status::Ok, out))
+                let outcome = mech.outcome();
+                self.complete(settings, callbacks, out, outcome)
             }
+            Ok(Step::DoneWith(out, outcome)) => self.complete(settings, callbacks, out, Ok(outcome)),
             Err(e) if e.code == Code::Interact => {
                 if self.prompts.is_empty() && !mech.own_prompts() {
                     // A mechanism must only return Interact from credentials().
@@ -436,6 +402,55 @@ impl ClientConn {
                 Err(e)
             }
         }
+    }
+
+    /// Completes the exchange with what the mechanism established, unless
+    /// it falls short of the application's minimum strength.
+    fn complete(
+        &mut self,
+        settings: &Settings,
+        callbacks: &mut dyn AppCallbacks,
+        out: Option<Vec<u8>>,
+        outcome: Result<mech::Outcome>,
+    ) -> Result<(Status, Option<Vec<u8>>)> {
+        let active = self.active.as_mut().expect("running implies a mechanism");
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                self.phase = Phase::Failed;
+                return Err(e);
+            }
+        };
+        // Whatever a mechanism (a C plugin's, GSS-SPNEGO over HTTP)
+        // settled on, no exchange completes below the minimum SSF
+        // the application set: selection only knew the best each
+        // mechanism can do.
+        let ssf = outcome.ssf.saturating_add(settings.external_ssf);
+        if ssf < settings.props.min_ssf {
+            self.phase = Phase::Failed;
+            return Err(Error::new(
+                Code::TooWeak,
+                format!(
+                    "{} completed at SSF {ssf}, below the minimum SSF {} (SASL_SEC_PROPS)",
+                    active.info.name, settings.props.min_ssf
+                ),
+            ));
+        }
+        show_identity(callbacks, outcome.user.as_deref(), &outcome.authid);
+        self.ssf = outcome.ssf;
+        self.maxoutbuf = if outcome.maxoutbuf == 0 { settings.props.maxbufsize } else { outcome.maxoutbuf };
+        self.framing = outcome.layer.map(|l| Box::new(Framing::new(l, self.maxoutbuf)));
+        self.phase = Phase::Done;
+        if !active.mech.as_ref().is_some_and(|m| m.keep()) {
+            // What it held (keys, names) is wiped now rather than at
+            // sasl_dispose: the exchange is over, the layer has its own.
+            active.mech = None;
+        }
+        let out = match out {
+            None if settings.flags & conn_flags::SUCCESS_DATA == 0 => Some(Vec::new()),
+            other => other,
+        };
+        Ok((Status::Ok, out))
     }
 
     /// Forgets an unfinished or failed exchange (a new start on the same
@@ -660,7 +675,7 @@ mod tests {
             Ok(Step::Done(None))
         }
         fn outcome(&mut self) -> Result<mech::Outcome> {
-            Ok(mech::plain::simple_outcome(None, b"tim".to_vec()))
+            Ok(mech::Outcome::without_layer(None, b"tim".to_vec()))
         }
     }
     fn start_no_layer(_: &Params<'_>) -> Result<Box<dyn ClientMech>> {

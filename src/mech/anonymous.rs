@@ -56,7 +56,7 @@ impl ClientMech for Anonymous {
         }
         self.done = true;
         let identity = creds.authname.unwrap_or_else(|| ANONYMOUS_ID.to_vec());
-        self.outcome = Some(super::plain::simple_outcome(None, identity));
+        self.outcome = Some(Outcome::without_layer(None, identity));
         Ok(Step::Done(Some(trace)))
     }
 

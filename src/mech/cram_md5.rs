@@ -58,7 +58,7 @@ impl ClientMech for CramMd5 {
         let password = creds.password.unwrap_or_default();
         let out = response(&user, &password, challenge);
         self.done = true;
-        self.outcome = Some(super::plain::simple_outcome(None, user));
+        self.outcome = Some(Outcome::without_layer(None, user));
         Ok(Step::Done(Some(out)))
     }
 

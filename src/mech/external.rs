@@ -56,7 +56,7 @@ impl ClientMech for External {
         let authid = creds.authname.unwrap_or_default();
         let out = creds.authzid.clone().unwrap_or_default();
         self.done = true;
-        self.outcome = Some(super::plain::simple_outcome(creds.authzid, authid));
+        self.outcome = Some(Outcome::without_layer(creds.authzid, authid));
         Ok(Step::Done(Some(out)))
     }
 

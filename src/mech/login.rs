@@ -36,7 +36,7 @@ impl ClientMech for Login {
                 let authname = creds.authname.unwrap_or_default();
                 self.password = Some(creds.password.unwrap_or_default());
                 let out = authname.clone();
-                self.outcome = Some(super::plain::simple_outcome(None, authname));
+                self.outcome = Some(Outcome::without_layer(None, authname));
                 Ok(Step::Continue(out))
             }
             Some(password) => {

@@ -397,7 +397,7 @@ pub struct Params<'a> {
 }
 
 /// The result of one successful step.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub enum Step {
     /// Send this and expect another challenge (`SASL_CONTINUE`).
     Continue(Vec<u8>),
@@ -408,6 +408,10 @@ pub enum Step {
     /// Authentication is complete on the client side (`SASL_OK`); send the
     /// bytes if there are any. The outcome must be ready.
     Done(Option<Vec<u8>>),
+    /// As `Done`, with the outcome at once: a mechanism that completes in
+    /// one step then keeps nothing, and starts without a heap allocation
+    /// (a stateless one is boxed for free).
+    DoneWith(Option<Vec<u8>>, Outcome),
 }
 
 /// What a completed authentication established.
@@ -425,9 +429,25 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The outcome of a mechanism without a security layer: the
+    /// authorization identity (None: the authentication one) and the
+    /// authentication identity.
+    pub fn without_layer(authzid: Option<Vec<u8>>, authid: Vec<u8>) -> Self {
+        Outcome { user: authzid, authid, ssf: 0, maxoutbuf: 0, layer: None }
+    }
+
     /// The authorization identity in effect (`SASL_USERNAME`).
     pub fn user(&self) -> &[u8] {
         self.user.as_deref().unwrap_or(&self.authid)
+    }
+}
+
+/// Equal when they report the same identities, strength and buffer size,
+/// and both or neither have a layer (layers themselves do not compare).
+impl PartialEq for Outcome {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.user, &self.authid, self.ssf, self.maxoutbuf, self.layer.is_some())
+            == (&other.user, &other.authid, other.ssf, other.maxoutbuf, other.layer.is_some())
     }
 }
 
@@ -464,8 +484,11 @@ pub trait ClientMech: Send {
     /// One step: `input` is the server's challenge (empty on the first step
     /// and when the server sent nothing).
     fn step(&mut self, input: &[u8], session: &mut dyn Session) -> Result<Step>;
-    /// Takes what the exchange established; called once after [`Step::Done`].
-    fn outcome(&mut self) -> Result<Outcome>;
+    /// Takes what the exchange established; called once after [`Step::Done`]
+    /// (never after [`Step::DoneWith`], which carries it).
+    fn outcome(&mut self) -> Result<Outcome> {
+        Err(Error::new(Code::NotDone, "the mechanism keeps no outcome"))
+    }
     /// The name to report as the selected mechanism, when it differs from
     /// [`MechInfo::name`] (a -PLUS variant).
     fn name(&self) -> Option<&str> {

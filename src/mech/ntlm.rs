@@ -107,7 +107,7 @@ impl ClientMech for Ntlm {
                 // Names are bytes; one that is not UTF-8 is taken as Latin-1.
                 let out = answer(&challenge, &oem_text(&user), &password, session)?;
                 self.state = State::Done;
-                self.outcome = Some(super::plain::simple_outcome(None, user));
+                self.outcome = Some(Outcome::without_layer(None, user));
                 Ok(Step::Done(Some(out)))
             }
             State::Done => Err(Error::bad_prot("NTLM has no further steps")),

@@ -14,7 +14,6 @@
 //! the error document was malformed. Only a challenge that breaks the
 //! exchange's shape — data before our first message, a second challenge
 //! after our `0x01` — is `BadProt`.
-use super::plain::simple_outcome;
 use super::*;
 
 pub static OAUTHBEARER: MechInfo = MechInfo {
@@ -239,7 +238,7 @@ impl ClientMech for OAuth {
             State::Sent { user, authid } => {
                 if input.is_empty() {
                     // Success, with no additional data.
-                    self.outcome = Some(simple_outcome(Some(user.clone()), authid.clone()));
+                    self.outcome = Some(Outcome::without_layer(Some(user.clone()), authid.clone()));
                     self.state = State::Done;
                     return Ok(Step::Done(None));
                 }

@@ -12,13 +12,12 @@ pub static INFO: MechInfo = MechInfo {
 };
 
 fn new(_: &Params<'_>) -> Result<Box<dyn ClientMech>> {
-    Ok(Box::new(Plain { done: false, outcome: None }))
+    Ok(Box::new(Plain))
 }
 
-struct Plain {
-    done: bool,
-    outcome: Option<Outcome>,
-}
+/// Stateless: its one step completes the exchange (the core never steps a
+/// completed one again), so boxing it allocates nothing.
+struct Plain;
 
 /// The PLAIN message; an empty authzid means none.
 pub fn message(authzid: Option<&[u8]>, authcid: &[u8], password: &[u8]) -> Secret {
@@ -35,34 +34,14 @@ pub fn message(authzid: Option<&[u8]>, authcid: &[u8], password: &[u8]) -> Secre
 
 impl ClientMech for Plain {
     fn step(&mut self, _input: &[u8], session: &mut dyn Session) -> Result<Step> {
-        if self.done {
-            return Err(Error::bad_prot("PLAIN has no further steps"));
-        }
         // Cyrus's PLAIN canonicalises the authzid first.
         let creds = session.credentials(&Request { canon: Canon::AuthzidFirst, ..Request::USER_PASS })?;
         let authname = creds.authname.unwrap_or_default();
         let password = creds.password.unwrap_or_default();
         let authzid = creds.authzid;
         let mut msg = message(authzid.as_deref(), &authname, &password);
-        self.done = true;
-        self.outcome = Some(simple_outcome(authzid, authname));
         // The caller owns (and wipes) the output from here on.
-        Ok(Step::Done(Some(std::mem::take(&mut *msg))))
-    }
-
-    fn outcome(&mut self) -> Result<Outcome> {
-        self.outcome.take().ok_or_else(|| Error::new(Code::NotDone, "PLAIN has not run"))
-    }
-}
-
-/// The outcome of a mechanism without a security layer.
-pub(crate) fn simple_outcome(authzid: Option<Vec<u8>>, authid: Vec<u8>) -> Outcome {
-    Outcome {
-        user: authzid,
-        authid,
-        ssf: 0,
-        maxoutbuf: 0,
-        layer: None,
+        Ok(Step::DoneWith(Some(std::mem::take(&mut *msg)), Outcome::without_layer(authzid, authname)))
     }
 }
 
@@ -70,6 +49,14 @@ pub(crate) fn simple_outcome(authzid: Option<Vec<u8>>, authid: Vec<u8>) -> Outco
 mod tests {
     use super::*;
     use crate::mech::testing::{params, FakeSession};
+
+    /// The message and outcome of a completing step.
+    fn done(step: Result<Step>) -> (Vec<u8>, Outcome) {
+        match step.unwrap() {
+            Step::DoneWith(Some(out), outcome) => (out, outcome),
+            other => panic!("not a completing step: {other:?}"),
+        }
+    }
 
     #[test]
     fn rfc4616_examples() {
@@ -79,7 +66,7 @@ mod tests {
     }
 
     #[test]
-    fn step_sends_once_and_reports_identities() {
+    fn step_completes_and_reports_identities() {
         let mut s = FakeSession {
             authzid: Some("Ursel".into()),
             authname: Some("Kurt".into()),
@@ -87,10 +74,9 @@ mod tests {
             ..Default::default()
         };
         let mut m = INFO.start(&params()).unwrap();
-        assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(Some(b"Ursel\0Kurt\0xipj3plmq".to_vec())));
-        let o = m.outcome().unwrap();
-        assert_eq!((o.user(), &o.authid[..]), (&b"Ursel"[..], &b"Kurt"[..]));
-        assert_eq!(m.step(b"", &mut s).unwrap_err().code, Code::BadProt);
+        let (out, o) = done(m.step(b"", &mut s));
+        assert_eq!(out, b"Ursel\0Kurt\0xipj3plmq");
+        assert_eq!((o.user(), &o.authid[..], o.ssf, o.layer.is_none()), (&b"Ursel"[..], &b"Kurt"[..], 0, true));
     }
 
     #[test]
@@ -103,8 +89,9 @@ mod tests {
             ..Default::default()
         };
         let mut m = INFO.start(&params()).unwrap();
-        assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(Some(b"\0t\xe9st\0pw".to_vec())));
-        assert_eq!(m.outcome().unwrap().user(), b"t\xe9st");
+        let (out, o) = done(m.step(b"", &mut s));
+        assert_eq!(out, b"\0t\xe9st\0pw");
+        assert_eq!(o.user(), b"t\xe9st");
     }
 
     #[test]
@@ -117,6 +104,6 @@ mod tests {
         };
         let mut m = INFO.start(&params()).unwrap();
         assert_eq!(m.step(b"", &mut s).unwrap_err().code, Code::Interact);
-        assert_eq!(m.step(b"", &mut s).unwrap(), Step::Done(Some(b"\0tim\0pw".to_vec())));
+        assert_eq!(done(m.step(b"", &mut s)).0, b"\0tim\0pw");
     }
 }
