@@ -4,8 +4,9 @@
  * php-ldap's unanswered realm prompt, canon_user callbacks (librdkafka,
  * mongo-c-driver), Latin-1 user names, scoped IPv6 addresses from
  * getnameinfo, several GETOPT entries, a registered SASL_CB_CNONCE, the
- * mechanism name after a failed start, sasl_seterror inside a callback, and
- * libvirt freeing the callback array after authentication. */
+ * mechanism name after a failed start, sasl_seterror inside a callback,
+ * libvirt freeing the callback array after authentication, and every name
+ * answered from one static buffer. */
 #include "check.h"
 
 #define FQDN "mail.example.com"
@@ -1163,6 +1164,48 @@ static void test_callback_asks_for_a_prompt(void)
     sasl_dispose(&conn);
 }
 
+/* An application answering every name from one static buffer (old C
+ * programs do): each answer is overwritten by the next callback. Cyrus's
+ * PLAIN keeps the pointers and sends the last answer twice; this library
+ * copies each answer as it comes. */
+static char one_buffer[32];
+
+static int one_buffer_getsimple(void *ctx, int id, const char **result, unsigned *len)
+{
+    (void)ctx;
+    strcpy(one_buffer, id == SASL_CB_USER ? "zid" : "authname");
+    *result = one_buffer;
+    if (len)
+        *len = (unsigned)strlen(one_buffer);
+    return SASL_OK;
+}
+
+static void test_one_static_buffer(void)
+{
+    sasl_callback_t cbs[] = {
+        { SASL_CB_USER, CB(one_buffer_getsimple), NULL },
+        { SASL_CB_AUTHNAME, CB(one_buffer_getsimple), NULL },
+        { SASL_CB_PASS, CB(getsecret_pw), NULL },
+        { SASL_CB_LIST_END, NULL, NULL },
+    };
+    const char *out = NULL, *mech = NULL;
+    unsigned outlen = 0;
+    sasl_conn_t *conn = conn_for(cbs, FQDN);
+    const char *user = NULL, *authid = NULL;
+
+    CHECK_EQ_INT(sasl_client_start(conn, "PLAIN", NULL, &out, &outlen, &mech), SASL_OK);
+    if (is_rust_impl()) {
+        CHECK_EQ_MEM(out, outlen, "zid\0authname\0pw", 15);
+        CHECK_EQ_INT(sasl_getprop(conn, SASL_USERNAME, (const void **)&user), SASL_OK);
+        CHECK_EQ_INT(sasl_getprop(conn, SASL_AUTHUSER, (const void **)&authid), SASL_OK);
+        CHECK_EQ_STR(user, "zid");
+        CHECK_EQ_STR(authid, "authname");
+    } else {
+        CHECK_EQ_MEM(out, outlen, "zid\0zid\0pw", 10);
+    }
+    sasl_dispose(&conn);
+}
+
 /* Interaction needed but no prompt_need to hand the prompts out through. */
 static void test_null_prompt_need(void)
 {
@@ -1214,6 +1257,7 @@ int main(int argc, char **argv)
         { "test_null_prompt_need", test_null_prompt_need },
         { "test_callback_order", test_callback_order },
         { "test_callback_asks_for_a_prompt", test_callback_asks_for_a_prompt },
+        { "test_one_static_buffer", test_one_static_buffer },
     };
     size_t i;
 
