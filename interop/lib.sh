@@ -156,6 +156,26 @@ check_linkage() {
     if [ "$got" = "$want" ]; then pass "$1"; else fail "$1" "libsasl2 resolves to '$got', want $want"; fi
 }
 
+# mech_matrix BIN ALL EXPECTED: the cases of a client that takes its
+# mechanism as an option, through LD_LIBRARY_PATH and LD_PRELOAD: BIN's
+# linkage, each of $MECHS with the right and a wrong secret (the script's
+# `run_case MODE MECH right|wrong`), then ALL, the option that leaves the
+# choice to the library, which must choose EXPECTED
+# (`run_case MODE ALL right|wrong EXPECTED`).
+mech_matrix() {
+    local bin=$1 all=$2 expected=$3 mode mech
+    for mode in ldpath preload; do
+        client_env "$mode"
+        check_linkage "$mode/linkage" "$bin"
+        for mech in $MECHS; do
+            run_case "$mode" "$mech" right
+            run_case "$mode" "$mech" wrong
+        done
+        run_case "$mode" "$all" right "$expected"
+        run_case "$mode" "$all" wrong "$expected"
+    done
+}
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -182,8 +202,9 @@ urlencode() {
     python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"
 }
 
-# dovecot_services PORT: the service blocks of a private dovecot.conf: IMAP
-# on 127.0.0.1:PORT, no IMAPS or POP3 listener, LMTP on a private socket.
+# dovecot_services PORT [POP3PORT]: the service blocks of a private
+# dovecot.conf: IMAP on 127.0.0.1:PORT, POP3 on 127.0.0.1:POP3PORT (none
+# without it), no IMAPS or POP3S listener, LMTP on a private socket.
 dovecot_services() {
     cat <<EOF
 service imap-login {
@@ -197,7 +218,8 @@ service imap-login {
 }
 service pop3-login {
   inet_listener pop3 {
-    port = 0
+    address = 127.0.0.1
+    port = ${2:-0}
   }
   inet_listener pop3s {
     port = 0
@@ -216,6 +238,7 @@ EOF
 # passwd-file $T/passwd (plaintext passwords, so every mechanism works),
 # homes under $T/home, no brute-force penalty (wrong-password cases would
 # slow the next ones). EXTRA: more dovecot.conf lines (auth_mechanisms ...).
+# With DOVECOT_POP3=1 it serves POP3 too, on 127.0.0.1:$POP3_PORT.
 start_dovecot_imap() {
     local extra=$1 try
     mkdir -p "$T/run" "$T/state" "$T/home"
@@ -224,6 +247,8 @@ start_dovecot_imap() {
     chmod 0644 "$T/passwd"
     for try in 1 2 3; do
         IMAP_PORT=$(free_port)
+        POP3_PORT=0
+        [ -n "${DOVECOT_POP3:-}" ] && POP3_PORT=$(free_port)
         cat >"$T/dovecot.conf" <<EOF
 base_dir = $T/run
 state_dir = $T/state
@@ -231,7 +256,7 @@ instance_name = $SCRIPT_NAME-interop-$$
 log_path = $T/dovecot.log
 auth_verbose = yes
 auth_failure_delay = 0
-protocols = imap
+protocols = imap${DOVECOT_POP3:+ pop3}
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
@@ -248,7 +273,7 @@ userdb {
   driver = static
   args = uid=dovecot gid=dovecot home=$T/home/%n
 }
-$(dovecot_services "$IMAP_PORT")
+$(dovecot_services "$IMAP_PORT" "$POP3_PORT")
 service anvil {
   unix_listener anvil-auth-penalty {
     mode = 0
@@ -258,7 +283,8 @@ EOF
         doveconf -c "$T/dovecot.conf" -n >"$T/doveconf.out" 2>&1 ||
             die "dovecot rejects the configuration: $(tail -3 "$T/doveconf.out")"
         bg dovecot -F -c "$T/dovecot.conf" >"$T/dovecot.out" 2>&1
-        if wait_for_port "$IMAP_PORT" && kill -0 "${BG_PIDS[-1]}" 2>/dev/null; then
+        if wait_for_port "$IMAP_PORT" && { [ "$POP3_PORT" = 0 ] || wait_for_port "$POP3_PORT"; } &&
+            kill -0 "${BG_PIDS[-1]}" 2>/dev/null; then
             return 0
         fi
         kill "${BG_PIDS[-1]}" 2>/dev/null

@@ -88,15 +88,6 @@ EOF
     fi
 }
 
-for mode in ldpath preload; do
-    client_env "$mode"
-    check_linkage "$mode/linkage" "$(command -v mbsync)"
-    for mech in $MECHS; do
-        run_case "$mode" "$mech" right
-        run_case "$mode" "$mech" wrong
-    done
-    # The library's own choice from Dovecot's list, as Cyrus makes it.
-    run_case "$mode" '*' right SCRAM-SHA-256
-    run_case "$mode" '*' wrong SCRAM-SHA-256
-done
+# The library's own choice from Dovecot's list, as Cyrus makes it: SCRAM-SHA-256.
+mech_matrix "$(command -v mbsync)" '*' SCRAM-SHA-256
 summary

@@ -50,10 +50,10 @@ for mech in $MECHS; do start "$mech" "$(echo "$mech" | tr 'A-Z' 'a-z')"; done
 start all "$(echo "$MECHS" | tr 'A-Z' 'a-z')"
 echo "# $(memcached -V) on 127.0.0.1, one per mechanism and one with all; $(memccp --version 2>&1 | head -1)"
 
-# run_case MODE SERVER right|wrong EXPECTED: store a value as the right user,
+# run_case MODE SERVER right|wrong [EXPECTED]: store a value as the right user,
 # then fetch it with the password under test.
 run_case() {
-    local mode=$1 server=$2 kind=$3 want=$4 name="$1/$2/$3" dir="$T/case-$1-$2-$3" secret=$PASSWORD
+    local mode=$1 server=$2 kind=$3 want=${4:-$2} name="$1/$2/$3" dir="$T/case-$1-$2-$3" secret=$PASSWORD
     local log=${LOG[$server]} from got rc since
     [ "$kind" = wrong ] && secret=$WRONG_PASSWORD
     mkdir -p "$dir"
@@ -92,14 +92,5 @@ run_case() {
     fi
 }
 
-for mode in ldpath preload; do
-    client_env "$mode"
-    check_linkage "$mode/linkage" "$(command -v memccat)"
-    for mech in $MECHS; do
-        run_case "$mode" "$mech" right "$mech"
-        run_case "$mode" "$mech" wrong "$mech"
-    done
-    run_case "$mode" all right SCRAM-SHA-256
-    run_case "$mode" all wrong SCRAM-SHA-256
-done
+mech_matrix "$(command -v memccat)" all SCRAM-SHA-256
 summary

@@ -3,8 +3,9 @@
 # toolchain and valgrind, Cyrus's library, headers, plug-ins and tools (the
 # reference, the server side and, for OTP, a plug-in served through ours),
 # and the real servers and clients of the interop tests (slapd, dovecot,
-# svnserve, python3-ldap, mbsync (isync), memcached with libmemcached's
-# tools, Postfix and Dovecot's submission service, libvirtd and virsh,
+# svnserve, python3-ldap, mbsync (isync), nmh with Dovecot's POP3 service,
+# memcached with libmemcached's tools, Postfix and Dovecot's submission
+# service, libvirtd and virsh,
 # Perl's Authen::SASL with its Cyrus backend, kcat (librdkafka) and
 # libmongoc with python3-gssapi and python3-bson for their fake servers;
 # for Kerberos a private MIT KDC, Cyrus's and Dovecot's GSSAPI plug-ins, Heimdal's GSS-API
@@ -21,7 +22,7 @@ pkgs=(build-essential dpkg-dev pkg-config valgrind python3
       libvirt-daemon libvirt-clients libauthen-sasl-cyrus-perl libauthen-sasl-perl
       krb5-kdc krb5-admin-server krb5-user libkrb5-dev libsasl2-modules-gssapi-mit
       dovecot-gssapi libgssapi3-heimdal strace clang llvm libclang-rt-dev
-      kcat libmongoc-dev python3-gssapi python3-bson)
+      kcat libmongoc-dev python3-gssapi python3-bson nmh dovecot-pop3d)
 # Miri and -Zbuild-std (TSan) need these nightly components, when nightly
 # is installed at all (best effort: those steps skip without them).
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
