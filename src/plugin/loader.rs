@@ -202,8 +202,11 @@ pub(crate) fn scan(path: &str, mut skipped: impl FnMut(String)) -> Vec<Candidate
 /// its last change (any file added, removed or renamed changes them).
 type DirStamp = (u64, u64, i64, i64, i64, i64);
 
-/// The names last read from each plugin directory, with its stamp.
-static LISTINGS: Mutex<Vec<(String, DirStamp, Arc<[String]>)>> = Mutex::new(Vec::new());
+/// A plugin directory's names as last read, with the directory and its stamp.
+type Listing = (String, DirStamp, Arc<[String]>);
+
+/// The names last read from each plugin directory.
+static LISTINGS: Mutex<Vec<Listing>> = Mutex::new(Vec::new());
 
 /// The `*.so` names in `dir`, as Cyrus takes them (libfoo.so.2 and
 /// libfoo.so.2.0.25 are the same file), sorted (which within one directory
