@@ -486,9 +486,7 @@ pub trait ClientMech: Send {
     fn step(&mut self, input: &[u8], session: &mut dyn Session) -> Result<Step>;
     /// Takes what the exchange established; called once after [`Step::Done`]
     /// (never after [`Step::DoneWith`], which carries it).
-    fn outcome(&mut self) -> Result<Outcome> {
-        Err(Error::new(Code::NotDone, "the mechanism keeps no outcome"))
-    }
+    fn outcome(&mut self) -> Result<Outcome>;
     /// The name to report as the selected mechanism, when it differs from
     /// [`MechInfo::name`] (a -PLUS variant).
     fn name(&self) -> Option<&str> {

@@ -43,6 +43,11 @@ impl ClientMech for Plain {
         // The caller owns (and wipes) the output from here on.
         Ok(Step::DoneWith(Some(std::mem::take(&mut *msg)), Outcome::without_layer(authzid, authname)))
     }
+
+    fn outcome(&mut self) -> Result<Outcome> {
+        // Never asked: the step that completes hands the outcome over.
+        Err(Error::new(Code::NotDone, "PLAIN keeps no outcome"))
+    }
 }
 
 #[cfg(test)]
