@@ -156,17 +156,17 @@ check_linkage() {
     if [ "$got" = "$want" ]; then pass "$1"; else fail "$1" "libsasl2 resolves to '$got', want $want"; fi
 }
 
-# mech_matrix BIN ALL EXPECTED: the cases of a client that takes its
-# mechanism as an option, through LD_LIBRARY_PATH and LD_PRELOAD: BIN's
-# linkage, each of $MECHS with the right and a wrong secret (the script's
-# `run_case MODE MECH right|wrong`), then ALL, the option that leaves the
-# choice to the library, which must choose EXPECTED
-# (`run_case MODE ALL right|wrong EXPECTED`).
+# mech_matrix BIN ALL EXPECTED [PREFIX]: the cases of a client that takes
+# its mechanism as an option, through LD_LIBRARY_PATH and LD_PRELOAD: BIN's
+# linkage (case PREFIXMODE/linkage), each of $MECHS with the right and a
+# wrong secret (the script's `run_case MODE MECH right|wrong`), then ALL,
+# the option that leaves the choice to the library, which must choose
+# EXPECTED (`run_case MODE ALL right|wrong EXPECTED`).
 mech_matrix() {
-    local bin=$1 all=$2 expected=$3 mode mech
+    local bin=$1 all=$2 expected=$3 prefix=${4:-} mode mech
     for mode in ldpath preload; do
         client_env "$mode"
-        check_linkage "$mode/linkage" "$bin"
+        check_linkage "$prefix$mode/linkage" "$bin"
         for mech in $MECHS; do
             run_case "$mode" "$mech" right
             run_case "$mode" "$mech" wrong
@@ -202,9 +202,70 @@ urlencode() {
     python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"
 }
 
-# dovecot_services PORT [POP3PORT]: the service blocks of a private
-# dovecot.conf: IMAP on 127.0.0.1:PORT, POP3 on 127.0.0.1:POP3PORT (none
-# without it), no IMAPS or POP3S listener, LMTP on a private socket.
+# start_smtp_sink: a minimal SMTP server on 127.0.0.1:$SINK_PORT that
+# accepts every message and appends it to $T/sink.mbox (where Dovecot's
+# submission service relays to).
+start_smtp_sink() {
+    cat >"$T/sink.py" <<'EOF'
+"""A minimal SMTP sink: accepts every message and appends it to a file.
+
+usage: sink.py PORTFILE MBOX
+"""
+import socketserver
+import sys
+
+PORTFILE, MBOX = sys.argv[1:3]
+
+
+class Handler(socketserver.StreamRequestHandler):
+    def reply(self, line):
+        self.wfile.write(line.encode() + b"\r\n")
+        self.wfile.flush()
+
+    def handle(self):
+        self.reply("220 sink ready")
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            verb = line.strip().split(b" ")[0].upper()
+            if verb in (b"EHLO", b"HELO"):
+                self.reply("250 sink")
+            elif verb == b"DATA":
+                self.reply("354 go on")
+                data = []
+                while True:
+                    line = self.rfile.readline()
+                    if not line or line.rstrip(b"\r\n") == b".":
+                        break
+                    data.append(line)
+                with open(MBOX, "ab") as f:
+                    f.write(b"".join(data) + b"\n--\n")
+                self.reply("250 stored")
+            elif verb == b"QUIT":
+                self.reply("221 bye")
+                return
+            else:
+                self.reply("250 ok")
+
+
+server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+with open(PORTFILE + ".tmp", "w") as f:
+    f.write(str(server.server_address[1]))
+import os
+os.rename(PORTFILE + ".tmp", PORTFILE)
+server.serve_forever()
+EOF
+    bg python3 "$T/sink.py" "$T/sink.port" "$T/sink.mbox"
+    for _ in $(seq 50); do [ -s "$T/sink.port" ] && break; sleep 0.1; done
+    [ -s "$T/sink.port" ] || die "the SMTP sink did not start"
+    SINK_PORT=$(cat "$T/sink.port")
+}
+
+# dovecot_services PORT [POP3PORT [SUBPORT]]: the service blocks of a
+# private dovecot.conf: IMAP on 127.0.0.1:PORT, POP3 on 127.0.0.1:POP3PORT
+# and submission on 127.0.0.1:SUBPORT (none without them), no IMAPS or POP3S
+# listener, LMTP on a private socket.
 dovecot_services() {
     cat <<EOF
 service imap-login {
@@ -231,6 +292,16 @@ service lmtp {
   }
 }
 EOF
+    if [ "${3:-0}" != 0 ]; then
+        cat <<EOF
+service submission-login {
+  inet_listener submission {
+    address = 127.0.0.1
+    port = $3
+  }
+}
+EOF
+    fi
 }
 
 # start_dovecot_imap EXTRA: starts a private dovecot in $T serving IMAP on
@@ -238,7 +309,9 @@ EOF
 # passwd-file $T/passwd (plaintext passwords, so every mechanism works),
 # homes under $T/home, no brute-force penalty (wrong-password cases would
 # slow the next ones). EXTRA: more dovecot.conf lines (auth_mechanisms ...).
-# With DOVECOT_POP3=1 it serves POP3 too, on 127.0.0.1:$POP3_PORT.
+# With DOVECOT_POP3=1 it serves POP3 too, on 127.0.0.1:$POP3_PORT; with
+# DOVECOT_SUBMISSION=1, SMTP submission on 127.0.0.1:$SUB_PORT, relaying to
+# the sink (start_smtp_sink first).
 start_dovecot_imap() {
     local extra=$1 try
     mkdir -p "$T/run" "$T/state" "$T/home"
@@ -247,8 +320,9 @@ start_dovecot_imap() {
     chmod 0644 "$T/passwd"
     for try in 1 2 3; do
         IMAP_PORT=$(free_port)
-        POP3_PORT=0
+        POP3_PORT=0 SUB_PORT=0
         [ -n "${DOVECOT_POP3:-}" ] && POP3_PORT=$(free_port)
+        [ -n "${DOVECOT_SUBMISSION:-}" ] && SUB_PORT=$(free_port)
         cat >"$T/dovecot.conf" <<EOF
 base_dir = $T/run
 state_dir = $T/state
@@ -256,7 +330,7 @@ instance_name = $SCRIPT_NAME-interop-$$
 log_path = $T/dovecot.log
 auth_verbose = yes
 auth_failure_delay = 0
-protocols = imap${DOVECOT_POP3:+ pop3}
+protocols = imap${DOVECOT_POP3:+ pop3}${DOVECOT_SUBMISSION:+ submission}
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
@@ -264,6 +338,8 @@ default_internal_user = dovecot
 default_login_user = dovenull
 first_valid_uid = 1
 mail_location = maildir:~/Maildir
+$([ "$SUB_PORT" = 0 ] || printf '%s\n' 'hostname = submission.example.org' 'submission_relay_host = 127.0.0.1' \
+    "submission_relay_port = $SINK_PORT" 'submission_relay_trusted = yes')
 $extra
 passdb {
   driver = passwd-file
@@ -273,7 +349,7 @@ userdb {
   driver = static
   args = uid=dovecot gid=dovecot home=$T/home/%n
 }
-$(dovecot_services "$IMAP_PORT" "$POP3_PORT")
+$(dovecot_services "$IMAP_PORT" "$POP3_PORT" "$SUB_PORT")
 service anvil {
   unix_listener anvil-auth-penalty {
     mode = 0
@@ -284,6 +360,7 @@ EOF
             die "dovecot rejects the configuration: $(tail -3 "$T/doveconf.out")"
         bg dovecot -F -c "$T/dovecot.conf" >"$T/dovecot.out" 2>&1
         if wait_for_port "$IMAP_PORT" && { [ "$POP3_PORT" = 0 ] || wait_for_port "$POP3_PORT"; } &&
+            { [ "$SUB_PORT" = 0 ] || wait_for_port "$SUB_PORT"; } &&
             kill -0 "${BG_PIDS[-1]}" 2>/dev/null; then
             return 0
         fi

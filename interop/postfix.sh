@@ -20,130 +20,18 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 interop_init postfix "${1:-system}"
-need_pkgs postfix dovecot-submissiond
+need_pkgs postfix dovecot-imapd dovecot-submissiond
 [ "$(id -u)" = 0 ] || die "must run as root (postfix and dovecot switch users)"
 
 MECHS=${MECHS:-"PLAIN LOGIN CRAM-MD5 DIGEST-MD5 SCRAM-SHA-1 SCRAM-SHA-256"}
 USER_NAME=alice
 PASSWORD='s3cret-Pa55'
 WRONG_PASSWORD='not-the-password'
-chmod 0755 "$T"
 
-# --- the SMTP sink Dovecot relays to ----------------------------------------
-cat >"$T/sink.py" <<'EOF'
-"""A minimal SMTP sink: accepts every message and appends it to a file.
-
-usage: sink.py PORTFILE MBOX
-"""
-import socketserver
-import sys
-
-PORTFILE, MBOX = sys.argv[1:3]
-
-
-class Handler(socketserver.StreamRequestHandler):
-    def reply(self, line):
-        self.wfile.write(line.encode() + b"\r\n")
-        self.wfile.flush()
-
-    def handle(self):
-        self.reply("220 sink ready")
-        while True:
-            line = self.rfile.readline()
-            if not line:
-                return
-            verb = line.strip().split(b" ")[0].upper()
-            if verb in (b"EHLO", b"HELO"):
-                self.reply("250 sink")
-            elif verb == b"DATA":
-                self.reply("354 go on")
-                data = []
-                while True:
-                    line = self.rfile.readline()
-                    if not line or line.rstrip(b"\r\n") == b".":
-                        break
-                    data.append(line)
-                with open(MBOX, "ab") as f:
-                    f.write(b"".join(data) + b"\n--\n")
-                self.reply("250 stored")
-            elif verb == b"QUIT":
-                self.reply("221 bye")
-                return
-            else:
-                self.reply("250 ok")
-
-
-server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-with open(PORTFILE + ".tmp", "w") as f:
-    f.write(str(server.server_address[1]))
-import os
-os.rename(PORTFILE + ".tmp", PORTFILE)
-server.serve_forever()
-EOF
-bg python3 "$T/sink.py" "$T/sink.port" "$T/sink.mbox"
-for _ in $(seq 50); do [ -s "$T/sink.port" ] && break; sleep 0.1; done
-[ -s "$T/sink.port" ] || die "the SMTP sink did not start"
-SINK_PORT=$(cat "$T/sink.port")
-
-# --- dovecot submission -----------------------------------------------------
-mkdir -p "$T/dv/run" "$T/dv/state" "$T/dv/home"
-chown dovecot:dovecot "$T/dv/home"
-printf '%s:{PLAIN}%s\n' "$USER_NAME" "$PASSWORD" >"$T/dv/passwd"
-chmod 0644 "$T/dv/passwd"
-SUB_PORT=$(free_port)
-cat >"$T/dv/dovecot.conf" <<EOF
-base_dir = $T/dv/run
-state_dir = $T/dv/state
-instance_name = postfix-interop-$$
-log_path = $T/dv/dovecot.log
-auth_verbose = yes
-auth_failure_delay = 0
-protocols = submission
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login cram-md5 digest-md5 scram-sha-1 scram-sha-256
-default_internal_user = dovecot
-default_login_user = dovenull
-first_valid_uid = 1
-hostname = submission.example.org
-mail_location = maildir:~/Maildir
-submission_relay_host = 127.0.0.1
-submission_relay_port = $SINK_PORT
-submission_relay_trusted = yes
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN $T/dv/passwd
-}
-userdb {
-  driver = static
-  args = uid=dovecot gid=dovecot home=$T/dv/home/%n
-}
-service submission-login {
-  inet_listener submission {
-    address = 127.0.0.1
-    port = $SUB_PORT
-  }
-}
-service imap-login {
-  inet_listener imap {
-    port = 0
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-# No brute-force penalty: the wrong-password cases would slow the next ones.
-service anvil {
-  unix_listener anvil-auth-penalty {
-    mode = 0
-  }
-}
-EOF
-doveconf -c "$T/dv/dovecot.conf" -n >"$T/dv/doveconf.out" 2>&1 ||
-    die "dovecot rejects the configuration: $(tail -3 "$T/dv/doveconf.out")"
-bg dovecot -F -c "$T/dv/dovecot.conf" >"$T/dv/dovecot.out" 2>&1
-wait_for_port "$SUB_PORT" || die "dovecot did not start: $(tail -5 "$T/dv/dovecot.out" "$T/dv/dovecot.log" 2>/dev/null)"
+# --- the SMTP sink and Dovecot's submission service --------------------------
+start_smtp_sink
+printf '%s:{PLAIN}%s\n' "$USER_NAME" "$PASSWORD" >"$T/passwd"
+DOVECOT_SUBMISSION=1 start_dovecot_imap "auth_mechanisms = plain login cram-md5 digest-md5 scram-sha-1 scram-sha-256"
 
 # --- the private postfix ----------------------------------------------------
 PF=$T/pf
@@ -223,7 +111,7 @@ run_case() {
     [ "$mech" = any ] && filter=""
     configure "$mode" "$filter" "$secret"
     pf_from=$(log_size "$PF/maillog")
-    dv_from=$(log_size "$T/dv/dovecot.log")
+    dv_from=$(log_size "$T/dovecot.log")
     sink_from=$(log_size "$T/sink.mbox")
     rm -f "$PF"/ld.*
     if [ "$POSTFIX_UP" != "$mode" ]; then
@@ -246,7 +134,7 @@ run_case() {
         sleep 0.1
     done
     since_pf=$(tail -c +"$pf_from" "$PF/maillog" 2>/dev/null)
-    since_dv=$(wait_log "$T/dv/dovecot.log" "$dv_from" "method=$want,")
+    since_dv=$(wait_log "$T/dovecot.log" "$dv_from" "method=$want,")
     logins=$(printf '%s\n' "$since_dv" | grep -c "submission-login: Info: Login: user=<$USER_NAME>, method=$want,")
     local arrived
     arrived=$(tail -c +"$sink_from" "$T/sink.mbox" 2>/dev/null | grep -c "^Subject: $subject")
