@@ -12,44 +12,29 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=directory.bash
+. "$(dirname "$0")/directory.bash"
 interop_init pyldap "${1:-}"
 need_pkgs slapd python3-ldap libsasl2-modules
 
 PY=/usr/bin/python3 # Debian's, which has python3-ldap
-BASE=dc=example,dc=com
-PEOPLE=ou=people,$BASE
 PORT=$(free_port)
 NBULK=200 # entries of 400 bytes: a search moves ~100 KB through the layer
 
 mkdir "$T/db"
-cat >"$T/slapd.conf" <<EOF
-include /etc/ldap/schema/core.schema
-include /etc/ldap/schema/cosine.schema
-include /etc/ldap/schema/nis.schema
-include /etc/ldap/schema/inetorgperson.schema
-pidfile $T/slapd.pid
-argsfile $T/slapd.args
-modulepath /usr/lib/ldap
-moduleload back_mdb
-sasl-secprops none
-authz-policy from
-authz-regexp "^uid=([^,]*),(cn=[^,]*,)?cn=[^,]*,cn=auth$" "uid=\$1,$PEOPLE"
-database mdb
-maxsize 104857600
-suffix "$BASE"
-directory $T/db
+{
+    slapd_conf_head
+    printf 'pidfile %s/slapd.pid\nargsfile %s/slapd.args\n' "$T" "$T"
+    slapd_conf_db "$T/db"
+    cat <<EOF
 access to * by * read
 EOF
+} >"$T/slapd.conf"
 {
-    printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n' "$BASE"
-    printf 'dn: %s\nobjectClass: organizationalUnit\nou: people\n\n' "$PEOPLE"
+    directory_ldif "$NBULK"
     printf 'dn: uid=user,%s\nobjectClass: inetOrgPerson\nuid: user\ncn: User\nsn: User\nuserPassword: secret\n\n' "$PEOPLE"
     printf 'dn: uid=boss,%s\nobjectClass: inetOrgPerson\nuid: boss\ncn: Boss\nsn: Boss\nuserPassword: bosspw\n' "$PEOPLE"
     printf 'authzFrom: dn.exact:uid=user,%s\n\n' "$PEOPLE"
-    pad=$(printf '%0400d' 0)
-    for i in $(seq "$NBULK"); do
-        printf 'dn: cn=bulk%s,%s\nobjectClass: person\ncn: bulk%s\nsn: S\ndescription: %s\n\n' "$i" "$PEOPLE" "$i" "$pad"
-    done
 } >"$T/init.ldif"
 slapadd -q -f "$T/slapd.conf" -l "$T/init.ldif" >"$T/slapadd.log" 2>&1 ||
     die "slapadd failed: $(tail -n 2 "$T/slapadd.log")"

@@ -15,44 +15,29 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=directory.bash
+. "$(dirname "$0")/directory.bash"
 interop_init slapd "${1:-}"
 need_pkgs slapd ldap-utils libsasl2-modules
 client_env ldpath
 
-BASE=dc=example,dc=com
-PEOPLE=ou=people,$BASE
 NBULK=300 # extra entries, so searches move ~150 KB through the security layer
 
 mkdir "$T/db"
-cat >"$T/slapd.conf" <<EOF
-include /etc/ldap/schema/core.schema
-include /etc/ldap/schema/cosine.schema
-include /etc/ldap/schema/nis.schema
-include /etc/ldap/schema/inetorgperson.schema
-modulepath /usr/lib/ldap
-moduleload back_mdb
-sasl-secprops none
-authz-policy from
-authz-regexp "^uid=([^,]*),(cn=[^,]*,)?cn=[^,]*,cn=auth$" "uid=\$1,$PEOPLE"
-database mdb
-maxsize 104857600
-suffix "$BASE"
-rootdn "cn=admin,$BASE"
-directory $T/db
+{
+    slapd_conf_head
+    slapd_conf_db "$T/db"
+    cat <<EOF
 access to * by * read
 EOF
+} >"$T/slapd.conf"
 {
-    printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n' "$BASE"
-    printf 'dn: %s\nobjectClass: organizationalUnit\nou: people\n\n' "$PEOPLE"
+    directory_ldif "$NBULK"
     printf 'dn: uid=user,%s\nobjectClass: inetOrgPerson\nuid: user\ncn: User\nsn: User\nuserPassword: secret\n\n' "$PEOPLE"
     # boss may be assumed by user (PLAIN ... -X) and by root over ldapi (EXTERNAL -X).
     printf 'dn: uid=boss,%s\nobjectClass: inetOrgPerson\nuid: boss\ncn: Boss\nsn: Boss\nuserPassword: bosspw\n' "$PEOPLE"
     printf 'authzFrom: dn.exact:uid=user,%s\n' "$PEOPLE"
     printf 'authzFrom: dn.exact:gidNumber=%s+uidNumber=%s,cn=peercred,cn=external,cn=auth\n\n' "$(id -g)" "$(id -u)"
-    pad=$(printf '%0400d' 0)
-    for i in $(seq "$NBULK"); do
-        printf 'dn: cn=bulk%s,%s\nobjectClass: person\ncn: bulk%s\nsn: S\ndescription: %s\n\n' "$i" "$PEOPLE" "$i" "$pad"
-    done
 } >"$T/init.ldif"
 slapadd -q -f "$T/slapd.conf" -l "$T/init.ldif" >"$T/slapadd.log" 2>&1 ||
     die "slapadd failed: $(tail -n 2 "$T/slapadd.log")"

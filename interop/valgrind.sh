@@ -7,7 +7,7 @@
 # freed (the secrets sasl-sample-client and python-ldap's callbacks
 # strdup) are theirs, whichever library they run on.
 #
-# usage: interop/valgrind.sh LIBDIR [SCRIPT...]   (default: slapd ldaptls svn)
+# usage: interop/valgrind.sh LIBDIR [SCRIPT...]   (default: slapd ldaptls svn syncrepl)
 # Not in interop/run.sh's loop (the name is skipped there): `make test-valgrind`.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 libdir=$(cd "$1" && pwd) || exit 2
 shift
 scripts=("$@")
-[ ${#scripts[@]} -gt 0 ] || scripts=(slapd ldaptls svn)
+[ ${#scripts[@]} -gt 0 ] || scripts=(slapd ldaptls svn syncrepl)
 command -v valgrind >/dev/null || { echo "valgrind: 0 passed, 1 failed (valgrind is not installed)"; exit 1; }
 logs=$(mktemp -d "${TMPDIR:-/tmp}/sasl2-valgrind.XXXXXX")
 trap 'rm -rf "$logs"' EXIT
