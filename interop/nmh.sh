@@ -31,11 +31,7 @@ WRONG_PASSWORD='not-the-password'
 SUBJECT="nmh interop $$"
 
 # --- dovecot and the sink ---------------------------------------------------
-mkdir -p "$T/home/$USER_NAME/Maildir/"{new,cur,tmp}
-printf '%s:{PLAIN}%s\n' "$USER_NAME" "$PASSWORD" >"$T/passwd"
-start_smtp_sink
-DOVECOT_POP3=1 DOVECOT_SUBMISSION=1 start_dovecot_imap \
-    "auth_mechanisms = plain login cram-md5 digest-md5 scram-sha-1 scram-sha-256"
+start_mail_dovecot
 echo "# dovecot $(dovecot --version): POP3 on 127.0.0.1:$POP3_PORT, submission on :$SUB_PORT;" \
     "nmh $(dpkg-query -W -f='${Version}' nmh)"
 
