@@ -23,7 +23,7 @@ pkgs=(build-essential dpkg-dev pkg-config valgrind python3
       krb5-kdc krb5-admin-server krb5-user libkrb5-dev libsasl2-modules-gssapi-mit
       dovecot-gssapi libgssapi3-heimdal strace clang llvm libclang-rt-dev
       kcat libmongoc-dev python3-gssapi python3-bson nmh dovecot-pop3d
-      qemu-system-x86 libgvnc-1.0-0 libetpan20)
+      qemu-system-x86 libgvnc-1.0-0 libetpan20 libcyrus-imap-perl)
 # Miri and -Zbuild-std (TSan) need these nightly components, when nightly
 # is installed at all (best effort: those steps skip without them).
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
