@@ -95,7 +95,18 @@ need_pkgs() {
     return 0
 }
 
-# interop_init NAME LIBDIR: sets LIBDIR and LIBSASL (the libsasl2.so.2 under test).
+# system_libsasl: the path of the system's (Cyrus's) libsasl2.so.2, for
+# this machine's word size when ldconfig lists several.
+system_libsasl() {
+    local lib
+    lib=$(ldconfig -p | awk '$1 == "libsasl2.so.2" && /x86-64|64bit|aarch64/ {print $NF; exit}')
+    [ -n "$lib" ] || lib=$(ldconfig -p | awk '$1 == "libsasl2.so.2" {print $NF; exit}')
+    echo "$lib"
+}
+
+# interop_init NAME LIBDIR: sets LIBDIR and LIBSASL (the libsasl2.so.2 under
+# test), and OURS and CYRUS: the files LIBSASL and the system's library
+# resolve to (the same file when the system library is under test).
 interop_init() {
     SCRIPT_NAME=$1
     # Shared, also when a script runs on its own (see tests/system-lock.sh).
@@ -109,8 +120,7 @@ interop_init() {
     local arg=${2:-system}
     if [ "$arg" = system ]; then
         need_pkgs libsasl2-2
-        LIBSASL=$(ldconfig -p | awk '$1 == "libsasl2.so.2" && /x86-64|64bit|aarch64/ {print $NF; exit}')
-        [ -n "$LIBSASL" ] || LIBSASL=$(ldconfig -p | awk '$1 == "libsasl2.so.2" {print $NF; exit}')
+        LIBSASL=$(system_libsasl)
         [ -n "$LIBSASL" ] || die "no system libsasl2.so.2"
         LIBDIR=$(dirname "$LIBSASL")
     else
@@ -119,7 +129,9 @@ interop_init() {
         LIBSASL=$LIBDIR/libsasl2.so.2
         [ -e "$LIBSASL" ] || die "no libsasl2.so.2 in $LIBDIR"
     fi
-    echo "# $SCRIPT_NAME: library under test $LIBSASL -> $(readlink -f "$LIBSASL")"
+    OURS=$(readlink -f "$LIBSASL")
+    CYRUS=$(readlink -f "$(system_libsasl)")
+    echo "# $SCRIPT_NAME: library under test $LIBSASL -> $OURS"
 }
 
 # For the cases where sasl2-rs differs from Cyrus on purpose (README).
@@ -372,7 +384,7 @@ EOF
     die "dovecot did not start: $(tail -5 "$T/dovecot.log" "$T/dovecot.out" 2>/dev/null)"
 }
 
-# start_mail_dovecot: the mail clients' servers (nmh.sh, etpan.sh): the
+# start_mail_dovecot: the mail clients' servers (nmh, etpan, postfix): the
 # user $USER_NAME with $PASSWORD and a Maildir under $T/home, the SMTP
 # sink, and a dovecot serving IMAP, POP3 and submission with the
 # mechanisms of $MECHS.

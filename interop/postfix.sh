@@ -29,9 +29,7 @@ PASSWORD='s3cret-Pa55'
 WRONG_PASSWORD='not-the-password'
 
 # --- the SMTP sink and Dovecot's submission service --------------------------
-start_smtp_sink
-printf '%s:{PLAIN}%s\n' "$USER_NAME" "$PASSWORD" >"$T/passwd"
-DOVECOT_SUBMISSION=1 start_dovecot_imap "auth_mechanisms = plain login cram-md5 digest-md5 scram-sha-1 scram-sha-256"
+start_mail_dovecot
 
 # --- the private postfix ----------------------------------------------------
 PF=$T/pf

@@ -23,8 +23,6 @@ interop_init sample "${1:-}"
 need_pkgs sasl2-bin libsasl2-modules libsasl2-modules-db
 
 REALM=example.com
-OURS=$(readlink -f "$LIBSASL")
-CYRUS=$(readlink -f "$(ldconfig -p | awk '$1 == "libsasl2.so.2" && /x86-64|64bit|aarch64/ {print $NF; exit}')")
 printf secret | saslpasswd2 -f "$T/sasldb2" -p -c -u "$REALM" user
 printf bosspw | saslpasswd2 -f "$T/sasldb2" -p -c -u "$REALM" boss
 # Non-ASCII names and passwords (UTF-8): a password with a no-break space,

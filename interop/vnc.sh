@@ -142,8 +142,6 @@ run_case() {
     if [ -z "$why" ]; then pass "$case"; else fail "$case" "$why"; fi
 }
 
-OURS=$(readlink -f "$LIBSASL")
-CYRUS=$(readlink -f "$(ldconfig -p | awk '$1 == "libsasl2.so.2" && /x86-64|64bit|aarch64/ {print $NF; exit}')")
 GVNC=$(ldconfig -p | awk '$1 == "libgvnc-1.0.so.0" {print $NF; exit}')
 for mode in ldpath preload; do
     client_env "$mode"
