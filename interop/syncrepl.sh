@@ -14,17 +14,35 @@
 #           every entry (about 90 KB, through the security layer for
 #           DIGEST-MD5), and an entry added to the provider afterwards
 #           reaches it over the same persistent connection;
-#   wrong   a wrong password (EXTERNAL: an authorization identity it may
-#           not assume): the provider's log shows the bind refused, and
-#           the consumer holds nothing.
+#   wrong   a wrong password (EXTERNAL, GSSAPI: an authorization identity
+#           it may not assume): the provider's log shows the bind refused,
+#           and the consumer holds nothing;
+#   local   (Kerberos without any credential) the consumer logs its SASL
+#           bind failing before anything is sent: the provider's log shows
+#           no bind of the mechanism, and the consumer holds nothing.
+# The Kerberos cases (GSSAPI, GS2-KRB5, GSS-SPNEGO) run on a private MIT KDC
+# the way replication is deployed: the consumer has a client keytab
+# (KRB5_CLIENT_KTNAME) and an empty ticket cache, so the GSS-API library gets
+# its ticket from the keytab during the bind.
 # Both slapd run in the foreground, each stopped by its pid.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=directory.bash
 . "$(dirname "$0")/directory.bash"
+# shellcheck source-path=SCRIPTDIR source=krb5kdc.bash
+. "$(dirname "$0")/krb5kdc.bash"
 interop_init syncrepl "${1:-}"
-need_pkgs slapd ldap-utils libsasl2-modules
+need_pkgs slapd ldap-utils libsasl2-modules libsasl2-modules-gssapi-mit krb5-kdc krb5-admin-server krb5-user
+
+# The provider's service key (in KRB5_KTNAME, which kdc_start exports and
+# the provider inherits) and the replicator's client keytab.
+kdc_start "$T/kdc" || die "the KDC did not start"
+BG_PIDS+=("$KDC_PID")
+kdc_service ldap/127.0.0.1 || die "kadmin.local failed: $(tail -n 3 "$T/kdc/kadmin.log")"
+REPL_KEYTAB=$T/kdc/repl.keytab
+{ kadmin.local -q "addprinc -randkey repl" && kadmin.local -q "ktadd -k $REPL_KEYTAB repl"; } >>"$T/kdc/kadmin.log" 2>&1 ||
+    die "kadmin.local failed: $(tail -n 3 "$T/kdc/kadmin.log")"
 
 NBULK=200     # entries of 400 bytes: the refresh is several layer packets
 REPL_PW=repl-Secret1
@@ -33,6 +51,8 @@ mkdir "$T/provider"
 {
     slapd_conf_head
     echo "moduleload syncprov"
+    # The acceptor's name: ldap/127.0.0.1, as the consumer's URL names it.
+    echo "sasl-host 127.0.0.1"
     slapd_conf_db "$T/provider"
     cat <<EOF
 rootpw adminpw
@@ -81,11 +101,15 @@ REPL_DN=uid=repl,$PEOPLE
 MIRROR_DN=uid=mirror,$PEOPLE
 N=0
 
-# run_case MODE NAME MECH right|wrong AUTHZ BINDDN N SYNCREPL-ARGS...: a
-# consumer on a fresh database, with `syncrepl ... bindmethod=sasl
+# Variables for the consumer of the next cases (the Kerberos ones).
+CASE_ENV=()
+
+# run_case MODE NAME MECH right|wrong|local AUTHZ BINDDN N SYNCREPL-ARGS...:
+# a consumer on a fresh database, with `syncrepl ... bindmethod=sasl
 # saslmech=MECH ARGS`. right: the provider must log a bind of BINDDN (the
 # authentication identity) with MECH at SSF N, and AUTHZ as the
-# authorization identity when it is not empty; wrong: result code N.
+# authorization identity when it is not empty; wrong: result code N;
+# local: no bind at all.
 run_case() {
     local case=syncrepl/$1/$2 mech=$3 want=$4 authz=$5 dn=$6 ssf=$7 provider
     shift 7
@@ -107,7 +131,9 @@ EOF
     local off why="" pid url=ldap://127.0.0.1:$port entries
     entries=$(count "ldap://127.0.0.1:$P_PORT" "(objectClass=*)")
     off=$(log_size "$P_LOG")
-    bg env -u LD_LIBRARY_PATH -u LD_PRELOAD "${CLIENT_ENV[@]}" /usr/sbin/slapd -f "$dir/slapd.conf" \
+    # A Kerberos consumer starts without a ticket: its cache is its own.
+    bg env -u LD_LIBRARY_PATH -u LD_PRELOAD "KRB5CCNAME=FILE:$dir/ccache" "${CASE_ENV[@]}" "${CLIENT_ENV[@]}" \
+        /usr/sbin/slapd -f "$dir/slapd.conf" \
         -h "$url/" -d stats,sync >"$dir/log" 2>&1
     pid=${BG_PIDS[-1]}
     wait_for_port "$port" || why="the consumer did not start: $(tail -n 3 "$dir/log")"
@@ -130,6 +156,15 @@ EOF
         fi
         if [ -z "$why" ] && [ "$OURS" != "$CYRUS" ] && ! grep -qF "$OURS" "/proc/$pid/maps"; then
             why="the consumer did not map $OURS"
+        fi
+    elif [ -z "$why" ] && [ "$want" = local ]; then
+        local failed="ldap_sasl_interactive_bind_s failed"
+        if ! wait_log "$dir/log" 0 "$failed" | grep -qF -- "$failed"; then
+            why="no '$failed' in the consumer's log: $(tail -n 3 "$dir/log")"
+        elif tail -c +"$off" "$P_LOG" | grep -aq " mech=$mech "; then
+            why="the provider saw a bind: $(tail -c +"$off" "$P_LOG" | grep -a " mech=$mech ")"
+        elif [ "$(count "$url" "(objectClass=*)")" != 0 ]; then
+            why="the consumer holds entries"
         fi
     elif [ -z "$why" ]; then
         local refused="RESULT tag=97 err=$ssf "
@@ -169,5 +204,27 @@ for mode in ldpath preload; do
     run_case "$mode" EXTERNAL EXTERNAL right "" "$PEER_DN" 0
     run_case "$mode" EXTERNAL-authzid EXTERNAL right "dn:$MIRROR_DN" "$PEER_DN" 0 "authzid=dn:$MIRROR_DN"
     run_case "$mode" EXTERNAL-authzid-denied EXTERNAL wrong "" "" 50 "authzid=dn:uid=boss,$PEOPLE"
+    # Kerberos: a ticket from the client keytab, at the SSF the consumer
+    # asks for (GSSAPI's layer carries the refresh at 256).
+    # libldap would otherwise name the provider by 127.0.0.1's reverse
+    # lookup (this machine's name), for which the KDC has no service.
+    CASE_ENV=(LDAPSASL_NOCANON=on "KRB5_CLIENT_KTNAME=FILE:$REPL_KEYTAB")
+    run_case "$mode" GSSAPI GSSAPI right "" "$REPL_DN" 256
+    run_case "$mode" GSSAPI-integrity GSSAPI right "" "$REPL_DN" 1 secprops=minssf=1,maxssf=1
+    run_case "$mode" GSSAPI-authzid GSSAPI right "dn:$MIRROR_DN" "$REPL_DN" 256 "authzid=dn:$MIRROR_DN"
+    run_case "$mode" GSSAPI-authzid-denied GSSAPI wrong "" "" 50 "authzid=dn:uid=boss,$PEOPLE"
+    # Cyrus's GS2 asks for an authentication name (and a password), which
+    # syncrepl does not give, and fails before sending anything; this
+    # library's uses the Kerberos credential alone (README, "Where it
+    # differs from Cyrus on purpose").
+    if is_rust_impl; then
+        run_case "$mode" GS2-KRB5 GS2-KRB5 right "" "$REPL_DN" 0
+    else
+        run_case "$mode" GS2-KRB5-refused-by-cyrus GS2-KRB5 local "" "" 0
+    fi
+    run_case "$mode" GSS-SPNEGO GSS-SPNEGO right "" "$REPL_DN" 256
+    CASE_ENV=(LDAPSASL_NOCANON=on "KRB5_CLIENT_KTNAME=FILE:$T/kdc/no-such.keytab")
+    run_case "$mode" GSSAPI-no-credential GSSAPI local "" "" 0
+    CASE_ENV=()
 done
 summary
