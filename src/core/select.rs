@@ -18,6 +18,7 @@
 use std::fmt::Write as _;
 
 use super::callbacks::{can_supply, AppCallbacks};
+use crate::mech::registry::NameIndex;
 use crate::mech::{conn_flags, feat, sec, CbDisposition, MechInfo, Params};
 
 /// What selection needs to know about the connection.
@@ -46,14 +47,21 @@ pub struct Choice {
 pub fn split_mechlist(list: &str) -> impl Iterator<Item = &str> {
     // By bytes: a name is ASCII, and any other byte (of a multi-byte
     // character too) separates, so every cut is at a character boundary.
-    let name_byte = |b: &u8| NAME_BYTE[*b as usize];
     let bytes = list.as_bytes();
     let mut at = 0;
+    // Separators are skipped, then a name is the run of name bytes after.
     std::iter::from_fn(move || {
-        let start = at + bytes[at..].iter().position(name_byte)?;
-        let end = bytes[start..].iter().position(|b| !name_byte(b)).map_or(bytes.len(), |n| start + n);
-        at = end;
-        Some(&list[start..end])
+        while at < bytes.len() && !NAME_BYTE[bytes[at] as usize] {
+            at += 1;
+        }
+        if at == bytes.len() {
+            return None;
+        }
+        let start = at;
+        while at < bytes.len() && NAME_BYTE[bytes[at] as usize] {
+            at += 1;
+        }
+        Some(&list[start..at])
     })
 }
 
@@ -68,20 +76,6 @@ static NAME_BYTE: [bool; 256] = {
     }
     table
 };
-
-/// Where `name` is in `available`. Mechanism names compare ignoring ASCII
-/// case. The length and last byte of the name are taken once and checked
-/// first: many of ours share a length and a prefix (SCRAM-SHA-224 ...
-/// -512), and the last byte tells most of them apart at once.
-fn position_of(available: &[&'static MechInfo], name: &str) -> Option<usize> {
-    let name = name.as_bytes();
-    let last = name.last()?.to_ascii_uppercase();
-    let len = name.len();
-    available.iter().position(|m| {
-        let m = m.name.as_bytes();
-        m.len() == len && m[len - 1].to_ascii_uppercase() == last && m.eq_ignore_ascii_case(name)
-    })
-}
 
 fn strip_plus(name: &str) -> Option<&str> {
     let n = name.len();
@@ -105,6 +99,7 @@ pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -
         heap.split_at_mut(words)
     };
     let (mut count, mut server_can_bind) = (0usize, false);
+    let index = NameIndex::new(available);
     for name in split_mechlist(mechlist) {
         count += 1;
         let (base, set) = match strip_plus(name) {
@@ -114,7 +109,7 @@ pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -
             }
             None => (name, &mut *plain_set),
         };
-        if let Some(i) = position_of(available, base) {
+        if let Some(i) = index.position(base) {
             set[i / 64] |= 1 << (i % 64);
         }
     }
@@ -352,6 +347,13 @@ mod tests {
         assert_eq!(pick(&c, "SCRAM-SHA-1 DIGEST-MD5").unwrap(), "SCRAM-SHA-1");
         assert_eq!(pick(&c, "scram-sha-1,scram-sha-256").unwrap(), "SCRAM-SHA-256");
         assert_eq!(pick(&c, "SCRAM-SHA-1 PLAIN SCRAM-SHA-512").unwrap(), "SCRAM-SHA-512");
+    }
+
+    #[test]
+    fn names_are_runs_of_name_bytes() {
+        let names: Vec<&str> = split_mechlist("  PLAIN,scram-sha-1\tX_Y-Z\u{e9}GSSAPI ").collect();
+        assert_eq!(names, ["PLAIN", "scram-sha-1", "X_Y-Z", "GSSAPI"]);
+        assert_eq!(split_mechlist("").count() + split_mechlist(" ,\u{e9} ").count(), 0);
     }
 
     #[test]

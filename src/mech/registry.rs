@@ -20,18 +20,29 @@ const SLOTS: usize = 64;
 /// The slots, allocated at the first publication: a static array of them
 /// would sit in the library's data segment (2 KiB, one more page for the
 /// dynamic loader to touch in every process that loads the library).
-static SNAPSHOTS: OnceLock<Box<[OnceLock<Vec<&'static MechInfo>>]>> = OnceLock::new();
+static SNAPSHOTS: OnceLock<Box<[OnceLock<Box<Snapshot>>]>> = OnceLock::new();
 /// 0: the built-in list; n: `SNAPSHOTS[n - 1]`.
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
 /// Serialises writers (readers never wait).
 static WRITER: Mutex<()> = Mutex::new(());
 
+/// A published list with the buckets of its names (see [`NameIndex`]),
+/// boxed: most slots stay empty.
+struct Snapshot {
+    list: Vec<&'static MechInfo>,
+    buckets: Option<Buckets>,
+}
+
+fn current() -> Option<&'static Snapshot> {
+    match CURRENT.load(Ordering::Acquire) {
+        0 => None,
+        n => SNAPSHOTS.get().and_then(|slots| slots[n - 1].get()).map(|s| &**s),
+    }
+}
+
 /// The mechanisms in use now, strongest first.
 pub fn mechanisms() -> &'static [&'static MechInfo] {
-    match CURRENT.load(Ordering::Acquire) {
-        0 => MECHANISMS,
-        n => SNAPSHOTS.get().and_then(|slots| slots[n - 1].get()).map_or(MECHANISMS, Vec::as_slice),
-    }
+    current().map_or(MECHANISMS, |s| s.list.as_slice())
 }
 
 /// Finds a mechanism in use by name, ignoring ASCII case.
@@ -54,10 +65,11 @@ pub fn publish(list: Vec<&'static MechInfo>) -> Result<(), String> {
     let slots = SNAPSHOTS.get_or_init(|| (0..SLOTS).map(|_| OnceLock::new()).collect());
     for (i, slot) in slots.iter().enumerate() {
         let found = match slot.get() {
-            Some(existing) => same(existing, list.as_deref().unwrap_or_default()),
+            Some(existing) => same(&existing.list, list.as_deref().unwrap_or_default()),
             None => {
                 // Empty slots are filled only here, under the writer lock.
-                let _ = slot.set(list.take().unwrap_or_default());
+                let list = list.take().unwrap_or_default();
+                let _ = slot.set(Box::new(Snapshot { buckets: buckets_of(&list), list }));
                 true
             }
         };
@@ -73,6 +85,97 @@ pub fn publish(list: Vec<&'static MechInfo>) -> Result<(), String> {
 pub fn reset() {
     let _writer = WRITER.lock().unwrap_or_else(|e| e.into_inner());
     CURRENT.store(0, Ordering::Release);
+}
+
+/// Finds names in a list of mechanisms (ignoring ASCII case) with one probe
+/// each: a server's list of N names costs N probes rather than N scans of
+/// every mechanism. The mechanisms are bucketed by length and last byte
+/// (many share a length and a prefix, SCRAM-SHA-224 ... -512, and the last
+/// byte tells most of them apart); a bucket is a bit set of positions, so
+/// the first match in the list's order is found first. The lists
+/// [`mechanisms`] gives have their buckets made once; any other list (a
+/// `client_mech_list` option's) has them made here.
+pub struct NameIndex<'a> {
+    list: &'a [&'static MechInfo],
+    buckets: Table<'a>,
+}
+
+// The variants differ in size on purpose: an index lives on the stack for
+// one selection, and boxing its buckets would cost an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Table<'a> {
+    Shared(&'a Buckets),
+    Own(Buckets),
+    /// More than 64 mechanisms (a plugin-heavy process): each lookup scans.
+    Scan,
+}
+
+const BUCKETS: usize = 32;
+type Buckets = [u64; BUCKETS];
+
+/// The built-in list's buckets, made at compile time.
+static BUILT_IN: Option<Buckets> = buckets_of(MECHANISMS);
+
+/// None for lists of more than 64 mechanisms.
+const fn buckets_of(list: &[&MechInfo]) -> Option<Buckets> {
+    if list.len() > 64 {
+        return None;
+    }
+    let mut buckets = [0u64; BUCKETS];
+    let mut i = 0;
+    while i < list.len() {
+        let name = list[i].name.as_bytes();
+        if !name.is_empty() {
+            buckets[bucket(name.len(), name[name.len() - 1])] |= 1 << i;
+        }
+        i += 1;
+    }
+    Some(buckets)
+}
+
+/// Folding with 0x20 maps upper- and lower-case letters together and leaves
+/// digits and '-' as they are: a case-blind hash of a name's length and last
+/// byte.
+const fn bucket(len: usize, last: u8) -> usize {
+    (len * 7 + (last | 0x20) as usize) % BUCKETS
+}
+
+impl<'a> NameIndex<'a> {
+    pub fn new(list: &'a [&'static MechInfo]) -> Self {
+        let shared = if std::ptr::eq(list, MECHANISMS) {
+            Some(&BUILT_IN)
+        } else {
+            current().filter(|s| std::ptr::eq(list, s.list.as_slice())).map(|s| &s.buckets)
+        };
+        let buckets = match shared {
+            Some(Some(b)) => Table::Shared(b),
+            Some(None) => Table::Scan,
+            None => buckets_of(list).map_or(Table::Scan, Table::Own),
+        };
+        NameIndex { list, buckets }
+    }
+
+    /// The position of the first mechanism called `name`.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        let name = name.as_bytes();
+        let buckets = match &self.buckets {
+            Table::Shared(b) => *b,
+            Table::Own(b) => b,
+            Table::Scan => return self.list.iter().position(|m| m.name.as_bytes().eq_ignore_ascii_case(name)),
+        };
+        let mut bits = buckets[bucket(name.len(), *name.last()?)];
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            let ours = self.list[i].name.as_bytes();
+            // Servers list names in upper case, as ours are: the exact
+            // comparison (a memcmp) settles most probes.
+            if ours == name || ours.eq_ignore_ascii_case(name) {
+                return Some(i);
+            }
+            bits &= bits - 1;
+        }
+        None
+    }
 }
 
 /// What Cyrus ranks a mechanism by (its client's `mech_compare`).
@@ -178,6 +281,45 @@ mod tests {
         assert_eq!(mechanisms()[0].name, MECHANISMS[0].name);
         publish(list).unwrap();
         assert_eq!(CURRENT.load(Ordering::Acquire), first);
+        reset();
+    }
+
+    /// Every mechanism under any case; duplicates (a client_mech_list
+    /// naming one twice) give the first; near misses give nothing.
+    fn index_agrees_with_a_scan(list: &[&'static MechInfo]) {
+        let index = NameIndex::new(list);
+        let scan = |name: &str| list.iter().position(|m| m.name.eq_ignore_ascii_case(name));
+        for m in MECHANISMS {
+            let lower = m.name.to_ascii_lowercase();
+            for name in [m.name, &lower[..], &m.name[1..], &m.name[..m.name.len() - 1]] {
+                assert_eq!(index.position(name), scan(name), "{name}");
+            }
+        }
+        for name in ["", "-", "X", "PLAINX", "SCRAM-SHA-2", "scram_sha_1"] {
+            assert_eq!(index.position(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_name_index_finds_what_a_scan_finds() {
+        let mut doubled = MECHANISMS.to_vec();
+        doubled.extend_from_slice(MECHANISMS);
+        // More than 64: the index gives way to scans.
+        let many: Vec<&'static MechInfo> = MECHANISMS.iter().cycle().take(70).copied().collect();
+        for list in [MECHANISMS, &doubled[..], &many[..]] {
+            index_agrees_with_a_scan(list);
+        }
+        assert!(matches!(NameIndex::new(MECHANISMS).buckets, Table::Shared(_)));
+        assert!(matches!(NameIndex::new(&doubled).buckets, Table::Own(_)));
+        assert!(matches!(NameIndex::new(&many).buckets, Table::Scan));
+        // A published list shares the buckets made when it was published.
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let mut reversed = MECHANISMS.to_vec();
+        reversed.reverse();
+        publish(reversed).unwrap();
+        assert!(matches!(NameIndex::new(mechanisms()).buckets, Table::Shared(_)));
+        assert_eq!(NameIndex::new(mechanisms()).position("anonymous"), Some(0));
+        index_agrees_with_a_scan(mechanisms());
         reset();
     }
 
