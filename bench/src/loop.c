@@ -2,13 +2,15 @@
  *   sasl_client_new("imap", "localhost", NULL, NULL, {AUTHNAME, PASS}, 0)
  *   + sasl_client_start(conn, MECH, ...) + sasl_dispose
  * over N iterations (5 batches of N/5 after a warm-up of N/10; the
- * median batch is reported).  Usage: loop N [MECH]  (MECH: PLAIN, or a
- * client-first mechanism such as SCRAM-SHA-256)
+ * median batch is reported).  Usage: loop N [MECH [LIST]]  (MECH: PLAIN,
+ * or a client-first mechanism such as SCRAM-SHA-256; LIST: the server's
+ * mechanism list, from which MECH must be the one chosen, default MECH)
  * Prints: lib=... iters=N us_per_iter=<median batch> us_min=<best batch> out_len=...
  */
 #include "common.h"
 
 static const char *mech_name = "PLAIN";
+static const char *server_list = "PLAIN";
 
 static unsigned one(void)
 {
@@ -18,7 +20,7 @@ static unsigned one(void)
     int r = sasl_client_new("imap", "localhost", NULL, NULL, client_cbs_plain, 0, &conn);
     if (r != SASL_OK)
         die("sasl_client_new: %d", r);
-    r = sasl_client_start(conn, mech_name, NULL, &out, &outlen, &mech);
+    r = sasl_client_start(conn, server_list, NULL, &out, &outlen, &mech);
     if (r != SASL_OK && r != SASL_CONTINUE)
         die("sasl_client_start: %d (%s)", r, sasl_errdetail(conn));
     if (!out || !mech || strcmp(mech, mech_name))
@@ -31,7 +33,9 @@ int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 20000;
     if (argc > 2)
-        mech_name = argv[2];
+        server_list = mech_name = argv[2];
+    if (argc > 3)
+        server_list = argv[3];
     int r = sasl_client_init(NULL);
     if (r != SASL_OK)
         die("sasl_client_init: %d", r);
