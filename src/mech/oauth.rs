@@ -26,6 +26,13 @@ pub static OAUTHBEARER: MechInfo = MechInfo {
     factory: &(new_bearer as NewFn),
 };
 
+/// Whether `name` is a bearer-token mechanism's, whoever serves it: a C
+/// plugin's XOAUTH2 (KDE's, in Debian's libsasl2-modules-kdexoauth2) is as
+/// much a last resort as ours.
+pub(crate) fn is_bearer_mechanism(name: &str) -> bool {
+    [OAUTHBEARER.name, XOAUTH2.name].iter().any(|n| n.eq_ignore_ascii_case(name))
+}
+
 fn new_bearer(params: &Params<'_>) -> Result<Box<dyn ClientMech>> {
     Ok(Box::new(OAuth::new(Kind::Bearer, params)))
 }

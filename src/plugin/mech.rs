@@ -188,7 +188,7 @@ pub(crate) fn intern(plugname: &str, name: &str, max_ssf: u32, security_flags: u
         features,
         // Checked by the factory, for any callback id the plugin lists.
         required: &[],
-        last_resort: false,
+        last_resort: crate::mech::oauth::is_bearer_mechanism(name),
         factory,
     }));
     let c_name = Box::leak(CString::new(name).unwrap_or_default().into_boxed_c_str());
@@ -705,4 +705,16 @@ unsafe extern "C" fn canon_user(
         }
         SASL_OK
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_plugins_bearer_token_mechanism_is_a_last_resort() {
+        // KDE's XOAUTH2 plugin ranks beside PLAIN; the password must still
+        // not go out as a token while PLAIN is offered.
+        for (name, last) in [("XOAUTH2", true), ("oauthbearer", true), ("PLAIN", false), ("X-OAUTH", false)] {
+            assert_eq!(super::intern("test-bearer", name, 0, 0x30, 0).info.last_resort, last, "{name}");
+        }
+    }
 }
