@@ -212,8 +212,7 @@ pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -
 
     for name in split_mechlist(mechlist) {
         let base = strip_plus(name).unwrap_or(name);
-        let known = available.iter().any(|m| m.name.eq_ignore_ascii_case(base));
-        if !known {
+        if index.position(base).is_none() {
             let why = if crate::mech::find(base).is_some() {
                 "not in the client_mech_list option"
             } else if strip_plus(name).is_some() && cb.is_none() {

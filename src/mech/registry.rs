@@ -47,7 +47,8 @@ pub fn mechanisms() -> &'static [&'static MechInfo] {
 
 /// Finds a mechanism in use by name, ignoring ASCII case.
 pub fn find(name: &str) -> Option<&'static MechInfo> {
-    mechanisms().iter().copied().find(|m| m.name.eq_ignore_ascii_case(name))
+    let list = mechanisms();
+    NameIndex::new(list).position(name).map(|i| list[i])
 }
 
 /// Makes `list` the mechanisms in use. Fails only when the process has
