@@ -108,10 +108,9 @@ impl Settings {
             names.push_str(fqdn);
             names.push('\0');
             // Host names compare case-insensitively; Cyrus keeps them
-            // lower-case (DIGEST-MD5's digest-uri and SASL_SERVERFQDN show it).
-            if fqdn.bytes().any(|b| b.is_ascii_uppercase()) {
-                names[fqdn_at as usize..].make_ascii_lowercase();
-            }
+            // lower-case (DIGEST-MD5's digest-uri and SASL_SERVERFQDN show
+            // it). One branch-free pass, cheaper than looking first.
+            names[fqdn_at as usize..].make_ascii_lowercase();
         }
         let mut settings = Settings {
             names: names.into_boxed_str(),

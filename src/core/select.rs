@@ -99,7 +99,8 @@ pub fn select(ctx: &Context<'_>, mechlist: &str, callbacks: &dyn AppCallbacks) -
         heap.split_at_mut(words)
     };
     let (mut count, mut server_can_bind) = (0usize, false);
-    let index = NameIndex::new(available);
+    let mut scratch = None;
+    let index = NameIndex::new(available, &mut scratch);
     for name in split_mechlist(mechlist) {
         count += 1;
         let (base, set) = match strip_plus(name) {

@@ -48,7 +48,7 @@ pub fn mechanisms() -> &'static [&'static MechInfo] {
 /// Finds a mechanism in use by name, ignoring ASCII case.
 pub fn find(name: &str) -> Option<&'static MechInfo> {
     let list = mechanisms();
-    NameIndex::new(list).position(name).map(|i| list[i])
+    NameIndex::new(list, &mut None).position(name).map(|i| list[i])
 }
 
 /// Makes `list` the mechanisms in use. Fails only when the process has
@@ -95,24 +95,18 @@ pub fn reset() {
 /// byte tells most of them apart); a bucket is a bit set of positions, so
 /// the first match in the list's order is found first. The lists
 /// [`mechanisms`] gives have their buckets made once; any other list (a
-/// `client_mech_list` option's) has them made here.
+/// `client_mech_list` option's) has them made into the caller's `scratch`,
+/// which stays untouched otherwise: the index itself is three words, cheap
+/// to return, where owning the buckets would copy 256 bytes per selection.
 pub struct NameIndex<'a> {
     list: &'a [&'static MechInfo],
-    buckets: Table<'a>,
-}
-
-// The variants differ in size on purpose: an index lives on the stack for
-// one selection, and boxing its buckets would cost an allocation.
-#[allow(clippy::large_enum_variant)]
-enum Table<'a> {
-    Shared(&'a Buckets),
-    Own(Buckets),
-    /// More than 64 mechanisms (a plugin-heavy process): each lookup scans.
-    Scan,
+    /// None: more than 64 mechanisms (a plugin-heavy process), each lookup
+    /// scans.
+    buckets: Option<&'a Buckets>,
 }
 
 const BUCKETS: usize = 32;
-type Buckets = [u64; BUCKETS];
+pub type Buckets = [u64; BUCKETS];
 
 /// The built-in list's buckets, made at compile time.
 static BUILT_IN: Option<Buckets> = buckets_of(MECHANISMS);
@@ -142,16 +136,18 @@ const fn bucket(len: usize, last: u8) -> usize {
 }
 
 impl<'a> NameIndex<'a> {
-    pub fn new(list: &'a [&'static MechInfo]) -> Self {
+    pub fn new(list: &'a [&'static MechInfo], scratch: &'a mut Option<Buckets>) -> Self {
         let shared = if std::ptr::eq(list, MECHANISMS) {
             Some(&BUILT_IN)
         } else {
             current().filter(|s| std::ptr::eq(list, s.list.as_slice())).map(|s| &s.buckets)
         };
         let buckets = match shared {
-            Some(Some(b)) => Table::Shared(b),
-            Some(None) => Table::Scan,
-            None => buckets_of(list).map_or(Table::Scan, Table::Own),
+            Some(b) => b.as_ref(),
+            None => {
+                *scratch = buckets_of(list);
+                scratch.as_ref()
+            }
         };
         NameIndex { list, buckets }
     }
@@ -159,10 +155,8 @@ impl<'a> NameIndex<'a> {
     /// The position of the first mechanism called `name`.
     pub fn position(&self, name: &str) -> Option<usize> {
         let name = name.as_bytes();
-        let buckets = match &self.buckets {
-            Table::Shared(b) => *b,
-            Table::Own(b) => b,
-            Table::Scan => return self.list.iter().position(|m| m.name.as_bytes().eq_ignore_ascii_case(name)),
+        let Some(buckets) = self.buckets else {
+            return self.list.iter().position(|m| m.name.as_bytes().eq_ignore_ascii_case(name));
         };
         let mut bits = buckets[bucket(name.len(), *name.last()?)];
         while bits != 0 {
@@ -288,7 +282,8 @@ mod tests {
     /// Every mechanism under any case; duplicates (a client_mech_list
     /// naming one twice) give the first; near misses give nothing.
     fn index_agrees_with_a_scan(list: &[&'static MechInfo]) {
-        let index = NameIndex::new(list);
+        let mut scratch = None;
+        let index = NameIndex::new(list, &mut scratch);
         let scan = |name: &str| list.iter().position(|m| m.name.eq_ignore_ascii_case(name));
         for m in MECHANISMS {
             let lower = m.name.to_ascii_lowercase();
@@ -310,16 +305,23 @@ mod tests {
         for list in [MECHANISMS, &doubled[..], &many[..]] {
             index_agrees_with_a_scan(list);
         }
-        assert!(matches!(NameIndex::new(MECHANISMS).buckets, Table::Shared(_)));
-        assert!(matches!(NameIndex::new(&doubled).buckets, Table::Own(_)));
-        assert!(matches!(NameIndex::new(&many).buckets, Table::Scan));
+        // The built-in list's buckets are the compile-time ones; another
+        // list's go to the scratch space; over 64 mechanisms, none.
+        let mut scratch = None;
+        assert!(NameIndex::new(MECHANISMS, &mut scratch).buckets.is_some_and(|b| std::ptr::eq(b, BUILT_IN.as_ref().unwrap())));
+        assert!(scratch.is_none());
+        assert!(NameIndex::new(&doubled, &mut scratch).buckets.is_some());
+        assert!(scratch.is_some());
+        assert!(NameIndex::new(&many, &mut None).buckets.is_none());
         // A published list shares the buckets made when it was published.
         let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let mut reversed = MECHANISMS.to_vec();
         reversed.reverse();
         publish(reversed).unwrap();
-        assert!(matches!(NameIndex::new(mechanisms()).buckets, Table::Shared(_)));
-        assert_eq!(NameIndex::new(mechanisms()).position("anonymous"), Some(0));
+        let mut scratch = None;
+        assert!(NameIndex::new(mechanisms(), &mut scratch).buckets.is_some());
+        assert!(scratch.is_none());
+        assert_eq!(NameIndex::new(mechanisms(), &mut None).position("anonymous"), Some(0));
         index_agrees_with_a_scan(mechanisms());
         reset();
     }
