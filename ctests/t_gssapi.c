@@ -2,6 +2,7 @@
  * written here with raw GSS-API calls (the service's keytab from
  * KRB5_KTNAME), on the private KDC of ctests/with-kdc.sh: layer negotiation
  * at SSF 0, 1 and 256, SASL_MAXOUTBUF, the authzid in the final message,
+ * SASL_CB_CANON_USER's calls (when, in which order, with which flags),
  * data both ways through the layer, forged and oversized packets,
  * SASL_GSS_CREDS, delegation, selection without a ticket, a wrong service,
  * dispose mid-exchange, and connections on several threads at once.
@@ -334,6 +335,70 @@ static void test_authzid_and_hostile_packets(void)
     srv_free(&s);
 }
 
+/* SASL_CB_CANON_USER as Cyrus's GSSAPI calls it: nothing at the start (the
+ * authzid is asked for there, not canonicalised), then, once the context
+ * is established, the authzid with SASL_CU_AUTHZID and the principal with
+ * SASL_CU_AUTHID; the principal alone with both flags when there is no
+ * authzid. What the callback returns is what is sent and reported. */
+static char canon_log[256];
+
+static int cb_canon(sasl_conn_t *conn, void *context, const char *in, unsigned inlen, unsigned flags,
+                    const char *realm, char *out, unsigned outmax, unsigned *outlen)
+{
+    size_t used = strlen(canon_log);
+    (void)conn;
+    (void)context;
+    (void)realm;
+    snprintf(canon_log + used, sizeof canon_log - used, "[%.*s %u]", (int)inlen, in, flags);
+    if (inlen >= outmax)
+        return SASL_BUFOVER;
+    memcpy(out, in, inlen);
+    out[inlen] = 0;
+    if (inlen == 4 && !memcmp(in, "boss", 4))
+        out[0] = 'B';
+    *outlen = inlen;
+    return SASL_OK;
+}
+
+static void test_canon_user(void)
+{
+    static const struct { const char *user, *log, *sent, *username; } cases[] = {
+        { "boss", "[boss 2][" PRINCIPAL " 1]", "Boss", "Boss" },
+        { NULL, "[" PRINCIPAL " 3]", "", PRINCIPAL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct creds c = { .user = cases[i].user };
+        sasl_callback_t cbs[] = {
+            { SASL_CB_USER, CB(cb_getsimple), &c },
+            { SASL_CB_CANON_USER, CB(cb_canon), NULL },
+            { SASL_CB_LIST_END, NULL, NULL },
+        };
+        struct srv s = { 0 };
+        struct nego n = { .layers = 7, .server_max = 65536 };
+        sasl_conn_t *conn = NULL;
+        const char *out = NULL, *mech = NULL;
+        unsigned outlen = 0;
+        CHECK_EQ_INT(sasl_client_new("host", "localhost", NULL, NULL, cases[i].user ? cbs : cbs + 1, 0, &conn), SASL_OK);
+        canon_log[0] = 0;
+        CHECK_EQ_INT(sasl_client_start(conn, "GSSAPI", NULL, &out, &outlen, &mech), SASL_CONTINUE);
+        CHECK_EQ_STR(canon_log, "");
+        sasl_dispose(&conn);
+
+        c.n_user = 0;
+        CHECK_EQ_INT(sasl_client_new("host", "localhost", NULL, NULL, cases[i].user ? cbs : cbs + 1, 0, &conn), SASL_OK);
+        set_secprops(conn, 0, 256, 65536, 0);
+        CHECK_EQ_INT(run_gssapi(conn, &s, &n), SASL_OK);
+        CHECK_EQ_STR(canon_log, cases[i].log);
+        CHECK_EQ_STR(n.authzid, cases[i].sent);
+        CHECK_EQ_STR(getprop_str(conn, SASL_USERNAME), cases[i].username);
+        CHECK_EQ_STR(getprop_str(conn, SASL_AUTHUSER), PRINCIPAL);
+        if (cases[i].user)
+            CHECK_EQ_INT(c.n_user, 1);
+        sasl_dispose(&conn);
+        srv_free(&s);
+    }
+}
+
 static void test_spnego_and_gs2(void)
 {
     struct creds c = { 0 };
@@ -529,6 +594,7 @@ int main(int argc, char **argv)
     init_client_or_die(NULL);
     test_layers();
     test_authzid_and_hostile_packets();
+    test_canon_user();
     test_spnego_and_gs2();
     test_credentials();
     test_threads();

@@ -252,14 +252,17 @@ fn realm_challenge(offered: &[String]) -> String {
 /// users).
 fn canonicalise(creds: &mut Credentials, canon: Canon<'_>, callbacks: &mut dyn AppCallbacks) -> Result<()> {
     let authid = match canon {
-        Canon::External(id) | Canon::Trace(id) => Some(id.to_vec()),
+        Canon::Deferred => return Ok(()),
+        Canon::External(id) | Canon::Trace(id) | Canon::Established { authid: id, .. } => Some(id.to_vec()),
         Canon::AuthidFirst | Canon::AuthzidFirst => creds.authname.take(),
     };
     let authzid = match canon {
         // A trace, not a name: sent as the user gave it.
         Canon::Trace(_) => None,
-        _ => creds.authzid.take().filter(|z| !z.is_empty()),
-    };
+        Canon::Established { authzid, .. } => authzid.map(<[u8]>::to_vec),
+        _ => creds.authzid.take(),
+    }
+    .filter(|z| !z.is_empty());
     let (authid, authzid) = match (authid, authzid) {
         (Some(a), None) => (Some(canonical_name(callbacks, a, CANON_AUTHID | CANON_AUTHZID)?), None),
         (None, Some(z)) => (None, Some(canonical_name(callbacks, z, CANON_AUTHZID)?)),
@@ -370,6 +373,7 @@ mod tests {
         /// The canon_user result is this prefix and the name; None: no callback.
         canon_prefix: Option<&'static [u8]>,
         canon_calls: Vec<(Vec<u8>, u32)>,
+        user_asked: usize,
     }
 
     impl AppCallbacks for App {
@@ -379,7 +383,10 @@ mod tests {
         fn simple(&mut self, id: CallbackId) -> Lookup<Vec<u8>> {
             match id {
                 CallbackId::AuthName => Lookup::Value(b" tim ".to_vec()),
-                CallbackId::User => self.user.map_or(Lookup::Absent, |u| Lookup::Value(u.to_vec())),
+                CallbackId::User => {
+                    self.user_asked += 1;
+                    self.user.map_or(Lookup::Absent, |u| Lookup::Value(u.to_vec()))
+                }
                 _ => Lookup::Absent,
             }
         }
@@ -433,6 +440,40 @@ mod tests {
         let (log, z, a) = calls(Some(b" trace "), Canon::Trace(b"anonymous"), false);
         assert_eq!(log, [(b"anonymous".to_vec(), both)]);
         assert_eq!((z.as_deref(), a.as_deref()), (Some(&b" trace "[..]), Some(&b"C-anonymous"[..])));
+    }
+
+    /// GSSAPI, as Cyrus's: the authzid is asked for first and canonicalised
+    /// only with the principal, the authzid first, each with its own flag.
+    #[test]
+    fn a_deferred_authzid_is_canonicalised_with_the_established_identity() {
+        let mut app = App { user: Some(b" boss "), canon_prefix: Some(b"C-"), ..App::default() };
+        let ask = Request { authname: false, password: false, canon: Canon::Deferred, ..Request::USER_PASS };
+        let raw = run(&mut app, ask).unwrap().authzid;
+        assert_eq!((raw.as_deref(), app.canon_calls.len()), (Some(&b" boss "[..]), 0));
+        let established = |authzid| Request {
+            authzid: false,
+            authname: false,
+            password: false,
+            realm: None,
+            canon: Canon::Established { authid: b"tim@EXAMPLE.ORG", authzid },
+        };
+        let creds = run(&mut app, established(raw.as_deref())).unwrap();
+        let log = [(b" boss ".to_vec(), CANON_AUTHZID), (b"tim@EXAMPLE.ORG".to_vec(), CANON_AUTHID)];
+        assert_eq!(app.canon_calls, log);
+        assert_eq!((creds.authzid.as_deref(), creds.authname.as_deref()), (Some(&b"C- boss"[..]), Some(&b"C-tim@EXAMPLE.ORG"[..])));
+        // The callback for the authzid is not asked again.
+        assert_eq!(app.user_asked, 1);
+        // No authzid (or an empty one): the principal alone, with both flags.
+        for none in [None, Some(&b""[..])] {
+            let mut app = App { canon_prefix: Some(b""), ..App::default() };
+            let creds = run(&mut app, established(none)).unwrap();
+            assert_eq!(app.canon_calls, [(b"tim@EXAMPLE.ORG".to_vec(), CANON_AUTHID | CANON_AUTHZID)]);
+            assert_eq!(creds.authzid, None);
+        }
+        // An authzid naming the principal says nothing more: left out.
+        let mut app = App::default();
+        let creds = run(&mut app, established(Some(b"tim@EXAMPLE.ORG"))).unwrap();
+        assert_eq!(creds.authzid, None);
     }
 
     #[test]

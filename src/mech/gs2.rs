@@ -186,7 +186,9 @@ impl ClientMech for Gs2 {
         }
         let ctx = self.ctx.take().expect("established");
         let principal = ctx.initiator_name().map_err(|s| self.fail(s, session))?;
-        let authid = super::gssapi::canonical_principal(principal, session)?;
+        // The authzid was canonicalised for the GS2 header, before the
+        // principal was known.
+        let (authid, _) = super::gssapi::canonical_names(principal, None, session)?;
         self.done = true;
         self.outcome = Some(Outcome {
             user: self.authzid.clone().flatten(),

@@ -206,13 +206,13 @@ impl Gssapi {
     fn authneg(&mut self, input: &[u8], session: &mut dyn Session) -> Result<Step> {
         if self.authzid.is_none() {
             // Asked at the first step, as Cyrus does (its prompt comes from
-            // sasl_client_start).
+            // sasl_client_start); canonicalised with the principal.
             let creds = session.credentials(&Request {
                 authzid: true,
                 authname: false,
                 password: false,
                 realm: None,
-                canon: Canon::AuthidFirst,
+                canon: Canon::Deferred,
             })?;
             self.authzid = Some(creds.authzid.filter(|z| !z.is_empty()));
         }
@@ -245,7 +245,9 @@ impl Gssapi {
             session.log(LogLevel::Warn, "GSSAPI warning: no credentials were passed");
         }
         let principal = ctx.initiator_name().map_err(|s| self.fail(s, session))?;
-        self.authid = canonical_principal(principal, session)?;
+        let authzid = self.authzid.take().flatten();
+        let (authid, authzid) = canonical_names(principal, authzid.as_deref(), session)?;
+        (self.authid, self.authzid) = (authid, Some(authzid));
         match (self.mech, self.http) {
             (GssMech::Spnego, true) => {
                 self.finish(LAYER_NONE, 0, 0);
@@ -365,17 +367,24 @@ impl Gssapi {
     }
 }
 
-/// The client principal through the application's canonicalisation
-/// (`SASL_CB_CANON_USER`), as Cyrus does at completion.
-pub(crate) fn canonical_principal(principal: String, session: &mut dyn Session) -> Result<Vec<u8>> {
+/// The client principal and the authzid asked for earlier (raw) through the
+/// application's canonicalisation (`SASL_CB_CANON_USER`), as Cyrus's GSSAPI
+/// does once the context is established: the authzid, then the principal
+/// with SASL_CU_AUTHID alone; the principal with both flags when there is
+/// no authzid.
+pub(crate) fn canonical_names(
+    principal: String,
+    authzid: Option<&[u8]>,
+    session: &mut dyn Session,
+) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
     let creds = session.credentials(&Request {
         authzid: false,
         authname: false,
         password: false,
         realm: None,
-        canon: Canon::External(principal.as_bytes()),
+        canon: Canon::Established { authid: principal.as_bytes(), authzid },
     })?;
-    Ok(creds.authname.unwrap_or_else(|| principal.into_bytes()))
+    Ok((creds.authname.unwrap_or_else(|| principal.into_bytes()), creds.authzid))
 }
 
 /// Cyrus's `ad_compat` option (`SASL_CB_GETOPT`): true for 1, y..., on, t....

@@ -192,6 +192,16 @@ pub enum Canon<'a> {
     /// This fixed identity (ANONYMOUS); the authzid is a trace, not a name,
     /// and comes back as the application gave it.
     Trace(&'a [u8]),
+    /// Nothing yet: the authzid comes back as the application gave it, for
+    /// [`Canon::Established`] once the exchange has named the client (Cyrus's
+    /// GSSAPI asks for the authzid first and canonicalises both names when
+    /// the context is established).
+    Deferred,
+    /// The identity the exchange established (a Kerberos principal) and an
+    /// authzid asked for with [`Canon::Deferred`]: the authzid, then the
+    /// identity, each with its own flag; with no authzid, the identity with
+    /// both. The authzid is not looked up again.
+    Established { authid: &'a [u8], authzid: Option<&'a [u8]> },
 }
 
 /// Answers to a [`Request`]. A field is `Some` for everything requested,
@@ -669,13 +679,16 @@ pub(crate) mod testing {
             // As the core answers: the fixed identity of EXTERNAL and
             // ANONYMOUS as the authname, no authzid equal to the authname.
             let authname = match request.canon {
-                Canon::External(id) | Canon::Trace(id) => Some(id.to_vec()),
+                Canon::External(id) | Canon::Trace(id) | Canon::Established { authid: id, .. } => Some(id.to_vec()),
                 _ if request.authname => Some(self.authname.clone().ok_or_else(|| missing("authname"))?),
                 _ => None,
             };
             let authzid = if request.authzid { self.authzid.clone() } else { None };
             let authzid = match request.canon {
-                Canon::Trace(_) => authzid,
+                Canon::Trace(_) | Canon::Deferred => authzid,
+                Canon::Established { authzid, .. } => {
+                    authzid.map(<[u8]>::to_vec).filter(|z| !z.is_empty() && Some(z) != authname.as_ref())
+                }
                 _ => authzid.filter(|z| !z.is_empty() && Some(z) != authname.as_ref()),
             };
             Ok(Credentials {
