@@ -621,6 +621,7 @@ static void test_canon_user(void)
     }
     {
         struct canon_log l = { .prefix = "C-" };
+        alone.n_pass = 0;
         conn = canon_conn(&l, &alone, cbs);
         CHECK_EQ_INT(sasl_client_start(conn, "LOGIN", NULL, &out, &outlen,
                                        &mech),
@@ -630,9 +631,17 @@ static void test_canon_user(void)
                      SASL_CONTINUE);
         CHECK_EQ_MEM(out, outlen, "C-tim", 5);
         check_call(__LINE__, &l, 0, "tim", SASL_CU_AUTHID | SASL_CU_AUTHZID);
+        /* The password is asked for when the server prompts for it. */
+        CHECK_EQ_INT(alone.n_pass, 0);
+        CHECK_EQ_INT(sasl_client_step(conn, "Password:", 9, NULL, &out,
+                                      &outlen),
+                     SASL_OK);
+        CHECK_EQ_MEM(out, outlen, "pw", 2);
+        CHECK_EQ_INT(alone.n_pass, 1);
         sasl_dispose(&conn);
     }
-    /* EXTERNAL: the authzid, then the external identity. */
+    /* EXTERNAL: the authzid, then the external identity; the authzid goes
+     * out as the application gave it, SASL_USERNAME is its canonical form. */
     {
         struct canon_log l = { .prefix = "C-" };
         conn = canon_conn(&l, &both, cbs);
@@ -640,6 +649,7 @@ static void test_canon_user(void)
         CHECK_EQ_INT(sasl_client_start(conn, "EXTERNAL", NULL, &out, &outlen,
                                        &mech),
                      SASL_OK);
+        CHECK_EQ_MEM(out, outlen, "bob", 3);
         CHECK_EQ_INT(l.n, 2);
         check_call(__LINE__, &l, 0, "bob", SASL_CU_AUTHZID);
         check_call(__LINE__, &l, 1, "ext", SASL_CU_AUTHID);

@@ -236,6 +236,33 @@ static void test_cram_interact(void)
 
 /* -------------------------------------------------------------- ANONYMOUS */
 
+/* ANONYMOUS and EXTERNAL, as Cyrus's: the authzid through one SASL_CB_USER
+ * prompt offering "" by default, answered with `answer`; the connection
+ * (with `external` as its external identity, if any) after the start that
+ * completes. */
+static sasl_conn_t *start_after_authzid_prompt(const char *mech, const char *external, const char *answer,
+                                               const char **out, unsigned *outlen)
+{
+    sasl_callback_t icbs[] = {
+        { SASL_CB_USER, NULL, NULL },
+        { SASL_CB_LIST_END, NULL, NULL },
+    };
+    sasl_interact_t *prompts = NULL;
+    const char *chosen = NULL;
+    sasl_conn_t *conn = new_conn(icbs);
+    if (external)
+        CHECK_EQ_INT(sasl_setprop(conn, SASL_AUTH_EXTERNAL, external), SASL_OK);
+    CHECK_EQ_INT(sasl_client_start(conn, mech, &prompts, out, outlen, &chosen), SASL_INTERACT);
+    CHECK_EQ_INT(count_prompts(prompts), 1);
+    if (prompts) {
+        CHECK_EQ_INT(prompts[0].id, SASL_CB_USER);
+        CHECK_EQ_STR(prompts[0].defresult, "");
+    }
+    fill(prompts, SASL_CB_USER, answer);
+    CHECK_EQ_INT(sasl_client_start(conn, mech, &prompts, out, outlen, &chosen), SASL_OK);
+    return conn;
+}
+
 static void test_anonymous(void)
 {
     char host[256], want[512];
@@ -286,29 +313,10 @@ static void test_anonymous(void)
     sasl_dispose(&conn);
 
     /* Interaction: one SASL_CB_USER prompt with an empty default. */
-    {
-        sasl_callback_t icbs[] = {
-            { SASL_CB_USER, NULL, NULL },
-            { SASL_CB_LIST_END, NULL, NULL },
-        };
-        sasl_interact_t *prompts = NULL;
-        conn = new_conn(icbs);
-        CHECK_EQ_INT(sasl_client_start(conn, "ANONYMOUS", &prompts, &out,
-                                       &outlen, &mech),
-                     SASL_INTERACT);
-        CHECK_EQ_INT(count_prompts(prompts), 1);
-        if (prompts) {
-            CHECK_EQ_INT(prompts[0].id, SASL_CB_USER);
-            CHECK_EQ_STR(prompts[0].defresult, "");
-        }
-        fill(prompts, SASL_CB_USER, "me");
-        CHECK_EQ_INT(sasl_client_start(conn, "ANONYMOUS", &prompts, &out,
-                                       &outlen, &mech),
-                     SASL_OK);
-        snprintf(want, sizeof want, "me@%s", host);
-        CHECK_EQ_MEM(out, outlen, want, strlen(want));
-        sasl_dispose(&conn);
-    }
+    conn = start_after_authzid_prompt("ANONYMOUS", NULL, "me", &out, &outlen);
+    snprintf(want, sizeof want, "me@%s", host);
+    CHECK_EQ_MEM(out, outlen, want, strlen(want));
+    sasl_dispose(&conn);
 }
 
 /* --------------------------------------------------------------- EXTERNAL */
@@ -362,6 +370,12 @@ static void test_external(void)
     CHECK_EQ_MEM(out, outlen, "admin", 5);
     check_names(conn, "admin", "cn=client", "EXTERNAL");
     CHECK_EQ_INT(c.n_authname, 0);
+    sasl_dispose(&conn);
+
+    /* Interaction: one SASL_CB_USER prompt with an empty default. */
+    conn = start_after_authzid_prompt("EXTERNAL", "cn=client", "admin", &out, &outlen);
+    CHECK_EQ_MEM(out, outlen, "admin", 5);
+    check_names(conn, "admin", "cn=client", "EXTERNAL");
     sasl_dispose(&conn);
 
     /* Setting NULL or "" clears the identity again. */

@@ -123,6 +123,7 @@ pub(crate) fn resolve(
     answers: &[Answer],
     callbacks: &mut dyn AppCallbacks,
     prompts: &mut Vec<Prompt>,
+    kept_password: &mut Option<Secret>,
     server_fqdn: Option<&str>,
 ) -> Result<Credentials> {
     let mut creds = Credentials::default();
@@ -168,7 +169,7 @@ pub(crate) fn resolve(
                     id: CallbackId::User,
                     challenge: Some("Authorization Name".into()),
                     prompt: prompt_text.into(),
-                    defresult: trace.then(String::new),
+                    defresult: request.authzid_default.map(str::to_owned),
                 });
                 None
             }
@@ -187,7 +188,7 @@ pub(crate) fn resolve(
             Some(Answer { value: None, .. }) => {
                 return Err(Error::bad_param("the password prompt was left unanswered"));
             }
-            None => match callbacks.secret() {
+            None => match kept_password.take().map_or_else(|| callbacks.secret(), Lookup::Value) {
                 Lookup::Value(v) => Some(v),
                 Lookup::Prompt => {
                     pending.push(Prompt {
@@ -229,6 +230,9 @@ pub(crate) fn resolve(
     }
 
     if !pending.is_empty() {
+        if request.keep_password {
+            *kept_password = creds.password.take();
+        }
         prompts.extend(pending);
         return Err(Error::interact());
     }
@@ -253,7 +257,7 @@ fn realm_challenge(offered: &[String]) -> String {
 fn canonicalise(creds: &mut Credentials, canon: Canon<'_>, callbacks: &mut dyn AppCallbacks) -> Result<()> {
     let authid = match canon {
         Canon::Deferred => return Ok(()),
-        Canon::External(id) | Canon::Trace(id) | Canon::Established { authid: id, .. } => Some(id.to_vec()),
+        Canon::Trace(id) | Canon::Established { authid: id, .. } => Some(id.to_vec()),
         Canon::AuthidFirst | Canon::AuthzidFirst => creds.authname.take(),
     };
     let authzid = match canon {
@@ -374,6 +378,7 @@ mod tests {
         canon_prefix: Option<&'static [u8]>,
         canon_calls: Vec<(Vec<u8>, u32)>,
         user_asked: usize,
+        secret_asked: usize,
     }
 
     impl AppCallbacks for App {
@@ -391,6 +396,7 @@ mod tests {
             }
         }
         fn secret(&mut self) -> Lookup<Secret> {
+            self.secret_asked += 1;
             Lookup::Value(Secret::new(b"pw".to_vec()))
         }
         fn realm(&mut self, _: &[String]) -> Lookup<Vec<u8>> {
@@ -414,7 +420,7 @@ mod tests {
     }
 
     fn run(app: &mut App, request: Request<'_>) -> Result<Credentials> {
-        resolve(&request, &[], app, &mut Vec::new(), Some("mail.example.org"))
+        resolve(&request, &[], app, &mut Vec::new(), &mut None, Some("mail.example.org"))
     }
 
     #[test]
@@ -430,7 +436,8 @@ mod tests {
         assert_eq!((z.as_deref(), a.as_deref()), (Some(&b"C-bob"[..]), Some(&b"C- tim"[..])));
         let (log, ..) = calls(Some(b"bob"), Canon::AuthzidFirst, true);
         assert_eq!(log, [(b"bob".to_vec(), CANON_AUTHZID), (b" tim ".to_vec(), CANON_AUTHID)]);
-        let (log, _, a) = calls(Some(b"bob"), Canon::External(b"cn=ext"), false);
+        let established = Canon::Established { authid: b"cn=ext", authzid: Some(b"bob") };
+        let (log, _, a) = calls(None, established, false);
         assert_eq!(log, [(b"bob".to_vec(), CANON_AUTHZID), (b"cn=ext".to_vec(), CANON_AUTHID)]);
         assert_eq!(a.as_deref(), Some(&b"C-cn=ext"[..]));
         // One call for both when there is no authzid (an empty one is none).
@@ -456,6 +463,8 @@ mod tests {
             password: false,
             realm: None,
             canon: Canon::Established { authid: b"tim@EXAMPLE.ORG", authzid },
+            authzid_default: None,
+            keep_password: false,
         };
         let creds = run(&mut app, established(raw.as_deref())).unwrap();
         let log = [(b" boss ".to_vec(), CANON_AUTHZID), (b"tim@EXAMPLE.ORG".to_vec(), CANON_AUTHID)];
@@ -507,12 +516,31 @@ mod tests {
         // A prompt offers the server's name by default; left NULL, no realm.
         let mut app = App { realm: Some(Lookup::Prompt), ..App::default() };
         let mut prompts = Vec::new();
-        let err = resolve(&request, &[], &mut app, &mut prompts, Some("mail.example.org")).err().unwrap();
+        let err = resolve(&request, &[], &mut app, &mut prompts, &mut None, Some("mail.example.org")).err().unwrap();
         assert_eq!(err.code, Code::Interact);
         assert_eq!(prompts[0].defresult.as_deref(), Some("mail.example.org"));
         assert_eq!(prompts[0].challenge.as_deref(), Some("Available realms: {r1}, {r2}."));
         let answers = [Answer::new(CallbackId::GetRealm, None)];
-        let creds = resolve(&request, &answers, &mut app, &mut Vec::new(), None).unwrap();
+        let creds = resolve(&request, &answers, &mut app, &mut Vec::new(), &mut None, None).unwrap();
         assert_eq!(creds.realm, None);
+    }
+
+    /// SCRAM and DIGEST-MD5, as Cyrus's: a password the callback gave while
+    /// something else is prompted for is not asked for again; other
+    /// mechanisms ask again.
+    #[test]
+    fn a_password_is_kept_across_prompts_when_the_mechanism_keeps_it() {
+        let offered = ["r1".to_string(), "r2".to_string()];
+        let answers = [Answer::new(CallbackId::GetRealm, Some(b"r2"))];
+        for keep in [true, false] {
+            let request = Request { realm: Some(&offered), keep_password: keep, ..Request::USER_PASS };
+            let mut app = App { realm: Some(Lookup::Prompt), ..App::default() };
+            let mut kept = None;
+            let err = resolve(&request, &[], &mut app, &mut Vec::new(), &mut kept, None).err().unwrap();
+            assert_eq!((err.code, kept.is_some()), (Code::Interact, keep));
+            let creds = resolve(&request, &answers, &mut app, &mut Vec::new(), &mut kept, None).unwrap();
+            assert_eq!(creds.password.as_deref().map(|p| &p[..]), Some(&b"pw"[..]));
+            assert_eq!((app.secret_asked, kept.is_none()), (if keep { 1 } else { 2 }, true));
+        }
     }
 }

@@ -228,6 +228,9 @@ pub struct ClientConn {
     active: Option<Active>,
     phase: Phase,
     prompts: Vec<Prompt>,
+    /// A password kept while the application fills prompts (see
+    /// `Request::keep_password`); wiped when the step ends otherwise.
+    kept_password: Option<mech::Secret>,
     /// The security layer: set only on completion, never dropped while the
     /// connection lives (a completed connection cannot be restarted), and the
     /// only source of what SASL_SSF and SASL_MAXOUTBUF report.
@@ -372,10 +375,15 @@ impl ClientConn {
             callbacks: &mut *callbacks,
             answers,
             prompts: &mut self.prompts,
+            kept_password: &mut self.kept_password,
             server_fqdn: settings.server_fqdn(),
             mech: active.info.name,
         };
-        match mech.step(input, &mut session) {
+        let result = mech.step(input, &mut session);
+        if !matches!(&result, Err(e) if e.code == Code::Interact) {
+            self.kept_password = None;
+        }
+        match result {
             Ok(Step::AwaitServer) => Ok((Status::Continue, None)),
             Ok(Step::Continue(out)) => {
                 if let Some((user, authid)) = mech.identity() {
@@ -459,6 +467,7 @@ impl ClientConn {
         self.active = None;
         self.phase = Phase::New;
         self.prompts.clear();
+        self.kept_password = None;
         callbacks.progress(Progress::Reset);
     }
 
@@ -511,13 +520,14 @@ struct ConnSession<'a> {
     callbacks: &'a mut dyn AppCallbacks,
     answers: &'a [Answer],
     prompts: &'a mut Vec<Prompt>,
+    kept_password: &'a mut Option<mech::Secret>,
     server_fqdn: Option<&'a str>,
     mech: &'static str,
 }
 
 impl Session for ConnSession<'_> {
     fn credentials(&mut self, request: &Request<'_>) -> Result<Credentials> {
-        callbacks::resolve(request, self.answers, self.callbacks, self.prompts, self.server_fqdn)
+        callbacks::resolve(request, self.answers, self.callbacks, self.prompts, self.kept_password, self.server_fqdn)
     }
 
     fn random(&mut self, buf: &mut [u8]) -> Result<()> {

@@ -41,6 +41,8 @@ impl ClientMech for Anonymous {
             password: false,
             realm: None,
             canon: Canon::Trace(ANONYMOUS_ID),
+            authzid_default: Some(""),
+            keep_password: false,
         })?;
         let who = creds.authzid.filter(|a| !a.is_empty()).unwrap_or_else(|| ANONYMOUS_ID.to_vec());
         let mut trace = who;

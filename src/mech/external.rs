@@ -46,15 +46,17 @@ impl ClientMech for External {
         if !input.is_empty() {
             return Err(Error::bad_prot("EXTERNAL expects no challenge from the server"));
         }
+        let none = Request { authzid: false, authname: false, password: false, ..Request::USER_PASS };
+        let ask = Request { authzid: true, canon: Canon::Deferred, authzid_default: Some(""), ..none };
+        let raw = session.credentials(&ask)?.authzid.filter(|z| !z.is_empty());
         let creds = session.credentials(&Request {
-            authzid: true,
-            authname: false,
-            password: false,
-            realm: None,
-            canon: Canon::External(&self.authid),
+            canon: Canon::Established { authid: &self.authid, authzid: raw.as_deref() },
+            ..none
         })?;
         let authid = creds.authname.unwrap_or_default();
-        let out = creds.authzid.clone().unwrap_or_default();
+        // As Cyrus's: the authzid goes out as the application gave it;
+        // SASL_USERNAME reports its canonical form.
+        let out = if creds.authzid.is_some() { raw.unwrap_or_default() } else { Vec::new() };
         self.done = true;
         self.outcome = Some(Outcome::without_layer(creds.authzid, authid));
         Ok(Step::Done(Some(out)))

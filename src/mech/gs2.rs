@@ -144,6 +144,8 @@ impl ClientMech for Gs2 {
                 password: false,
                 realm: None,
                 canon: Canon::AuthidFirst,
+                authzid_default: None,
+                keep_password: false,
             })?;
             self.authzid = Some(creds.authzid.filter(|z| !z.is_empty()));
         }

@@ -213,6 +213,8 @@ impl Gssapi {
                 password: false,
                 realm: None,
                 canon: Canon::Deferred,
+                authzid_default: None,
+                keep_password: false,
             })?;
             self.authzid = Some(creds.authzid.filter(|z| !z.is_empty()));
         }
@@ -383,6 +385,8 @@ pub(crate) fn canonical_names(
         password: false,
         realm: None,
         canon: Canon::Established { authid: principal.as_bytes(), authzid },
+        authzid_default: None,
+        keep_password: false,
     })?;
     Ok((creds.authname.unwrap_or_else(|| principal.into_bytes()), creds.authzid))
 }

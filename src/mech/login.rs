@@ -18,8 +18,7 @@ fn new(_: &Params<'_>) -> Result<Box<dyn ClientMech>> {
 
 #[derive(Default)]
 struct Login {
-    /// Held between the two challenges; wiped on drop.
-    password: Option<Secret>,
+    /// Set once the name is sent.
     outcome: Option<Outcome>,
     done: bool,
 }
@@ -29,25 +28,28 @@ impl ClientMech for Login {
         if self.done {
             return Err(Error::bad_prot("LOGIN has no further steps"));
         }
-        match self.password.take() {
-            None => {
-                // The server's "Username:" prompt; its text is not significant.
-                let creds = session.credentials(&Request { authzid: false, ..Request::USER_PASS })?;
-                let authname = creds.authname.unwrap_or_default();
-                self.password = Some(creds.password.unwrap_or_default());
-                let out = authname.clone();
-                self.outcome = Some(Outcome::without_layer(None, authname));
-                Ok(Step::Continue(out))
-            }
-            Some(password) => {
-                self.done = true;
-                Ok(Step::Done(Some(password.to_vec())))
-            }
+        // Each in answer to its own server prompt (whose text is not
+        // significant), and asked for then, as Cyrus does: the password is
+        // not asked for (nor prompted) before the server wants it.
+        let only = Request { authzid: false, authname: false, password: false, ..Request::USER_PASS };
+        if self.outcome.is_none() {
+            let creds = session.credentials(&Request { authname: true, ..only })?;
+            let authname = creds.authname.unwrap_or_default();
+            let out = authname.clone();
+            self.outcome = Some(Outcome::without_layer(None, authname));
+            return Ok(Step::Continue(out));
         }
+        let creds = session.credentials(&Request { password: true, ..only })?;
+        self.done = true;
+        Ok(Step::Done(Some(creds.password.unwrap_or_default().to_vec())))
     }
 
     fn outcome(&mut self) -> Result<Outcome> {
-        self.outcome.take().ok_or_else(|| Error::new(Code::NotDone, "LOGIN has not finished"))
+        let not_done = || Error::new(Code::NotDone, "LOGIN has not finished");
+        if !self.done {
+            return Err(not_done());
+        }
+        self.outcome.take().ok_or_else(not_done)
     }
 }
 
@@ -56,6 +58,7 @@ mod tests {
     use super::*;
     use crate::mech::testing::{params, FakeSession};
 
+    /// Each asked for when the server prompts for it, as in Cyrus.
     #[test]
     fn user_then_password() {
         let mut s = FakeSession {
@@ -65,7 +68,10 @@ mod tests {
         };
         let mut m = INFO.start(&params()).unwrap();
         assert_eq!(m.step(b"Username:", &mut s).unwrap(), Step::Continue(b"tim".to_vec()));
+        assert_eq!(s.requests, 1);
+        assert_eq!(m.outcome().unwrap_err().code, Code::NotDone);
         assert_eq!(m.step(b"Password:", &mut s).unwrap(), Step::Done(Some(b"secret".to_vec())));
+        assert_eq!(s.requests, 2);
         assert_eq!(m.outcome().unwrap().user(), b"tim");
         assert_eq!(m.step(b"", &mut s).unwrap_err().code, Code::BadProt);
     }

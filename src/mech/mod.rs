@@ -169,12 +169,26 @@ pub struct Request<'a> {
     pub realm: Option<&'a [String]>,
     /// How the identities are canonicalised.
     pub canon: Canon<'a>,
+    /// The default answer the authzid's prompt offers (Cyrus's EXTERNAL
+    /// and ANONYMOUS offer ""; the others none).
+    pub authzid_default: Option<&'a str>,
+    /// A password the application's callback gave while other items had to
+    /// be prompted for is kept for the retry, not asked for again (Cyrus's
+    /// SCRAM and DIGEST-MD5 keep it; its other mechanisms ask again).
+    pub keep_password: bool,
 }
 
 impl Request<'_> {
     /// authzid (optional), authname and password: what most mechanisms need.
-    pub const USER_PASS: Request<'static> =
-        Request { authzid: true, authname: true, password: true, realm: None, canon: Canon::AuthidFirst };
+    pub const USER_PASS: Request<'static> = Request {
+        authzid: true,
+        authname: true,
+        password: true,
+        realm: None,
+        canon: Canon::AuthidFirst,
+        authzid_default: None,
+        keep_password: false,
+    };
 }
 
 /// Which identities the core canonicalises (the application's
@@ -187,8 +201,6 @@ pub enum Canon<'a> {
     AuthidFirst,
     /// The authzid, then the authentication name (PLAIN).
     AuthzidFirst,
-    /// The authzid, then this identity established outside SASL (EXTERNAL).
-    External(&'a [u8]),
     /// This fixed identity (ANONYMOUS); the authzid is a trace, not a name,
     /// and comes back as the application gave it.
     Trace(&'a [u8]),
@@ -197,10 +209,11 @@ pub enum Canon<'a> {
     /// GSSAPI asks for the authzid first and canonicalises both names when
     /// the context is established).
     Deferred,
-    /// The identity the exchange established (a Kerberos principal) and an
-    /// authzid asked for with [`Canon::Deferred`]: the authzid, then the
-    /// identity, each with its own flag; with no authzid, the identity with
-    /// both. The authzid is not looked up again.
+    /// The identity established outside the application's answers (a
+    /// Kerberos principal, EXTERNAL's) and an authzid asked for with
+    /// [`Canon::Deferred`]: the authzid, then the identity, each with its
+    /// own flag; with no authzid, the identity with both. The authzid is
+    /// not looked up again.
     Established { authid: &'a [u8], authzid: Option<&'a [u8]> },
 }
 
@@ -209,7 +222,7 @@ pub enum Canon<'a> {
 /// it is the authentication identity, and `realm`, which is `None` when the
 /// application chose none. Names are bytes, as the application gave them
 /// (not necessarily UTF-8), canonicalised; `authname` is the canonical
-/// identity of [`Canon::External`] and [`Canon::Trace`] too.
+/// identity of [`Canon::Established`] and [`Canon::Trace`] too.
 #[derive(Default)]
 pub struct Credentials {
     pub authzid: Option<Vec<u8>>,
@@ -679,7 +692,7 @@ pub(crate) mod testing {
             // As the core answers: the fixed identity of EXTERNAL and
             // ANONYMOUS as the authname, no authzid equal to the authname.
             let authname = match request.canon {
-                Canon::External(id) | Canon::Trace(id) | Canon::Established { authid: id, .. } => Some(id.to_vec()),
+                Canon::Trace(id) | Canon::Established { authid: id, .. } => Some(id.to_vec()),
                 _ if request.authname => Some(self.authname.clone().ok_or_else(|| missing("authname"))?),
                 _ => None,
             };

@@ -358,7 +358,7 @@ impl<H: ScramHash> Scram<H> {
     /// Builds the client-first-message. Asks for credentials before
     /// anything else, so an Interact return changes nothing.
     fn client_first(&self, session: &mut dyn Session) -> Result<(State, Vec<u8>)> {
-        let creds = session.credentials(&Request::USER_PASS)?;
+        let creds = session.credentials(&Request { keep_password: true, ..Request::USER_PASS })?;
         let authid = creds.authname.unwrap_or_default();
         let raw_password = creds.password.unwrap_or_default();
         let authzid = creds.authzid;

@@ -55,6 +55,7 @@ fn new_client(params: &Params<'_>) -> Result<Box<dyn ClientMech>> {
         props: params.props,
         external_ssf: params.external_ssf,
         state: State::Start,
+        held: None,
         outcome: None,
     }))
 }
@@ -443,7 +444,19 @@ struct DigestMd5 {
     props: SecurityProps,
     external_ssf: u32,
     state: State,
+    /// What a re-authentication attempt got from the application, for the
+    /// full authentication that follows when the server refuses it (or
+    /// when this user has no memory to use): Cyrus asks the application
+    /// once per exchange, which matters to one that prompts its user.
+    held: Option<Held>,
     outcome: Option<Outcome>,
+}
+
+/// Canonical identities and the password, as the application gave them.
+struct Held {
+    authid: Vec<u8>,
+    authzid: Option<Vec<u8>>,
+    password: Secret,
 }
 
 /// One digest-response to build.
@@ -496,17 +509,25 @@ impl DigestMd5 {
         // user chooses none (a failing callback, a NULL answer), the
         // server's name.
         let choose_realm = ch.realms.len() > 1;
-        let creds = session.credentials(&Request {
-            realm: choose_realm.then_some(&ch.realms[..]),
-            ..Request::USER_PASS
-        })?;
+        let realm_only = Request { authzid: false, authname: false, password: false, ..Request::USER_PASS };
+        let request = match &self.held {
+            Some(_) if !choose_realm => None,
+            Some(_) => Some(realm_only),
+            None => Some(Request { keep_password: true, ..Request::USER_PASS }),
+        };
+        let creds = match request {
+            Some(r) => session.credentials(&Request { realm: choose_realm.then_some(&ch.realms[..]), ..r })?,
+            None => Credentials::default(),
+        };
         // Nothing above changed our state: after Interact we run again.
         // The memory of this server is replaced whatever the outcome, as in
         // Cyrus (whose client drops it when a challenge comes instead).
         reauth::Entry::forget(session, &self.service, &self.server_fqdn);
-        let authid = creds.authname.unwrap_or_default();
-        let password = creds.password.unwrap_or_default();
-        let authzid = creds.authzid;
+        let Held { authid, authzid, password } = self.held.take().unwrap_or_else(|| Held {
+            authid: creds.authname.unwrap_or_default(),
+            authzid: creds.authzid,
+            password: creds.password.unwrap_or_default(),
+        });
         let realm = match &ch.realms[..] {
             [one] => one.as_bytes().to_vec(),
             _ => creds.realm.unwrap_or_else(|| self.server_fqdn.as_bytes().to_vec()),
@@ -535,13 +556,15 @@ impl DigestMd5 {
             return Ok(Step::AwaitServer);
         };
         self.check_props()?;
-        let creds = session.credentials(&Request::USER_PASS)?;
+        let creds = session.credentials(&Request { keep_password: true, ..Request::USER_PASS })?;
         // Nothing above changed our state: after Interact we run again.
         let authid = creds.authname.unwrap_or_default();
+        let same_user = authid == entry.authid;
+        self.held = Some(Held { authid, authzid: creds.authzid, password: creds.password.unwrap_or_default() });
         let Ok(protection) = self.protection(&entry.offer) else {
             return Ok(Step::AwaitServer);
         };
-        if authid != entry.authid {
+        if !same_user {
             return Ok(Step::AwaitServer);
         }
         // Taken and put back with the count this connection uses, so that
@@ -553,11 +576,11 @@ impl DigestMd5 {
         };
         let next = reauth::Entry { nc: entry.nc.wrapping_add(1), ..entry.clone() };
         next.store(session, &self.service, &self.server_fqdn);
-        let password = creds.password.unwrap_or_default();
+        let held = self.held.as_ref().expect("inserted above");
         let answer = Answer {
-            authzid: creds.authzid,
-            authid,
-            password: &password,
+            authzid: held.authzid.clone(),
+            authid: held.authid.clone(),
+            password: &held.password,
             realm: entry.realm.clone(),
             nonce: &entry.nonce,
             // A fresh one, for fresh layer keys: see reauth.rs.

@@ -170,6 +170,14 @@ fn reauthentication_only_for_the_same_server_service_user_and_terms() {
     // None of these used up the memory.
     s.authname = Some("chris".into());
     assert!(matches!(start(&mut s, params()), Step::Continue(_)));
+    // Lisa, not remembered, is asked once: at the start, not again for the
+    // server's challenge.
+    s.authname = Some("lisa".into());
+    let mut m = mech();
+    s.requests = 0;
+    assert_eq!(m.step(b"", &mut s).unwrap(), Step::AwaitServer);
+    assert!(step_text(&mut *m, &mut s, RFC_CHALLENGE).contains("username=\"lisa\""));
+    assert_eq!(s.requests, 1);
 }
 
 #[test]
@@ -177,6 +185,7 @@ fn a_refused_reauthentication_falls_back_to_a_full_one() {
     let mut s = chris();
     full_rfc_exchange(&mut s);
     let mut m = mech();
+    s.requests = 0;
     assert!(step_text(&mut *m, &mut s, b"").contains("nc=00000002"));
     // A fresh challenge (an old nonce, a wrong password, no reauth on the
     // server): answered in full, and remembered once it succeeds.
@@ -184,6 +193,9 @@ fn a_refused_reauthentication_falls_back_to_a_full_one() {
     assert_eq!(s.memory.len(), 1, "kept, with the count in use, until the server answers");
     let out = step_text(&mut *m, &mut s, fresh);
     assert!(out.contains("nonce=\"fresh\"") && out.contains("nc=00000001"), "{out}");
+    // With what the application gave for the attempt: as Cyrus, it is
+    // asked once per exchange (a user who is prompted types it once).
+    assert_eq!(s.requests, 1);
     assert!(s.memory.is_empty());
     let server = TestServer { nonce: "fresh", password: b"secret", maxbuf: 65536 };
     let (rspauth, _) = server.answer(out.as_bytes()).unwrap();
