@@ -1,0 +1,70 @@
+#!/bin/bash
+# The same C program against both libraries: interop/peer/trace.c runs each
+# password mechanism, ANONYMOUS and EXTERNAL through eleven kinds of
+# application (authzid none, equal, other, refused or rewritten by
+# SASL_CB_CANON_USER; everything prompted; a USER callback answering NULL;
+# a failing AUTHNAME callback; a wrong password; no canon_user callback; the
+# name prompted and the rest from callbacks) against Cyrus's server side in
+# the same process, once on the system's Cyrus library and once on the
+# library under test, and prints what the application sees: its callbacks'
+# calls in order, its prompts, each call's result, what the server was
+# sent, the identities and layer after a success. A case passes when the
+# two traces are the same. With the system library under test, Cyrus is
+# compared with itself (the cases still run).
+#
+# usage: interop/differential.sh [LIBDIR|system]
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+interop_init differential "${1:-}"
+need_pkgs sasl2-bin libsasl2-modules libsasl2-modules-db libsasl2-dev gcc libc6-dev
+
+for user in alice bob; do
+    printf secret | saslpasswd2 -f "$T/sasldb2" -p -c -u localhost "$user"
+done
+cc -O2 -Wall -Wextra -o "$T/trace" "$HERE/peer/trace.c" -lsasl2 >"$T/cc.log" 2>&1 ||
+    die "cc trace.c: $(head -n 5 "$T/cc.log")"
+sed 's/^/# /' "$T/cc.log"
+
+# trace FILE ENV...: the trace on the library ENV selects.
+trace() {
+    local out=$1
+    shift
+    env -u LD_LIBRARY_PATH -u LD_PRELOAD "$@" timeout 60 "$T/trace" "$T/sasldb2" >"$out" 2>&1 ||
+        echo "=== exit status $?" >>"$out"
+}
+trace "$T/cyrus.txt"
+for mode in ldpath preload; do
+    client_env "$mode"
+    trace "$T/$mode.txt" "${CLIENT_ENV[@]}"
+    python3 - "$T/cyrus.txt" "$T/$mode.txt" "$mode" <<'EOF'
+import sys
+def cases(path):
+    out, name = {}, None
+    for line in open(path, errors="replace"):
+        if line.startswith("=== "):
+            name = line[4:].strip()
+            out[name] = []
+        elif name is not None:
+            out[name].append(line.rstrip("\n"))
+    return out
+cyrus, ours, mode = cases(sys.argv[1]), cases(sys.argv[2]), sys.argv[3]
+if len(cyrus) < 80:
+    print(f"FAIL differential/{mode}/setup: only {len(cyrus)} cases ran on Cyrus")
+for name, want in cyrus.items():
+    got = ours.get(name)
+    case = f"differential/{mode}/{name.replace(' ', '/')}"
+    if got == want:
+        print(f"PASS {case}")
+    elif got is None:
+        print(f"FAIL {case}: did not run")
+    else:
+        first = next(i for i in range(max(len(want), len(got))) if want[i:i + 1] != got[i:i + 1])
+        print(f"FAIL {case}: line {first + 1}: Cyrus {want[first:first + 2]}, this library {got[first:first + 2]}")
+for name in ours.keys() - cyrus.keys():
+    print(f"FAIL differential/{mode}/{name.replace(' ', '/')}: not in Cyrus's trace")
+EOF
+done | tee "$T/results"
+PASSED=$(grep -c '^PASS ' "$T/results" || true)
+FAILED=$(grep -c '^FAIL ' "$T/results" || true)
+summary

@@ -1,0 +1,277 @@
+/* What a client application sees of an exchange, as text, for comparing
+ * two libraries with the same program (interop/differential.sh): every call
+ * of its callbacks (which, in which order, with what), the prompts it is
+ * shown, what each client call returns, what the server was sent (its
+ * authorization callback's view) and, after a success, the properties.
+ * Byte counts and nonces are left out: they differ on purpose.
+ *
+ * The server is Cyrus's, in the same process (with sasl2-rs it is reached
+ * through the library's forwarding), with users in a private sasldb.
+ *
+ * usage: trace SASLDB   prints "=== MECH vN" and the trace of each case */
+#include <sasl/sasl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CB(f) ((int (*)(void))(void (*)(void))(f))
+
+static const char *sasldb;
+
+/* What a case's application does. */
+static struct {
+    const char *user;   /* SASL_CB_USER's answer; NULL: no such callback */
+    int user_null;      /* SASL_CB_USER answers SASL_OK with NULL */
+    int authname_fails; /* SASL_CB_AUTHNAME answers SASL_FAIL */
+    const char *pass;
+    int canon;          /* 0 as given, 1 refuse authzids, 2 capitalise, 3 no callback */
+    int prompts;        /* every item through SASL_INTERACT */
+    int prompt_name;    /* the authentication name through SASL_INTERACT */
+} app;
+
+static int srv_getopt(void *ctx, const char *plugin, const char *opt, const char **res, unsigned *len)
+{
+    (void)ctx;
+    (void)plugin;
+    if (!strcmp(opt, "sasldb_path"))
+        *res = sasldb;
+    else if (!strcmp(opt, "auxprop_plugin"))
+        *res = "sasldb";
+    else if (!strcmp(opt, "pwcheck_method"))
+        *res = "auxprop";
+    else
+        return SASL_FAIL;
+    if (len)
+        *len = (unsigned)strlen(*res);
+    return SASL_OK;
+}
+
+static int srv_authorize(sasl_conn_t *conn, void *ctx, const char *user, unsigned ulen, const char *authid,
+                         unsigned alen, const char *realm, unsigned rlen, struct propctx *props)
+{
+    (void)conn;
+    (void)ctx;
+    (void)realm;
+    (void)rlen;
+    (void)props;
+    printf("  server was sent user=%.*s authid=%.*s\n", (int)ulen, user, (int)alen, authid);
+    return SASL_OK;
+}
+
+static sasl_callback_t server_callbacks[] = {
+    { SASL_CB_GETOPT, CB(srv_getopt), NULL },
+    { SASL_CB_PROXY_POLICY, CB(srv_authorize), NULL },
+    { SASL_CB_LIST_END, NULL, NULL },
+};
+
+static int cb_simple(void *ctx, int id, const char **result, unsigned *len)
+{
+    (void)ctx;
+    printf("  callback simple %#x\n", id);
+    if (id == SASL_CB_AUTHNAME) {
+        if (app.authname_fails)
+            return SASL_FAIL;
+        *result = "alice";
+    } else if (id == SASL_CB_USER) {
+        *result = app.user_null ? NULL : app.user;
+    } else {
+        return SASL_BADPARAM;
+    }
+    if (len)
+        *len = *result ? (unsigned)strlen(*result) : 0;
+    return SASL_OK;
+}
+
+static int cb_secret(sasl_conn_t *conn, void *ctx, int id, sasl_secret_t **psecret)
+{
+    static union {
+        sasl_secret_t s;
+        char buf[sizeof(sasl_secret_t) + 64];
+    } secret;
+    (void)conn;
+    (void)ctx;
+    printf("  callback secret %#x\n", id);
+    secret.s.len = strlen(app.pass);
+    memcpy(secret.s.data, app.pass, secret.s.len + 1);
+    *psecret = &secret.s;
+    return SASL_OK;
+}
+
+static int cb_realm(void *ctx, int id, const char **available, const char **result)
+{
+    (void)ctx;
+    printf("  callback realm %#x first offered %s\n", id, available && available[0] ? available[0] : "(none)");
+    *result = available && available[0] ? available[0] : "localhost";
+    return SASL_OK;
+}
+
+static int cb_canon(sasl_conn_t *conn, void *ctx, const char *in, unsigned inlen, unsigned flags,
+                    const char *realm, char *out, unsigned outmax, unsigned *outlen)
+{
+    (void)conn;
+    (void)ctx;
+    (void)realm;
+    printf("  callback canon_user \"%.*s\" flags %u\n", (int)inlen, in, flags);
+    if (app.canon == 1 && !(flags & SASL_CU_AUTHID))
+        return SASL_FAIL;
+    if (inlen >= outmax)
+        return SASL_BUFOVER;
+    memcpy(out, in, inlen);
+    out[inlen] = 0;
+    if (app.canon == 2 && inlen && out[0] >= 'a' && out[0] <= 'z')
+        out[0] = (char)(out[0] - 'a' + 'A');
+    *outlen = inlen;
+    return SASL_OK;
+}
+
+static const char *text(const char *s)
+{
+    return s ? s : "(null)";
+}
+
+static void answer(sasl_interact_t *p)
+{
+    for (; p && p->id != SASL_CB_LIST_END; p++) {
+        const char *v = p->id == SASL_CB_PASS ? app.pass
+                      : p->id == SASL_CB_USER ? (app.user ? app.user : "")
+                      : p->id == SASL_CB_GETREALM ? "localhost" : "alice";
+        printf("  prompt %#lx challenge \"%s\" prompt \"%s\" default \"%s\"\n", p->id, text(p->challenge),
+               text(p->prompt), text(p->defresult));
+        p->result = v;
+        p->len = (unsigned)strlen(v);
+    }
+}
+
+static void run(const char *mech, const char *host)
+{
+    sasl_callback_t cbs[8];
+    sasl_conn_t *client = NULL, *server = NULL;
+    sasl_interact_t *prompts = NULL;
+    const char *out = NULL, *chosen = NULL, *sout = NULL;
+    unsigned outlen = 0, soutlen = 0;
+    sasl_security_properties_t sp = { 0, 256, 65536, 0, NULL, NULL };
+    int i = 0, r, sr = SASL_FAIL, rounds;
+
+    if (app.prompts) {
+        cbs[i++] = (sasl_callback_t){ SASL_CB_AUTHNAME, NULL, NULL };
+        cbs[i++] = (sasl_callback_t){ SASL_CB_USER, NULL, NULL };
+        cbs[i++] = (sasl_callback_t){ SASL_CB_PASS, NULL, NULL };
+        cbs[i++] = (sasl_callback_t){ SASL_CB_GETREALM, NULL, NULL };
+    } else {
+        cbs[i++] = (sasl_callback_t){ SASL_CB_AUTHNAME, app.prompt_name ? NULL : CB(cb_simple), NULL };
+        if (app.user || app.user_null)
+            cbs[i++] = (sasl_callback_t){ SASL_CB_USER, CB(cb_simple), NULL };
+        cbs[i++] = (sasl_callback_t){ SASL_CB_PASS, CB(cb_secret), NULL };
+        cbs[i++] = (sasl_callback_t){ SASL_CB_GETREALM, CB(cb_realm), NULL };
+    }
+    if (app.canon != 3)
+        cbs[i++] = (sasl_callback_t){ SASL_CB_CANON_USER, CB(cb_canon), NULL };
+    cbs[i] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
+
+    r = sasl_client_new("imap", host, NULL, NULL, cbs, 0, &client);
+    printf(" sasl_client_new %d\n", r);
+    if (r != SASL_OK || sasl_server_new("imap", host, "localhost", NULL, NULL, NULL, 0, &server) != SASL_OK) {
+        puts(" no connection");
+        goto done;
+    }
+    if (!strcmp(mech, "EXTERNAL")) {
+        sasl_ssf_t ssf = 56;
+        sasl_setprop(client, SASL_SSF_EXTERNAL, &ssf);
+        sasl_setprop(client, SASL_AUTH_EXTERNAL, "alice");
+        sasl_setprop(server, SASL_SSF_EXTERNAL, &ssf);
+        sasl_setprop(server, SASL_AUTH_EXTERNAL, "alice");
+    }
+    sasl_setprop(client, SASL_SEC_PROPS, &sp);
+    sasl_setprop(server, SASL_SEC_PROPS, &sp);
+
+    rounds = 0;
+    do {
+        r = sasl_client_start(client, mech, &prompts, &out, &outlen, &chosen);
+        printf(" sasl_client_start %d %s\n", r, r == SASL_OK || r == SASL_CONTINUE ? text(chosen) : "");
+        if (r == SASL_INTERACT)
+            answer(prompts);
+    } while (r == SASL_INTERACT && ++rounds < 4);
+    if (r != SASL_OK && r != SASL_CONTINUE)
+        goto done;
+    sr = sasl_server_start(server, mech, out, outlen, &sout, &soutlen);
+    printf(" sasl_server_start %d\n", sr);
+    while (sr == SASL_CONTINUE) {
+        rounds = 0;
+        do {
+            r = sasl_client_step(client, sout, soutlen, &prompts, &out, &outlen);
+            printf(" sasl_client_step %d\n", r);
+            if (r == SASL_INTERACT)
+                answer(prompts);
+        } while (r == SASL_INTERACT && ++rounds < 4);
+        if (r != SASL_OK && r != SASL_CONTINUE)
+            goto done;
+        sr = sasl_server_step(server, out, outlen, &sout, &soutlen);
+        printf(" sasl_server_step %d\n", sr);
+    }
+    if (sr == SASL_OK && r == SASL_CONTINUE) {
+        r = sasl_client_step(client, sout, soutlen, &prompts, &out, &outlen);
+        printf(" sasl_client_step %d (the server's success data)\n", r);
+    }
+done:
+    if (r == SASL_OK && sr == SASL_OK) {
+        const void *v;
+        const char *user = NULL, *authid = NULL;
+        if (sasl_getprop(client, SASL_USERNAME, &v) == SASL_OK)
+            user = v;
+        if (sasl_getprop(client, SASL_AUTHUSER, &v) == SASL_OK)
+            authid = v;
+        printf(" done: SASL_USERNAME %s SASL_AUTHUSER %s", text(user), text(authid));
+        if (sasl_getprop(client, SASL_SSF, &v) == SASL_OK && v)
+            printf(" SASL_SSF %u", *(const unsigned *)v);
+        if (sasl_getprop(client, SASL_MAXOUTBUF, &v) == SASL_OK && v)
+            printf(" SASL_MAXOUTBUF %u", *(const unsigned *)v);
+        putchar('\n');
+    }
+    sasl_dispose(&client);
+    sasl_dispose(&server);
+}
+
+int main(int argc, char **argv)
+{
+    static const char *mechs[] = { "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256",
+                                   "ANONYMOUS", "EXTERNAL", NULL };
+    enum { VARIANTS = 11 };
+    char host[64];
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s SASLDB\n", argv[0]);
+        return 2;
+    }
+    sasldb = argv[1];
+    setvbuf(stdout, NULL, _IONBF, 0);
+    if (sasl_server_init(server_callbacks, "trace") != SASL_OK || sasl_client_init(NULL) != SASL_OK) {
+        fputs("init failed\n", stderr);
+        return 1;
+    }
+    for (int m = 0; mechs[m]; m++) {
+        for (int v = 0; v < VARIANTS; v++) {
+            memset(&app, 0, sizeof app);
+            app.pass = "secret";
+            switch (v) {
+            case 1: app.user = "alice"; break;
+            case 2: app.user = "bob"; break;
+            case 3: app.user = "bob"; app.canon = 1; break;
+            case 4: app.user = "bob"; app.canon = 2; break;
+            case 5: app.prompts = 1; break;
+            case 6: app.user_null = 1; break;
+            case 7: app.authname_fails = 1; break;
+            case 8: app.pass = "wrong"; break;
+            case 9: app.user = ""; app.canon = 3; break;
+            case 10: app.prompt_name = 1; app.user = "bob"; break;
+            }
+            /* Each case its own server name, so that DIGEST-MD5's memory of
+             * one case is not another's; but v1 follows v0 to the same
+             * server: a re-authentication, which this server refuses with
+             * a fresh challenge. */
+            snprintf(host, sizeof host, "h%d.localhost", v == 1 ? 0 : v);
+            printf("=== %s v%d\n", mechs[m], v);
+            run(mechs[m], host);
+        }
+    }
+    sasl_done();
+    return 0;
+}
