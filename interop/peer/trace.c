@@ -8,7 +8,9 @@
  * The server is Cyrus's, in the same process (with sasl2-rs it is reached
  * through the library's forwarding), with users in a private sasldb.
  *
- * usage: trace SASLDB   prints "=== MECH vN" and the trace of each case */
+ * usage: trace SASLDB   prints "=== MECH vN" (a mechanism the server offers
+ * alone) or "=== listL vN (LIST)" (a list to choose from), and the trace of
+ * each case; N numbers the kinds of application (see setup()). */
 #include <sasl/sasl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,10 @@ static struct {
     int canon;          /* 0 as given, 1 refuse authzids, 2 capitalise, 3 no callback */
     int prompts;        /* every item through SASL_INTERACT */
     int prompt_name;    /* the authentication name through SASL_INTERACT */
+    const char *name;   /* SASL_CB_AUTHNAME's answer (default "alice") */
+    int no_authname;    /* no SASL_CB_AUTHNAME callback: the library's default */
+    int realm_fails;    /* SASL_CB_GETREALM answers SASL_FAIL */
+    sasl_security_properties_t props;
 } app;
 
 static int srv_getopt(void *ctx, const char *plugin, const char *opt, const char **res, unsigned *len)
@@ -71,7 +77,7 @@ static int cb_simple(void *ctx, int id, const char **result, unsigned *len)
     if (id == SASL_CB_AUTHNAME) {
         if (app.authname_fails)
             return SASL_FAIL;
-        *result = "alice";
+        *result = app.name ? app.name : "alice";
     } else if (id == SASL_CB_USER) {
         *result = app.user_null ? NULL : app.user;
     } else {
@@ -101,6 +107,8 @@ static int cb_realm(void *ctx, int id, const char **available, const char **resu
 {
     (void)ctx;
     printf("  callback realm %#x first offered %s\n", id, available && available[0] ? available[0] : "(none)");
+    if (app.realm_fails)
+        return SASL_FAIL;
     *result = available && available[0] ? available[0] : "localhost";
     return SASL_OK;
 }
@@ -111,7 +119,8 @@ static int cb_canon(sasl_conn_t *conn, void *ctx, const char *in, unsigned inlen
     (void)conn;
     (void)ctx;
     (void)realm;
-    printf("  callback canon_user \"%.*s\" flags %u\n", (int)inlen, in, flags);
+    printf("  callback canon_user \"%.*s\"%s %u bytes, flags %u\n", inlen > 40 ? 40 : (int)inlen, in,
+           inlen > 40 ? "..." : "", inlen, flags);
     if (app.canon == 1 && !(flags & SASL_CU_AUTHID))
         return SASL_FAIL;
     if (inlen >= outmax)
@@ -124,6 +133,9 @@ static int cb_canon(sasl_conn_t *conn, void *ctx, const char *in, unsigned inlen
     return SASL_OK;
 }
 
+/* The server offers every layer. */
+static const sasl_security_properties_t server_props = { 0, 256, 65536, 0, NULL, NULL };
+
 static const char *text(const char *s)
 {
     return s ? s : "(null)";
@@ -132,7 +144,7 @@ static const char *text(const char *s)
 static void answer(sasl_interact_t *p)
 {
     for (; p && p->id != SASL_CB_LIST_END; p++) {
-        const char *v = p->id == SASL_CB_PASS ? app.pass
+        const char *v = p->id == SASL_CB_PASS ? (app.pass ? app.pass : "secret")
                       : p->id == SASL_CB_USER ? (app.user ? app.user : "")
                       : p->id == SASL_CB_GETREALM ? "localhost" : "alice";
         printf("  prompt %#lx challenge \"%s\" prompt \"%s\" default \"%s\"\n", p->id, text(p->challenge),
@@ -142,14 +154,14 @@ static void answer(sasl_interact_t *p)
     }
 }
 
-static void run(const char *mech, const char *host)
+/* One exchange; `offer` is the server's list the client chooses from. */
+static void run(const char *offer, const char *host)
 {
     sasl_callback_t cbs[8];
     sasl_conn_t *client = NULL, *server = NULL;
     sasl_interact_t *prompts = NULL;
     const char *out = NULL, *chosen = NULL, *sout = NULL;
     unsigned outlen = 0, soutlen = 0;
-    sasl_security_properties_t sp = { 0, 256, 65536, 0, NULL, NULL };
     int i = 0, r, sr = SASL_FAIL, rounds;
 
     if (app.prompts) {
@@ -158,10 +170,12 @@ static void run(const char *mech, const char *host)
         cbs[i++] = (sasl_callback_t){ SASL_CB_PASS, NULL, NULL };
         cbs[i++] = (sasl_callback_t){ SASL_CB_GETREALM, NULL, NULL };
     } else {
-        cbs[i++] = (sasl_callback_t){ SASL_CB_AUTHNAME, app.prompt_name ? NULL : CB(cb_simple), NULL };
+        if (!app.no_authname)
+            cbs[i++] = (sasl_callback_t){ SASL_CB_AUTHNAME, app.prompt_name ? NULL : CB(cb_simple), NULL };
         if (app.user || app.user_null)
             cbs[i++] = (sasl_callback_t){ SASL_CB_USER, CB(cb_simple), NULL };
-        cbs[i++] = (sasl_callback_t){ SASL_CB_PASS, CB(cb_secret), NULL };
+        if (app.pass)
+            cbs[i++] = (sasl_callback_t){ SASL_CB_PASS, CB(cb_secret), NULL };
         cbs[i++] = (sasl_callback_t){ SASL_CB_GETREALM, CB(cb_realm), NULL };
     }
     if (app.canon != 3)
@@ -174,26 +188,26 @@ static void run(const char *mech, const char *host)
         puts(" no connection");
         goto done;
     }
-    if (!strcmp(mech, "EXTERNAL")) {
+    if (strstr(offer, "EXTERNAL")) {
         sasl_ssf_t ssf = 56;
         sasl_setprop(client, SASL_SSF_EXTERNAL, &ssf);
         sasl_setprop(client, SASL_AUTH_EXTERNAL, "alice");
         sasl_setprop(server, SASL_SSF_EXTERNAL, &ssf);
         sasl_setprop(server, SASL_AUTH_EXTERNAL, "alice");
     }
-    sasl_setprop(client, SASL_SEC_PROPS, &sp);
-    sasl_setprop(server, SASL_SEC_PROPS, &sp);
+    sasl_setprop(client, SASL_SEC_PROPS, &app.props);
+    sasl_setprop(server, SASL_SEC_PROPS, &server_props);
 
     rounds = 0;
     do {
-        r = sasl_client_start(client, mech, &prompts, &out, &outlen, &chosen);
+        r = sasl_client_start(client, offer, &prompts, &out, &outlen, &chosen);
         printf(" sasl_client_start %d %s\n", r, r == SASL_OK || r == SASL_CONTINUE ? text(chosen) : "");
         if (r == SASL_INTERACT)
             answer(prompts);
     } while (r == SASL_INTERACT && ++rounds < 4);
     if (r != SASL_OK && r != SASL_CONTINUE)
         goto done;
-    sr = sasl_server_start(server, mech, out, outlen, &sout, &soutlen);
+    sr = sasl_server_start(server, chosen, out, outlen, &sout, &soutlen);
     printf(" sasl_server_start %d\n", sr);
     while (sr == SASL_CONTINUE) {
         rounds = 0;
@@ -231,11 +245,56 @@ done:
     sasl_dispose(&server);
 }
 
+/* The application of case `v`. */
+static void setup(int v)
+{
+    static char long_name[2001];
+    memset(&app, 0, sizeof app);
+    app.pass = "secret";
+    app.props = (sasl_security_properties_t){ 0, 256, 65536, 0, NULL, NULL };
+    switch (v) {
+    case 1: app.user = "alice"; break;
+    case 2: app.user = "bob"; break;
+    case 3: app.user = "bob"; app.canon = 1; break;
+    case 4: app.user = "bob"; app.canon = 2; break;
+    case 5: app.prompts = 1; break;
+    case 6: app.user_null = 1; break;
+    case 7: app.authname_fails = 1; break;
+    case 8: app.pass = "wrong"; break;
+    case 9: app.user = ""; app.canon = 3; break;
+    case 10: app.prompt_name = 1; app.user = "bob"; break;
+    case 11: app.props.min_ssf = 56; break;
+    case 12: app.props.security_flags = SASL_SEC_NOPLAINTEXT; break;
+    case 13: app.props.maxbufsize = 0; break;
+    case 14:
+        memset(long_name, 'b', sizeof long_name - 1);
+        app.user = long_name;
+        break;
+    case 15: app.pass = ""; break;
+    case 16: app.name = " alice\t"; break;
+    case 17: app.no_authname = 1; break;
+    case 18: app.realm_fails = 1; break;
+    case 19: app.props.max_ssf = 1; break;
+    case 20: app.pass = NULL; break;
+    case 21: app.props.security_flags = SASL_SEC_NOANONYMOUS | SASL_SEC_NODICTIONARY; break;
+    }
+}
+
+enum { VARIANTS = 22 };
+
 int main(int argc, char **argv)
 {
     static const char *mechs[] = { "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256",
                                    "ANONYMOUS", "EXTERNAL", NULL };
-    enum { VARIANTS = 11 };
+    /* Servers' lists to choose from, each with every kind of application. */
+    static const char *lists[] = {
+        "PLAIN LOGIN CRAM-MD5 DIGEST-MD5 SCRAM-SHA-1 SCRAM-SHA-256",
+        "ANONYMOUS PLAIN",
+        "EXTERNAL PLAIN SCRAM-SHA-1",
+        "LOGIN PLAIN",
+        "CRAM-MD5 DIGEST-MD5",
+        NULL,
+    };
     char host[64];
     if (argc != 2) {
         fprintf(stderr, "usage: %s SASLDB\n", argv[0]);
@@ -249,20 +308,7 @@ int main(int argc, char **argv)
     }
     for (int m = 0; mechs[m]; m++) {
         for (int v = 0; v < VARIANTS; v++) {
-            memset(&app, 0, sizeof app);
-            app.pass = "secret";
-            switch (v) {
-            case 1: app.user = "alice"; break;
-            case 2: app.user = "bob"; break;
-            case 3: app.user = "bob"; app.canon = 1; break;
-            case 4: app.user = "bob"; app.canon = 2; break;
-            case 5: app.prompts = 1; break;
-            case 6: app.user_null = 1; break;
-            case 7: app.authname_fails = 1; break;
-            case 8: app.pass = "wrong"; break;
-            case 9: app.user = ""; app.canon = 3; break;
-            case 10: app.prompt_name = 1; app.user = "bob"; break;
-            }
+            setup(v);
             /* Each case its own server name, so that DIGEST-MD5's memory of
              * one case is not another's; but v1 follows v0 to the same
              * server: a re-authentication, which this server refuses with
@@ -270,6 +316,14 @@ int main(int argc, char **argv)
             snprintf(host, sizeof host, "h%d.localhost", v == 1 ? 0 : v);
             printf("=== %s v%d\n", mechs[m], v);
             run(mechs[m], host);
+        }
+    }
+    for (int l = 0; lists[l]; l++) {
+        for (int v = 0; v < VARIANTS; v++) {
+            setup(v);
+            snprintf(host, sizeof host, "l%d-%d.localhost", l, v);
+            printf("=== list%d v%d (%s)\n", l, v, lists[l]);
+            run(lists[l], host);
         }
     }
     sasl_done();
