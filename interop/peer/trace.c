@@ -295,6 +295,8 @@ int main(int argc, char **argv)
         "CRAM-MD5 DIGEST-MD5",
         NULL,
     };
+    static const char *kerberos[] = { "GSSAPI", "GSS-SPNEGO", "SCRAM-SHA-256 GSSAPI PLAIN", NULL };
+    static const char *kerberos_names[] = { "GSSAPI", "GSS-SPNEGO", "klist" };
     char host[64];
     if (argc != 2) {
         fprintf(stderr, "usage: %s SASLDB\n", argv[0]);
@@ -316,6 +318,16 @@ int main(int argc, char **argv)
             snprintf(host, sizeof host, "h%d.localhost", v == 1 ? 0 : v);
             printf("=== %s v%d\n", mechs[m], v);
             run(mechs[m], host);
+        }
+    }
+    /* With TRACE_KERBEROS set (a ticket for alice, imap/localhost in the
+     * keytab): GSSAPI and GSS-SPNEGO alone and chosen from a list. The
+     * server's name is always localhost, as the service principal's. */
+    for (int m = 0; getenv("TRACE_KERBEROS") && kerberos[m]; m++) {
+        for (int v = 0; v < VARIANTS; v++) {
+            setup(v);
+            printf("=== %s v%d (%s)\n", kerberos_names[m], v, kerberos[m]);
+            run(kerberos[m], "localhost");
         }
     }
     for (int l = 0; lists[l]; l++) {

@@ -99,7 +99,9 @@ struct Gssapi {
     ctx: Option<Box<dyn SecContext>>,
     /// Whether the context has produced a token yet.
     started: bool,
-    /// The authorization identity, once asked for (None inside: none).
+    /// The authorization identity as the application gave it, once asked
+    /// for (None inside: no name at all), until the context is established;
+    /// then its canonical form (None inside: none).
     authzid: Option<Option<Vec<u8>>>,
     /// The client principal, once the context is established.
     authid: Vec<u8>,
@@ -207,16 +209,7 @@ impl Gssapi {
         if self.authzid.is_none() {
             // Asked at the first step, as Cyrus does (its prompt comes from
             // sasl_client_start); canonicalised with the principal.
-            let creds = session.credentials(&Request {
-                authzid: true,
-                authname: false,
-                password: false,
-                realm: None,
-                canon: Canon::Deferred,
-                authzid_default: None,
-                keep_password: false,
-            })?;
-            self.authzid = Some(creds.authzid.filter(|z| !z.is_empty()));
+            self.authzid = Some(ask_authzid(session)?);
         }
         if self.ctx.is_none() {
             let ctx = self.provider.new_context(self.mech, &self.service, &self.host, self.cred);
@@ -247,7 +240,12 @@ impl Gssapi {
             session.log(LogLevel::Warn, "GSSAPI warning: no credentials were passed");
         }
         let principal = ctx.initiator_name().map_err(|s| self.fail(s, session))?;
-        let authzid = self.authzid.take().flatten();
+        let authzid = match self.authzid.take().flatten() {
+            // No name at all (a callback answering NULL): Cyrus asks again.
+            None => ask_authzid(session)?,
+            given => given,
+        };
+        let authzid = authzid.filter(|z| !z.is_empty());
         let (authid, authzid) = canonical_names(principal, authzid.as_deref(), session)?;
         (self.authid, self.authzid) = (authid, Some(authzid));
         match (self.mech, self.http) {
@@ -367,6 +365,20 @@ impl Gssapi {
             layer,
         });
     }
+}
+
+/// The authzid as the application gives it (`SASL_CB_USER` or a prompt).
+fn ask_authzid(session: &mut dyn Session) -> Result<Option<Vec<u8>>> {
+    let creds = session.credentials(&Request {
+        authzid: true,
+        authname: false,
+        password: false,
+        realm: None,
+        canon: Canon::Deferred,
+        authzid_default: None,
+        keep_password: false,
+    })?;
+    Ok(creds.authzid)
 }
 
 /// The client principal and the authzid asked for earlier (raw) through the
@@ -682,6 +694,23 @@ mod tests {
         assert_eq!(peer_unwrap(&token).unwrap().0, b"\x04\x01\x00\x00boss");
         // Interact, the authzid, then the principal's canonicalisation.
         assert_eq!(s.requests, 3);
+    }
+
+    /// As Cyrus: an authzid answer of no name at all (a callback giving
+    /// NULL) is asked for again once the context is established; an empty
+    /// one is an answer.
+    #[test]
+    fn no_authzid_at_all_is_asked_for_again_at_the_end() {
+        for (authzid, requests) in [(None, 3), (Some(Vec::new()), 2)] {
+            let (g, _) = fake(Script::default());
+            let mut s = FakeSession { authzid, ..Default::default() };
+            let mut m = start(GssMech::Krb5, g, &params());
+            m.step(b"", &mut s).unwrap();
+            m.step(b"server-token-1", &mut s).unwrap();
+            let Step::Done(Some(token)) = m.step(&offer(7, 4096), &mut s).unwrap() else { panic!() };
+            assert_eq!(peer_unwrap(&token).unwrap().0, b"\x04\x01\x00\x00");
+            assert_eq!(s.requests, requests);
+        }
     }
 
     #[test]
