@@ -32,6 +32,7 @@ static struct {
     const char *name;   /* SASL_CB_AUTHNAME's answer (default "alice") */
     int no_authname;    /* no SASL_CB_AUTHNAME callback: the library's default */
     int realm_fails;    /* SASL_CB_GETREALM answers SASL_FAIL */
+    int binding;        /* channel binding: 0 none, 1 set, 2 set and critical */
     sasl_security_properties_t props;
 } app;
 
@@ -195,6 +196,12 @@ static void run(const char *offer, const char *host)
         sasl_setprop(server, SASL_SSF_EXTERNAL, &ssf);
         sasl_setprop(server, SASL_AUTH_EXTERNAL, "alice");
     }
+    if (app.binding) {
+        static sasl_channel_binding_t cb = { "tls-unique", 0, 16, (const unsigned char *)"0123456789abcdef" };
+        cb.critical = app.binding == 2;
+        sasl_setprop(client, SASL_CHANNEL_BINDING, &cb);
+        sasl_setprop(server, SASL_CHANNEL_BINDING, &cb);
+    }
     sasl_setprop(client, SASL_SEC_PROPS, &app.props);
     sasl_setprop(server, SASL_SEC_PROPS, &server_props);
 
@@ -277,15 +284,18 @@ static void setup(int v)
     case 19: app.props.max_ssf = 1; break;
     case 20: app.pass = NULL; break;
     case 21: app.props.security_flags = SASL_SEC_NOANONYMOUS | SASL_SEC_NODICTIONARY; break;
+    case 22: app.binding = 1; break;
+    case 23: app.binding = 2; break;
     }
 }
 
-enum { VARIANTS = 22 };
+enum { VARIANTS = 24 };
 
 int main(int argc, char **argv)
 {
-    static const char *mechs[] = { "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256",
-                                   "ANONYMOUS", "EXTERNAL", NULL };
+    static const char *mechs[] = { "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "NTLM", "SCRAM-SHA-1",
+                                   "SCRAM-SHA-256", "SCRAM-SHA-512", "SCRAM-SHA-256-PLUS", "ANONYMOUS",
+                                   "EXTERNAL", NULL };
     /* Servers' lists to choose from, each with every kind of application. */
     static const char *lists[] = {
         "PLAIN LOGIN CRAM-MD5 DIGEST-MD5 SCRAM-SHA-1 SCRAM-SHA-256",
@@ -293,6 +303,8 @@ int main(int argc, char **argv)
         "EXTERNAL PLAIN SCRAM-SHA-1",
         "LOGIN PLAIN",
         "CRAM-MD5 DIGEST-MD5",
+        "SCRAM-SHA-1-PLUS SCRAM-SHA-1 SCRAM-SHA-256-PLUS SCRAM-SHA-256 PLAIN",
+        "SCRAM-SHA-256 NTLM PLAIN",
         NULL,
     };
     static const char *kerberos[] = { "GSSAPI", "GSS-SPNEGO", "SCRAM-SHA-256 GSSAPI PLAIN", NULL };
