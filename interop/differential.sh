@@ -14,7 +14,8 @@
 # the library under test, and prints what the application sees: its
 # callbacks' calls in order, its prompts, each call's result and the
 # mechanism chosen, what the server was sent, the identities and layer
-# after a success. A case passes when the two traces are the same but for
+# after a success, and data through the layer both ways in packets up to
+# SASL_MAXOUTBUF and beyond. A case passes when the two traces are the same but for
 # the differences the README lists as on purpose (ON_PURPOSE below). With
 # the system library under test, Cyrus is compared with itself (the cases
 # still run).
@@ -73,11 +74,13 @@ def cases(path):
 ON_PURPOSE = [
     (r"", r"^( sasl_client_start \d \S+)-PLUS$", r"\1",
      "-PLUS names are reported (Cyrus reports the base name and binds)"),
-    (r"^(GSS-SPNEGO|klist) ", r" SASL_MAXOUTBUF \d+", "",
+    # Cyrus's MAXOUTBUF-sized packets overflow its own server (sasl_decode
+    # SASL_FAIL): the sizes that follow from it are left out too.
+    (r"^(GSS-SPNEGO|klist) ", r" SASL_MAXOUTBUF \d+|^  to the \S+ (65536|65537|65476|65477|150000) bytes.*", "",
      "GSS-SPNEGO's SASL_MAXOUTBUF leaves room for the token's overhead"),
-    (r"^(GSSAPI|GSS-SPNEGO|klist) v13 ", r" SASL_(SSF|MAXOUTBUF) \d+", "",
+    (r"^(GSSAPI|GSS-SPNEGO|klist) v13 ", r" SASL_(SSF|MAXOUTBUF) \d+|^  to the .*", "",
      "an application that accepts no layer (maxbufsize 0) gets none"),
-    (r"^(GSS-SPNEGO|klist) v19 ", r" SASL_SSF \d+", "", "GSS-SPNEGO honours max_ssf"),
+    (r"^(GSS-SPNEGO|klist) v19 ", r" SASL_SSF \d+|^  to the .*", "", "GSS-SPNEGO honours max_ssf"),
     (r"^(GSSAPI|GSS-SPNEGO) v23 ", None, None,
      "a critical channel binding is not dropped: GSSAPI cannot carry it (Cyrus's server refuses)"),
 ]

@@ -155,6 +155,40 @@ static void answer(sasl_interact_t *p)
     }
 }
 
+/* `from` encodes `n` bytes, `to` decodes them: the results and sizes. */
+static void one_way(const char *what, sasl_conn_t *from, sasl_conn_t *to, unsigned n)
+{
+    static char data[150000];
+    const char *enc = NULL, *dec = NULL;
+    unsigned enclen = 0, declen = 0;
+    int r;
+    for (unsigned i = 0; i < sizeof data; i++)
+        data[i] = (char)(i * 7 + 3);
+    r = sasl_encode(from, data, n, &enc, &enclen);
+    printf("  %s %u bytes: sasl_encode %d, %u out", what, n, r, r == SASL_OK ? enclen : 0);
+    if (r == SASL_OK) {
+        r = sasl_decode(to, enc, enclen, &dec, &declen);
+        printf("; sasl_decode %d, %u back%s", r, r == SASL_OK ? declen : 0,
+               r == SASL_OK && declen == n && (!n || !memcmp(dec, data, n)) ? ", the same" : "");
+    }
+    putchar('\n');
+}
+
+/* After a success: data both ways through whatever layer there is, in
+ * packets up to SASL_MAXOUTBUF and beyond. */
+static void layer_round_trips(sasl_conn_t *client, sasl_conn_t *server)
+{
+    const void *v;
+    unsigned maxout = sasl_getprop(client, SASL_MAXOUTBUF, &v) == SASL_OK && v ? *(const unsigned *)v : 0;
+    unsigned sizes[] = { 1, 5000, maxout, maxout + 1, 150000 };
+    for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        if (sizes[i] > 150000)
+            continue;
+        one_way("to the server", client, server, sizes[i]);
+        one_way("to the client", server, client, sizes[i]);
+    }
+}
+
 /* One exchange; `offer` is the server's list the client chooses from. */
 static void run(const char *offer, const char *host)
 {
@@ -247,6 +281,7 @@ done:
         if (sasl_getprop(client, SASL_MAXOUTBUF, &v) == SASL_OK && v)
             printf(" SASL_MAXOUTBUF %u", *(const unsigned *)v);
         putchar('\n');
+        layer_round_trips(client, server);
     }
     sasl_dispose(&client);
     sasl_dispose(&server);
