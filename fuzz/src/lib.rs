@@ -49,17 +49,22 @@ impl Session for FuzzSession {
             self.realm_requests.push(realms.to_vec());
         }
         // As the core answers (its canonicalisation is the identity here):
-        // EXTERNAL's and ANONYMOUS's fixed identity as the authname, no
+        // an established identity (EXTERNAL's, a Kerberos principal) and
+        // ANONYMOUS's fixed one as the authname, no
         // authzid that is empty or equal to the authname, ANONYMOUS's trace
         // as given.
         let bytes = |s: &Option<String>| s.clone().map(String::into_bytes);
         let authname = match request.canon {
-            Canon::External(id) | Canon::Trace(id) => Some(id.to_vec()),
+            Canon::Trace(id) | Canon::Established { authid: id, .. } => Some(id.to_vec()),
             _ => request.authname.then(|| self.authname.clone().into_bytes()),
         };
         let authzid = if request.authzid { bytes(&self.authzid) } else { None };
         let authzid = match request.canon {
-            Canon::Trace(_) => authzid,
+            // The authzid as given, canonicalised later with Established.
+            Canon::Trace(_) | Canon::Deferred => authzid,
+            Canon::Established { authzid, .. } => {
+                authzid.map(<[u8]>::to_vec).filter(|z| !z.is_empty() && Some(z) != authname.as_ref())
+            }
             _ => authzid.filter(|z| !z.is_empty() && Some(z) != authname.as_ref()),
         };
         Ok(Credentials {
