@@ -76,7 +76,7 @@ sample() {
             "client:recieved decoded message 'srv message 1'" "$@"; do
             has "$d" "${check%%:*}" "${check#*:}" || { why="no '${check#*:}' from ${check%%:*}"; break; }
         done
-        [ -z "$why" ] || why="$why (exit $rc): $(tail -n 2 "$d/client.err" "$d/server.err" | tr '\n' ' ')"
+        [ -z "$why" ] || why="$why (exit $rc, $(tail -n 1 "$d/relay")): $(tail -n 2 "$d/client.err" "$d/server.err" | tr '\n' ' ')"
     else
         if has "$d" server "Negotiation complete"; then
             why="authentication succeeded, expected failure"

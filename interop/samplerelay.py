@@ -86,11 +86,16 @@ def main():
             data = os.read(key.fileobj.fileno(), 65536)
             if not data:
                 sel.unregister(key.fileobj)
-                # one side has stopped talking: let the other see EOF
-                try:
-                    (client if name.startswith("server") else server).stdin.close()
-                except BrokenPipeError:
-                    pass
+                # One side has stopped talking: let the other see EOF. Only
+                # at the end of its stdout, where its protocol lines are: the
+                # end of its stderr can come first, with a last line still
+                # unread in the stdout pipe (a race that cost the peer that
+                # line on a loaded machine).
+                if name.endswith(".out"):
+                    try:
+                        (client if name.startswith("server") else server).stdin.close()
+                    except BrokenPipeError:
+                        pass
                 continue
             logs[name].write(data)
             logs[name].flush()
