@@ -47,8 +47,9 @@ pub fn mechanisms() -> &'static [&'static MechInfo] {
 
 /// Finds a mechanism in use by name, ignoring ASCII case.
 pub fn find(name: &str) -> Option<&'static MechInfo> {
-    let list = mechanisms();
-    NameIndex::new(list, &mut None).position(name).map(|i| list[i])
+    // A scan: not on the hot path, and a second caller of
+    // `NameIndex::position` would keep it from being inlined into selection.
+    mechanisms().iter().copied().find(|m| m.name.eq_ignore_ascii_case(name))
 }
 
 /// Makes `list` the mechanisms in use. Fails only when the process has
