@@ -415,6 +415,10 @@ enum State {
     /// Nothing sent yet. An empty step may re-authenticate from memory; a
     /// challenge starts a full authentication.
     Start,
+    /// Nothing sent, nothing to re-authenticate with: the server's challenge
+    /// is next, and an empty one is refused (as Cyrus does) rather than
+    /// answered with nothing, round after round.
+    Challenge,
     /// A re-authentication response was sent: the server answers with
     /// rspauth, or refuses with a fresh challenge.
     Reauth(Box<Pending>),
@@ -709,8 +713,15 @@ impl ClientMech for DigestMd5 {
             return Err(Error::bad_prot(format!("DIGEST-MD5 server message exceeds {} bytes", parse::MAX_MESSAGE)));
         }
         match &self.state {
-            State::Start if input.is_empty() => self.reauthenticate(session),
-            State::Start => self.respond(input, session),
+            State::Start if input.is_empty() => {
+                let step = self.reauthenticate(session)?;
+                if matches!(step, Step::AwaitServer) {
+                    self.state = State::Challenge;
+                }
+                Ok(step)
+            }
+            State::Challenge if input.is_empty() => Err(Error::bad_prot("DIGEST-MD5: the server's challenge is empty")),
+            State::Start | State::Challenge => self.respond(input, session),
             // A server that does not take the re-authentication sends a
             // fresh challenge (Cyrus's, also for a wrong password or an old
             // nonce): answer it in full, which drops the memory.
