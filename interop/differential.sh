@@ -15,7 +15,12 @@
 # callbacks' calls in order, its prompts, each call's result and the
 # mechanism chosen, what the server was sent, the identities and layer
 # after a success, and data through the layer both ways in packets up to
-# SASL_MAXOUTBUF and beyond. A case passes when the two traces are the same but for
+# SASL_MAXOUTBUF and beyond. Then a hostile server: each message the
+# server sends the client in turn (CRAM-MD5, DIGEST-MD5, NTLM, SCRAM-SHA-1,
+# SCRAM-SHA-256, LOGIN, GSSAPI, GSS-SPNEGO) replaced by 18 variants of it
+# (empty, NULL, cut, extended, bytes changed, a NUL, 3,000 or 100,000
+# bytes, doubled, elements dropped or repeated), each case in a child
+# process, so that a crash is part of the trace. A case passes when the two traces are the same but for
 # the differences the README lists as on purpose (ON_PURPOSE below). With
 # the system library under test, Cyrus is compared with itself (the cases
 # still run).
@@ -49,11 +54,14 @@ sed 's/^/# /' "$T/cc.log"
 if [ -n "${INTEROP_VALGRIND:-}" ]; then LIMIT=900; else LIMIT=120; fi
 # trace FILE ENV...: the trace on the library ENV selects.
 trace() {
-    local out=$1
+    local out=$1 part
     shift
+    : >"$out"
     # USER: the authentication name's default when there is no callback.
-    env -u LD_LIBRARY_PATH -u LD_PRELOAD USER=alice "$@" timeout "$LIMIT" "$T/trace" "$T/sasldb2" >"$out" 2>&1 ||
-        echo "=== exit status $?" >>"$out"
+    for part in "" hostile; do
+        env -u LD_LIBRARY_PATH -u LD_PRELOAD USER=alice "$@" timeout "$LIMIT" "$T/trace" "$T/sasldb2" ${part:+"$part"} \
+            >>"$out" 2>&1 || echo "=== ${part:+$part }exit status $?" >>"$out"
+    done
 }
 trace "$T/cyrus.txt"
 for mode in ldpath preload; do
@@ -78,13 +86,28 @@ ON_PURPOSE = [
      "-PLUS names are reported (Cyrus reports the base name and binds)"),
     # Cyrus's MAXOUTBUF-sized packets overflow its own server (sasl_decode
     # SASL_FAIL): the sizes that follow from it are left out too.
-    (r"^(GSS-SPNEGO|klist) ", r" SASL_MAXOUTBUF \d+|^  to the \S+ (65536|65537|65476|65477|150000) bytes.*", "",
+    (r"^(hostile )?(GSS-SPNEGO|klist) ", r" SASL_MAXOUTBUF \d+|^  to the \S+ (65536|65537|65476|65477|150000) bytes.*", "",
      "GSS-SPNEGO's SASL_MAXOUTBUF leaves room for the token's overhead"),
     (r"^(GSSAPI|GSS-SPNEGO|klist) v13 ", r" SASL_(SSF|MAXOUTBUF) \d+|^  to the .*", "",
      "an application that accepts no layer (maxbufsize 0) gets none"),
     (r"^(GSS-SPNEGO|klist) v19 ", r" SASL_SSF \d+|^  to the .*", "", "GSS-SPNEGO honours max_ssf"),
     (r"^(GSSAPI|GSS-SPNEGO) v23 ", None, None,
      "a critical channel binding is not dropped: GSSAPI cannot carry it (Cyrus's server refuses)"),
+    # A hostile server (README, "A hostile server's messages"):
+    (r"^hostile ", r"^ sasl_client_step -\d+$", " sasl_client_step fails",
+     "a malformed message is SASL_BADPROT, a missing or wrong proof SASL_BADSERV; Cyrus's code varies"),
+    (r"^hostile CRAM-MD5 s1m(0|1|14|16) ", None, None, "an empty CRAM-MD5 challenge is refused"),
+    (r"^hostile NTLM s1m(2|3) ", None, None,
+     "a cut NTLM challenge is refused before the application is asked (Cyrus asks, then refuses)"),
+    (r"^hostile NTLM s1m7 ", None, None,
+     "NTLMv2 hashes the server's target name, which Cyrus's default NTLMv1 ignores"),
+    (r"^hostile DIGEST-MD5 s1m(13|17) ", None, None,
+     "a realm that is not UTF-8 under charset=utf-8, or a second nonce, is refused (Cyrus answers)"),
+    (r"^hostile DIGEST-MD5 s2m(12|17) ", None, None, "a second rspauth is refused (Cyrus accepts)"),
+    (r"^hostile SCRAM-SHA-(1|256) s1m(12|13) ", None, None,
+     "a second nonce, or a nonce byte that is not printable, is refused at once (Cyrus answers)"),
+    (r"^hostile SCRAM-SHA-(1|256) s2m(5|12|17) ", None, None,
+     "extensions after the verifier are ignored, as RFC 5802 allows (Cyrus refuses them)"),
 ]
 def normalise(cases):
     for name in list(cases):
@@ -96,12 +119,16 @@ def normalise(cases):
                 break
             cases[name] = [re.sub(part, becomes, line) for line in cases[name]]
     return cases
+def case_name(name):
+    return "/".join(name.split()[:3 if name.startswith("hostile ") else 2])
 cyrus, ours, mode = normalise(cases(sys.argv[1])), normalise(cases(sys.argv[2])), sys.argv[3]
 if len(cyrus) < 480:
     print(f"FAIL differential/{mode}/setup: only {len(cyrus)} cases ran on Cyrus")
+if sum(name.startswith("hostile ") for name in cyrus) < 150:
+    print(f"FAIL differential/{mode}/hostile-setup: too few hostile cases ran on Cyrus")
 for name, want in cyrus.items():
     got = ours.get(name)
-    case = f"differential/{mode}/{'/'.join(name.split()[:2])}"
+    case = f"differential/{mode}/{case_name(name)}"
     if got == want:
         print(f"PASS {case}")
     elif got is None:
@@ -110,7 +137,7 @@ for name, want in cyrus.items():
         first = next(i for i in range(max(len(want), len(got))) if want[i:i + 1] != got[i:i + 1])
         print(f"FAIL {case}: line {first + 1}: Cyrus {want[first:first + 2]}, this library {got[first:first + 2]}")
 for name in ours.keys() - cyrus.keys():
-    print(f"FAIL differential/{mode}/{'/'.join(name.split()[:2])}: not in Cyrus's trace")
+    print(f"FAIL differential/{mode}/{case_name(name)}: not in Cyrus's trace")
 EOF
 done | tee "$T/results"
 PASSED=$(grep -c '^PASS ' "$T/results" || true)

@@ -10,11 +10,18 @@
  *
  * usage: trace SASLDB   prints "=== MECH vN" (a mechanism the server offers
  * alone) or "=== listL vN (LIST)" (a list to choose from), and the trace of
- * each case; N numbers the kinds of application (see setup()). */
+ * each case; N numbers the kinds of application (see setup()).
+ *        trace SASLDB hostile   a hostile server: each of its messages to
+ * the client in turn is replaced by each of MUTATIONS variants of it
+ * ("=== hostile MECH sK mM"); each case runs in a child process, so that a
+ * crash is a line of the trace ("  crashed by signal N"). */
 #include <sasl/sasl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define CB(f) ((int (*)(void))(void (*)(void))(f))
 
@@ -189,6 +196,107 @@ static void layer_round_trips(sasl_conn_t *client, sasl_conn_t *server)
     }
 }
 
+/* Hostile mode: the server's message number `hostile.step` (1 for the
+ * first the client is given) is replaced by variant `hostile.mutation`. */
+static struct {
+    int step, mutation, seen;
+} hostile = { -1, 0, 0 };
+
+enum { MUTATIONS = 18 };
+
+/* Where the comma-separated element `k` of buf[0..n) starts and ends (n,
+ * n when there are fewer). */
+static void element(const char *buf, unsigned n, int k, unsigned *from, unsigned *to)
+{
+    unsigned i = 0;
+    for (; k > 0 && i < n; i++)
+        if (buf[i] == ',')
+            k--;
+    *from = i;
+    while (i < n && buf[i] != ',')
+        i++;
+    *to = i;
+}
+
+/* Variant `m` of the server's message `in`: empty, NULL, cut short, longer,
+ * with a byte changed at either end or in the middle (to a letter no hex
+ * digit is, so that the outcome does not depend on the nonce), a NUL inside
+ * (each always a change, also of a binary message's random bytes),
+ * replaced by 3,000 letters or 100,000 bytes, sent twice, without its
+ * first, second or last comma-separated element, or with the first one
+ * twice. */
+static void mutate(int m, const char **in, unsigned *len)
+{
+    static char buf[200000];
+    unsigned n = *len;
+    if (n > 90000)
+        n = 90000;
+    memcpy(buf, *in ? *in : "", n);
+    switch (m) {
+    case 0: n = 0; break;
+    case 1: *in = NULL; *len = 0; return;
+    case 2: n /= 2; break;
+    case 3: n = n ? n - 1 : 0; break;
+    case 4: buf[n++] = 'x'; break;
+    case 5: memcpy(buf + n, ",x=y", 4); n += 4; break;
+    case 6: if (n) buf[0] ^= 1; break;
+    case 7: if (n) buf[n - 1] ^= 1; break;
+    case 8: if (n) buf[n / 2] = buf[n / 2] == 'z' ? 'y' : 'z'; break;
+    case 9: if (n) buf[n / 2] = buf[n / 2] ? 0 : 1; break;
+    case 10: memset(buf, 'A', 3000); n = 3000; break;
+    case 11: memset(buf, 'a', 100000); n = 100000; break;
+    case 12: buf[n] = ','; memcpy(buf + n + 1, buf, n); n = 2 * n + 1; break;
+    case 13: if (n) buf[n / 3] = buf[n / 3] == (char)0xff ? (char)0xfe : (char)0xff; break;
+    case 14: case 15: case 16: case 17:
+        /* Elements of text only: a binary message (NTLM's, a GSS-API
+         * token) holds random bytes, commas among them at times. */
+        for (unsigned i = 0; i < n; i++)
+            if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] > 0x7e) {
+                puts("  (not text: unchanged)");
+                m = -1;
+                break;
+            }
+        break;
+    }
+    switch (m) {
+    case 14: case 15: case 16: {
+        unsigned from, to, commas = 0;
+        for (unsigned i = 0; i < n; i++)
+            commas += buf[i] == ',';
+        element(buf, n, m == 14 ? 0 : m == 15 ? 1 : (int)commas, &from, &to);
+        if (to < n)
+            to++; /* and its comma */
+        else if (from > 0)
+            from--;
+        memmove(buf + from, buf + to, n - to);
+        n -= to - from;
+        break;
+    }
+    case 17: {
+        unsigned from, to;
+        element(buf, n, 0, &from, &to);
+        memmove(buf + to + 1, buf, n);
+        buf[to] = ',';
+        n += to + 1;
+        break;
+    }
+    }
+    buf[n] = 0;
+    *in = buf;
+    *len = n;
+}
+
+/* Every message from the server to the client passes here. */
+static void from_server(const char **msg, unsigned *len)
+{
+    if (++hostile.seen == hostile.step) {
+        mutate(hostile.mutation, msg, len);
+        printf("  the server's message %d replaced by variant %d\n", hostile.step, hostile.mutation);
+        if (getenv("TRACE_SHOW")) /* for debugging: what was sent instead */
+            printf("  [%.*s]\n", (int)*len, *msg ? *msg : "");
+    }
+}
+
 /* One exchange; `offer` is the server's list the client chooses from. */
 static void run(const char *offer, const char *host)
 {
@@ -252,6 +360,7 @@ static void run(const char *offer, const char *host)
     printf(" sasl_server_start %d\n", sr);
     while (sr == SASL_CONTINUE) {
         rounds = 0;
+        from_server(&sout, &soutlen);
         do {
             r = sasl_client_step(client, sout, soutlen, &prompts, &out, &outlen);
             printf(" sasl_client_step %d\n", r);
@@ -264,6 +373,7 @@ static void run(const char *offer, const char *host)
         printf(" sasl_server_step %d\n", sr);
     }
     if (sr == SASL_OK && r == SASL_CONTINUE) {
+        from_server(&sout, &soutlen);
         r = sasl_client_step(client, sout, soutlen, &prompts, &out, &outlen);
         printf(" sasl_client_step %d (the server's success data)\n", r);
     }
@@ -326,6 +436,45 @@ static void setup(int v)
 
 enum { VARIANTS = 24 };
 
+/* Hostile mode: every message of the server's to the client, for each
+ * mechanism with a private server name (no DIGEST-MD5 memory between
+ * cases: each runs in its own process). */
+static void run_hostile(const char *const *mechs)
+{
+    for (int i = 0; mechs[i]; i++) {
+        /* How many messages the client is given when nothing is changed. */
+        int steps = 0;
+        pid_t pid = fork();
+        if (pid == 0) {
+            if (!freopen("/dev/null", "w", stdout))
+                _exit(100);
+            setup(0);
+            run(mechs[i], "localhost");
+            _exit(hostile.seen);
+        }
+        int status = 0;
+        if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+            steps = WEXITSTATUS(status);
+        for (int k = 1; k <= steps && steps < 100; k++) {
+            for (int m = 0; m < MUTATIONS; m++) {
+                printf("=== hostile %s s%dm%d\n", mechs[i], k, m);
+                pid = fork();
+                if (pid == 0) {
+                    setup(0);
+                    hostile.step = k;
+                    hostile.mutation = m;
+                    run(mechs[i], "localhost");
+                    _exit(0);
+                }
+                if (pid < 0 || waitpid(pid, &status, 0) != pid)
+                    puts("  fork failed");
+                else if (WIFSIGNALED(status))
+                    printf("  crashed by signal %d\n", WTERMSIG(status));
+            }
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const char *mechs[] = { "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "NTLM", "SCRAM-SHA-1",
@@ -345,8 +494,8 @@ int main(int argc, char **argv)
     static const char *kerberos[] = { "GSSAPI", "GSS-SPNEGO", "SCRAM-SHA-256 GSSAPI PLAIN", NULL };
     static const char *kerberos_names[] = { "GSSAPI", "GSS-SPNEGO", "klist" };
     char host[64];
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s SASLDB\n", argv[0]);
+    if (argc != 2 && !(argc == 3 && !strcmp(argv[2], "hostile"))) {
+        fprintf(stderr, "usage: %s SASLDB [hostile]\n", argv[0]);
         return 2;
     }
     sasldb = argv[1];
@@ -354,6 +503,14 @@ int main(int argc, char **argv)
     if (sasl_server_init(server_callbacks, "trace") != SASL_OK || sasl_client_init(NULL) != SASL_OK) {
         fputs("init failed\n", stderr);
         return 1;
+    }
+    if (argc == 3) {
+        static const char *with_kerberos[] = { "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "NTLM", "SCRAM-SHA-1",
+                                               "SCRAM-SHA-256", "ANONYMOUS", "EXTERNAL", "GSSAPI", "GSS-SPNEGO", NULL };
+        with_kerberos[getenv("TRACE_KERBEROS") ? 11 : 9] = NULL;
+        run_hostile(with_kerberos);
+        sasl_done();
+        return 0;
     }
     for (int m = 0; mechs[m]; m++) {
         for (int v = 0; v < VARIANTS; v++) {
