@@ -13,8 +13,10 @@
  * each case; N numbers the kinds of application (see setup()).
  *        trace SASLDB hostile   a hostile server: each of its messages to
  * the client in turn is replaced by each of MUTATIONS variants of it
- * ("=== hostile MECH sK mM"); each case runs in a child process, so that a
- * crash is a line of the trace ("  crashed by signal N"). */
+ * ("=== hostile MECH sK mM"), then the server's protected packets after a
+ * success changed in PACKET_VARIANTS ways ("=== hostile-layer MECH pV");
+ * each case runs in a child process, so that a crash is a line of the
+ * trace ("  crashed by signal N"). */
 #include <sasl/sasl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -200,7 +202,8 @@ static void layer_round_trips(sasl_conn_t *client, sasl_conn_t *server)
  * first the client is given) is replaced by variant `hostile.mutation`. */
 static struct {
     int step, mutation, seen;
-} hostile = { -1, 0, 0 };
+    int packets; /* variant of hostile_packets(), or -1 */
+} hostile = { -1, 0, 0, -1 };
 
 enum { MUTATIONS = 18 };
 
@@ -297,6 +300,92 @@ static void from_server(const char **msg, unsigned *len)
     }
 }
 
+enum { PACKET_VARIANTS = 15 };
+
+/* The client decodes `n` bytes of what the server sent; prints the result
+ * and what came out (runs of the same byte: "a100b100"), unless `quiet`
+ * and it took them with nothing to show yet. */
+static int decode(sasl_conn_t *client, const char *p, unsigned n, int quiet)
+{
+    const char *out = NULL;
+    unsigned outlen = 0;
+    int r = sasl_decode(client, p, n, &out, &outlen);
+    if (quiet && r == SASL_OK && outlen == 0)
+        return r;
+    printf("  sasl_decode %d", r);
+    if (r == SASL_OK) {
+        printf(", %u out ", outlen);
+        for (unsigned i = 0; i < outlen;) {
+            unsigned j = i;
+            while (j < outlen && out[j] == out[i])
+                j++;
+            printf("%c%u", out[i] >= 'a' && out[i] <= 'z' ? out[i] : '?', j - i);
+            i = j;
+        }
+    }
+    putchar('\n');
+    return r;
+}
+
+/* Hostile mode, after a success: the server's protected packets changed on
+ * the way to the client (variant `v`): in order, byte by byte, both in
+ * one call, replayed, reordered, the length prefix 0, 2^32-1, one more,
+ * one less or 1 MiB, the last, a middle or the fifth byte changed, cut by
+ * a byte, and the first packet's length prefix alone. */
+static void hostile_packets(sasl_conn_t *client, sasl_conn_t *server, int v)
+{
+    static char pkt[2][8192], buf[16384];
+    unsigned len[2], n;
+    for (int i = 0; i < 2; i++) {
+        const char *enc = NULL;
+        char data[100];
+        memset(data, 'a' + i, sizeof data);
+        if (sasl_encode(server, data, sizeof data, &enc, &len[i]) != SASL_OK || len[i] > sizeof pkt[i] || len[i] < 5) {
+            puts("  the server's sasl_encode failed");
+            return;
+        }
+        memcpy(pkt[i], enc, len[i]);
+    }
+    printf("  packet variant %d\n", v);
+    unsigned char *p0 = (unsigned char *)pkt[0];
+    switch (v) {
+    case 0: break;
+    case 1:
+        for (unsigned i = 0; i < len[0]; i++)
+            if (decode(client, pkt[0] + i, 1, 1) != SASL_OK)
+                return;
+        decode(client, pkt[1], len[1], 0);
+        return;
+    case 2:
+        memcpy(buf, pkt[0], len[0]);
+        memcpy(buf + len[0], pkt[1], len[1]);
+        decode(client, buf, len[0] + len[1], 0);
+        return;
+    case 3:
+        if (decode(client, pkt[0], len[0], 0) == SASL_OK)
+            decode(client, pkt[0], len[0], 0);
+        return;
+    case 4:
+        if (decode(client, pkt[1], len[1], 0) == SASL_OK)
+            decode(client, pkt[0], len[0], 0);
+        return;
+    case 5: memset(p0, 0, 4); break;
+    case 6: memset(p0, 0xff, 4); break;
+    case 7: case 8:
+        n = ((unsigned)p0[0] << 24 | (unsigned)p0[1] << 16 | (unsigned)p0[2] << 8 | p0[3]) + (v == 7 ? 1 : -1u);
+        p0[0] = (unsigned char)(n >> 24), p0[1] = (unsigned char)(n >> 16), p0[2] = (unsigned char)(n >> 8), p0[3] = (unsigned char)n;
+        break;
+    case 9: p0[len[0] - 1] ^= 1; break;
+    case 10: p0[len[0] / 2] ^= 1; break;
+    case 11: p0[4] ^= 1; break;
+    case 12: p0[0] = 0, p0[1] = 0x10, p0[2] = 0, p0[3] = 0; break;
+    case 13: len[0]--; break;
+    case 14: len[0] = 4; break;
+    }
+    if (decode(client, pkt[0], len[0], 0) == SASL_OK)
+        decode(client, pkt[1], len[1], 0);
+}
+
 /* One exchange; `offer` is the server's list the client chooses from. */
 static void run(const char *offer, const char *host)
 {
@@ -391,7 +480,10 @@ done:
         if (sasl_getprop(client, SASL_MAXOUTBUF, &v) == SASL_OK && v)
             printf(" SASL_MAXOUTBUF %u", *(const unsigned *)v);
         putchar('\n');
-        layer_round_trips(client, server);
+        if (hostile.packets >= 0)
+            hostile_packets(client, server, hostile.packets);
+        else
+            layer_round_trips(client, server);
     }
     sasl_dispose(&client);
     sasl_dispose(&server);
@@ -475,6 +567,31 @@ static void run_hostile(const char *const *mechs)
     }
 }
 
+/* Hostile mode: changed packets after DIGEST-MD5 with confidentiality
+ * and with integrity only, and the Kerberos mechanisms in `kerberos`. */
+static void run_hostile_packets(const char *const *kerberos)
+{
+    for (int i = 0; i < 2 || kerberos[i - 2]; i++) {
+        const char *mech = i < 2 ? "DIGEST-MD5" : kerberos[i - 2];
+        for (int v = 0; v < PACKET_VARIANTS; v++) {
+            printf("=== hostile-layer %s%s p%d\n", mech, i == 1 ? "-int" : "", v);
+            fflush(stdout);
+            pid_t pid = fork();
+            int status = 0;
+            if (pid == 0) {
+                setup(i == 1 ? 19 : 0); /* 19: max_ssf 1, integrity only */
+                hostile.packets = v;
+                run(mech, "localhost");
+                _exit(0);
+            }
+            if (pid < 0 || waitpid(pid, &status, 0) != pid)
+                puts("  fork failed");
+            else if (WIFSIGNALED(status))
+                printf("  crashed by signal %d\n", WTERMSIG(status));
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const char *mechs[] = { "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "NTLM", "SCRAM-SHA-1",
@@ -509,6 +626,7 @@ int main(int argc, char **argv)
                                                "SCRAM-SHA-256", "ANONYMOUS", "EXTERNAL", "GSSAPI", "GSS-SPNEGO", NULL };
         with_kerberos[getenv("TRACE_KERBEROS") ? 11 : 9] = NULL;
         run_hostile(with_kerberos);
+        run_hostile_packets(with_kerberos + 9);
         sasl_done();
         return 0;
     }
