@@ -50,6 +50,11 @@ static void test_fresh_getprop(void)
     CHECK_EQ_INT(sasl_getprop(conn, SASL_APPNAME, &v), SASL_BADPROT);
     CHECK_EQ_INT(sasl_getprop(conn, SASL_DEFUSERREALM, &v), SASL_BADPROT);
 
+    /* SASL_HTTP_REQUEST, never set: SASL_OK and NULL */
+    v = (const void *)1;
+    CHECK_EQ_INT(sasl_getprop(conn, SASL_HTTP_REQUEST, &v), SASL_OK);
+    CHECK(v == NULL);
+
     /* the callback list is returned as given */
     v = NULL;
     CHECK_EQ_INT(sasl_getprop(conn, SASL_CALLBACK, &v), SASL_OK);

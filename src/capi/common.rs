@@ -197,6 +197,9 @@ pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pv
                 .gss_creds
                 .map_or(ptr::null(), |h| ptr::with_exposed_provenance::<c_void>(h.0.get())),
             SASL_DELEGATEDCREDS | SASL_GSS_PEER_NAME | SASL_GSS_LOCAL_NAME => return not_yet(),
+            // Never set here (sasl_setprop refuses it): NULL, as Cyrus gives
+            // before one is set.
+            SASL_HTTP_REQUEST => ptr::null(),
             SASL_APPNAME | SASL_DEFUSERREALM => {
                 return c.fail(SASL_BADPROT, "this property exists only on server connections");
             }
