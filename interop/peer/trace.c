@@ -43,6 +43,7 @@ static struct {
     int realm_fails;    /* SASL_CB_GETREALM answers SASL_FAIL */
     int binding;        /* channel binding: 0 none, 1 set, 2 set and critical */
     sasl_security_properties_t props;
+    int show_props;     /* sasl_getprop of every property at each stage */
 } app;
 
 static int srv_getopt(void *ctx, const char *plugin, const char *opt, const char **res, unsigned *len)
@@ -224,7 +225,10 @@ static void element(const char *buf, unsigned n, int k, unsigned *from, unsigned
 /* Variant `m` of the server's message `in`: empty, NULL, cut short, longer,
  * with a byte changed at either end or in the middle (to a letter no hex
  * digit is, so that the outcome does not depend on the nonce), a NUL inside
- * (each always a change, also of a binary message's random bytes),
+ * (each always a change, also of a binary message's random bytes), a
+ * 0xFF two thirds in (counted from the end: a Kerberos token's length
+ * varies with its sequence number, and a third of the way in lands in an
+ * unprotected header field or not),
  * replaced by 3,000 letters or 100,000 bytes, sent twice, without its
  * first, second or last comma-separated element, or with the first one
  * twice. */
@@ -249,7 +253,7 @@ static void mutate(int m, const char **in, unsigned *len)
     case 10: memset(buf, 'A', 3000); n = 3000; break;
     case 11: memset(buf, 'a', 100000); n = 100000; break;
     case 12: buf[n] = ','; memcpy(buf + n + 1, buf, n); n = 2 * n + 1; break;
-    case 13: if (n) buf[n / 3] = buf[n / 3] == (char)0xff ? (char)0xfe : (char)0xff; break;
+    case 13: if (n) buf[n - 1 - n / 3] = buf[n - 1 - n / 3] == (char)0xff ? (char)0xfe : (char)0xff; break;
     case 14: case 15: case 16: case 17:
         /* Elements of text only: a binary message (NTLM's, a GSS-API
          * token) holds random bytes, commas among them at times. */
@@ -295,8 +299,12 @@ static void from_server(const char **msg, unsigned *len)
     if (++hostile.seen == hostile.step) {
         mutate(hostile.mutation, msg, len);
         printf("  the server's message %d replaced by variant %d\n", hostile.step, hostile.mutation);
-        if (getenv("TRACE_SHOW")) /* for debugging: what was sent instead */
-            printf("  [%.*s]\n", (int)*len, *msg ? *msg : "");
+        if (getenv("TRACE_SHOW")) { /* for debugging: what was sent instead, in hex */
+            printf("  [");
+            for (unsigned i = 0; i < *len; i++)
+                printf("%02x", (unsigned char)(*msg)[i]);
+            puts("]");
+        }
     }
 }
 
@@ -386,6 +394,45 @@ static void hostile_packets(sasl_conn_t *client, sasl_conn_t *server, int v)
         decode(client, pkt[1], len[1], 0);
 }
 
+/* What sasl_getprop gives for every property number up to 22: its result
+ * and the value (pointers only as NULL or not, SASL_CALLBACK as the
+ * application's array or not, SASL_PLUGERR as empty or not: its text is
+ * this library's own). */
+static void show_props(sasl_conn_t *c, const char *when, const sasl_callback_t *cbs)
+{
+    printf("  properties %s:", when);
+    for (int p = 0; p <= 22; p++) {
+        const void *v = NULL;
+        int r = sasl_getprop(c, p, &v);
+        printf(" %d=%d", p, r);
+        if (r != SASL_OK)
+            continue;
+        switch (p) {
+        case SASL_SSF: case SASL_MAXOUTBUF:
+            printf(":%u", v ? *(const unsigned *)v : 0);
+            break;
+        case SASL_USERNAME: case SASL_DEFUSERREALM: case SASL_IPLOCALPORT: case SASL_IPREMOTEPORT:
+        case SASL_SERVICE: case SASL_SERVERFQDN: case SASL_AUTHSOURCE: case SASL_MECHNAME:
+        case SASL_AUTHUSER: case SASL_APPNAME: case SASL_GSS_PEER_NAME: case SASL_GSS_LOCAL_NAME:
+            printf(":%s", v ? (const char *)v : "(null)");
+            break;
+        case SASL_PLUGERR:
+            printf(":%s", !v ? "(null)" : *(const char *)v ? "text" : "empty");
+            break;
+        case SASL_CALLBACK:
+            printf(":%s", v == cbs ? "the application's" : v ? "other" : "(null)");
+            break;
+        default:
+            printf(":%s", v ? "set" : "(null)");
+        }
+    }
+    /* And what sasl_encode does with a byte: the layer's size or none. */
+    const char *enc = NULL;
+    unsigned enclen = 0;
+    int r = sasl_encode(c, "x", 1, &enc, &enclen);
+    printf("; sasl_encode %d, %u out\n", r, r == SASL_OK ? enclen : 0);
+}
+
 /* One exchange; `offer` is the server's list the client chooses from. */
 static void run(const char *offer, const char *host)
 {
@@ -416,6 +463,8 @@ static void run(const char *offer, const char *host)
 
     r = sasl_client_new("imap", host, NULL, NULL, cbs, 0, &client);
     printf(" sasl_client_new %d\n", r);
+    if (r == SASL_OK && app.show_props)
+        show_props(client, "when new", cbs);
     if (r != SASL_OK || sasl_server_new("imap", host, "localhost", NULL, NULL, NULL, 0, &server) != SASL_OK) {
         puts(" no connection");
         goto done;
@@ -443,6 +492,8 @@ static void run(const char *offer, const char *host)
         if (r == SASL_INTERACT)
             answer(prompts);
     } while (r == SASL_INTERACT && ++rounds < 4);
+    if (app.show_props)
+        show_props(client, "after the start", cbs);
     if (r != SASL_OK && r != SASL_CONTINUE)
         goto done;
     sr = sasl_server_start(server, chosen, out, outlen, &sout, &soutlen);
@@ -485,6 +536,8 @@ done:
         else
             layer_round_trips(client, server);
     }
+    if (client && app.show_props)
+        show_props(client, "at the end", cbs);
     sasl_dispose(&client);
     sasl_dispose(&server);
 }
@@ -650,6 +703,16 @@ int main(int argc, char **argv)
             setup(v);
             printf("=== %s v%d (%s)\n", kerberos_names[m], v, kerberos[m]);
             run(kerberos[m], "localhost");
+        }
+    }
+    /* Every property at each stage, after a success and a failure. */
+    static const char *with_props[] = { "PLAIN", "DIGEST-MD5", "SCRAM-SHA-256", "CRAM-MD5", "GSSAPI", NULL };
+    for (int m = 0; with_props[m] && (m < 4 || getenv("TRACE_KERBEROS")); m++) {
+        for (int v = 0; v < 2; v++) {
+            setup(v ? 8 : 0);
+            app.show_props = 1;
+            printf("=== props %s v%d\n", with_props[m], v ? 8 : 0);
+            run(with_props[m], m == 4 ? "localhost" : "p.localhost");
         }
     }
     for (int l = 0; lists[l]; l++) {
