@@ -34,6 +34,13 @@ static struct {
     const char *user;   /* SASL_CB_USER's answer; NULL: no such callback */
     int user_null;      /* SASL_CB_USER answers SASL_OK with NULL */
     int authname_fails; /* SASL_CB_AUTHNAME answers SASL_FAIL */
+    int authname_code;  /* SASL_CB_AUTHNAME answers this code (with its name) */
+    int authname_null;  /* SASL_CB_AUTHNAME answers SASL_OK with NULL */
+    int len_plus_one;   /* lengths given as strlen + 1 (mutt's prompts) */
+    int secret_null;    /* SASL_CB_PASS answers SASL_OK with NULL */
+    int secret_len0;    /* SASL_CB_PASS answers a secret of len 0 with text */
+    int secret_code;    /* SASL_CB_PASS answers this code */
+    int realm_code;     /* SASL_CB_GETREALM answers this code (Perl's 1) */
     const char *pass;
     int canon;          /* 0 as given, 1 refuse authzids, 2 capitalise, 3 no callback */
     int prompts;        /* every item through SASL_INTERACT */
@@ -88,15 +95,15 @@ static int cb_simple(void *ctx, int id, const char **result, unsigned *len)
     if (id == SASL_CB_AUTHNAME) {
         if (app.authname_fails)
             return SASL_FAIL;
-        *result = app.name ? app.name : "alice";
+        *result = app.authname_null ? NULL : app.name ? app.name : "alice";
     } else if (id == SASL_CB_USER) {
         *result = app.user_null ? NULL : app.user;
     } else {
         return SASL_BADPARAM;
     }
     if (len)
-        *len = *result ? (unsigned)strlen(*result) : 0;
-    return SASL_OK;
+        *len = *result ? (unsigned)strlen(*result) + (unsigned)app.len_plus_one : 0;
+    return id == SASL_CB_AUTHNAME ? app.authname_code : SASL_OK;
 }
 
 static int cb_secret(sasl_conn_t *conn, void *ctx, int id, sasl_secret_t **psecret)
@@ -108,10 +115,10 @@ static int cb_secret(sasl_conn_t *conn, void *ctx, int id, sasl_secret_t **psecr
     (void)conn;
     (void)ctx;
     printf("  callback secret %#x\n", id);
-    secret.s.len = strlen(app.pass);
-    memcpy(secret.s.data, app.pass, secret.s.len + 1);
-    *psecret = &secret.s;
-    return SASL_OK;
+    memcpy(secret.s.data, app.pass, strlen(app.pass) + 1);
+    secret.s.len = app.secret_len0 ? 0 : strlen(app.pass);
+    *psecret = app.secret_null ? NULL : &secret.s;
+    return app.secret_code;
 }
 
 static int cb_realm(void *ctx, int id, const char **available, const char **result)
@@ -121,7 +128,7 @@ static int cb_realm(void *ctx, int id, const char **available, const char **resu
     if (app.realm_fails)
         return SASL_FAIL;
     *result = available && available[0] ? available[0] : "localhost";
-    return SASL_OK;
+    return app.realm_code;
 }
 
 static int cb_canon(sasl_conn_t *conn, void *ctx, const char *in, unsigned inlen, unsigned flags,
@@ -161,7 +168,7 @@ static void answer(sasl_interact_t *p)
         printf("  prompt %#lx challenge \"%s\" prompt \"%s\" default \"%s\"\n", p->id, text(p->challenge),
                text(p->prompt), text(p->defresult));
         p->result = v;
-        p->len = (unsigned)strlen(v);
+        p->len = (unsigned)strlen(v) + (unsigned)app.len_plus_one;
     }
 }
 
@@ -576,10 +583,43 @@ static void setup(int v)
     case 21: app.props.security_flags = SASL_SEC_NOANONYMOUS | SASL_SEC_NODICTIONARY; break;
     case 22: app.binding = 1; break;
     case 23: app.binding = 2; break;
+    /* Applications that do not follow sasl.h to the letter (each case in
+     * its own process, see run_case()). */
+    case 24: app.len_plus_one = 1; app.user = "bob"; break;
+    case 25: app.len_plus_one = 1; app.prompts = 1; break;
+    case 26: app.realm_code = 1; break;
+    case 27: app.authname_null = 1; break;
+    case 28: app.secret_null = 1; break;
+    case 29: app.secret_len0 = 1; break;
+    case 30: app.authname_code = SASL_INTERACT; break;
+    case 31: app.authname_code = 1; break;
+    case 32: app.secret_code = SASL_FAIL; break;
+    case 33: app.authname_code = SASL_NOMEM; break;
     }
 }
 
-enum { VARIANTS = 24 };
+enum { VARIANTS = 34, FORKED_VARIANTS = 24 };
+
+/* One case; from FORKED_VARIANTS on in a child process, so that a crash
+ * is a line of the trace (the cases before share the process: DIGEST-MD5's
+ * memory of one server carries from v0 to v1). */
+static void run_case(const char *offer, const char *host, int v)
+{
+    if (v < FORKED_VARIANTS) {
+        run(offer, host);
+        return;
+    }
+    int status = 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        run(offer, host);
+        _exit(0);
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+        puts("  fork failed");
+    else if (WIFSIGNALED(status))
+        printf("  crashed by signal %d\n", WTERMSIG(status));
+}
 
 /* Hostile mode: every message of the server's to the client, for each
  * mechanism with a private server name (no DIGEST-MD5 memory between
@@ -692,7 +732,7 @@ int main(int argc, char **argv)
              * a fresh challenge. */
             snprintf(host, sizeof host, "h%d.localhost", v == 1 ? 0 : v);
             printf("=== %s v%d\n", mechs[m], v);
-            run(mechs[m], host);
+            run_case(mechs[m], host, v);
         }
     }
     /* With TRACE_KERBEROS set (a ticket for alice, imap/localhost in the
@@ -702,7 +742,7 @@ int main(int argc, char **argv)
         for (int v = 0; v < VARIANTS; v++) {
             setup(v);
             printf("=== %s v%d (%s)\n", kerberos_names[m], v, kerberos[m]);
-            run(kerberos[m], "localhost");
+            run_case(kerberos[m], "localhost", v);
         }
     }
     /* Every property at each stage, after a success and a failure. */
@@ -720,7 +760,7 @@ int main(int argc, char **argv)
             setup(v);
             snprintf(host, sizeof host, "l%d-%d.localhost", l, v);
             printf("=== list%d v%d (%s)\n", l, v, lists[l]);
-            run(lists[l], host);
+            run_case(lists[l], host, v);
         }
     }
     sasl_done();
