@@ -763,6 +763,26 @@ int main(int argc, char **argv)
             run_case(lists[l], host, v);
         }
     }
+    /* Lists as servers and protocols write them: lower case, commas, white
+     * space of every kind, repeats, names unknown here, -PLUS without a
+     * binding, nothing, 300 unknown names before PLAIN. */
+    static char long_list[300 * 16 + 8];
+    for (int i = 0; i < 300; i++)
+        snprintf(long_list + strlen(long_list), 16, "X-UNKNOWN-%d ", i);
+    strcat(long_list, "PLAIN");
+    const char *odd[] = { "plain login", "PLAIN,LOGIN", "  \tCRAM-MD5\r\n", "FOO BAR", "", " ",
+                          "PLAIN PLAIN DIGEST-MD5", "GS2-KRB5 SCRAM-SHA-1", "OTP SRP PLAIN", "XOAUTH2 PLAIN",
+                          "OAUTHBEARER PLAIN", "SCRAM-SHA-1-PLUS", "ANONYMOUS EXTERNAL", "scram-sha-256 Plain",
+                          "DIGEST-MD5,,CRAM-MD5", "PLAIN-PLUS", "X", long_list, NULL };
+    static const int odd_variants[] = { 0, 5, 12, 21 };
+    for (int l = 0; odd[l]; l++) {
+        for (int i = 0; i < 4; i++) {
+            setup(odd_variants[i]);
+            snprintf(host, sizeof host, "o%d-%d.localhost", l, odd_variants[i]);
+            printf("=== odd%d v%d\n", l, odd_variants[i]);
+            run(odd[l], host);
+        }
+    }
     sasl_done();
     return 0;
 }
