@@ -51,6 +51,7 @@ static struct {
     int binding;        /* channel binding: 0 none, 1 set, 2 set and critical */
     sasl_security_properties_t props;
     int show_props;     /* sasl_getprop of every property at each stage */
+    unsigned ext_ssf;   /* SASL_SSF_EXTERNAL on both sides (a TLS layer) */
 } app;
 
 static int srv_getopt(void *ctx, const char *plugin, const char *opt, const char **res, unsigned *len)
@@ -483,6 +484,10 @@ static void run(const char *offer, const char *host)
         sasl_setprop(server, SASL_SSF_EXTERNAL, &ssf);
         sasl_setprop(server, SASL_AUTH_EXTERNAL, "alice");
     }
+    if (app.ext_ssf && !strstr(offer, "EXTERNAL")) {
+        sasl_setprop(client, SASL_SSF_EXTERNAL, &app.ext_ssf);
+        sasl_setprop(server, SASL_SSF_EXTERNAL, &app.ext_ssf);
+    }
     if (app.binding) {
         static sasl_channel_binding_t cb = { "tls-unique", 0, 16, (const unsigned char *)"0123456789abcdef" };
         cb.critical = app.binding == 2;
@@ -595,10 +600,20 @@ static void setup(int v)
     case 31: app.authname_code = 1; break;
     case 32: app.secret_code = SASL_FAIL; break;
     case 33: app.authname_code = SASL_NOMEM; break;
+    /* More security properties. */
+    case 34: app.props.security_flags = SASL_SEC_NOACTIVE; break;
+    case 35: app.props.security_flags = SASL_SEC_FORWARD_SECRECY; break;
+    case 36: app.props.security_flags = SASL_SEC_PASS_CREDENTIALS; break;
+    case 37: app.props.security_flags = SASL_SEC_MUTUAL_AUTH; break;
+    case 38: app.props.min_ssf = 1; break;
+    case 39: app.props.maxbufsize = 1000; break;
+    case 40: app.props.min_ssf = 128; break;
+    case 41: app.ext_ssf = 56; app.props.security_flags = SASL_SEC_NOPLAINTEXT; break;
+    case 42: app.ext_ssf = 256; app.props.min_ssf = 56; app.props.max_ssf = 256; break;
     }
 }
 
-enum { VARIANTS = 34, FORKED_VARIANTS = 24 };
+enum { VARIANTS = 43, FORKED_VARIANTS = 24 };
 
 /* One case; from FORKED_VARIANTS on in a child process, so that a crash
  * is a line of the trace (the cases before share the process: DIGEST-MD5's
