@@ -30,7 +30,7 @@
 # on the way to the client in 15 ways; and every property sasl_getprop
 # reads, with what sasl_encode does, at each stage of an exchange; and
 # servers' lists written oddly (case, commas, white space, repeats, unknown
-# names, none, 300 names). A case passes when the two traces are the same but for
+# names, none, 300 names); and OTP through Cyrus's own plugin. A case passes when the two traces are the same but for
 # the differences the README lists as on purpose (ON_PURPOSE below). With
 # the system library under test, Cyrus is compared with itself (the cases
 # still run).
@@ -41,7 +41,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 interop_init differential "${1:-}"
 need_pkgs sasl2-bin libsasl2-modules libsasl2-modules-db libsasl2-dev gcc libc6-dev \
-    krb5-kdc krb5-admin-server krb5-user libsasl2-modules-gssapi-mit
+    krb5-kdc krb5-admin-server krb5-user libsasl2-modules-gssapi-mit libsasl2-modules-otp
 # shellcheck source-path=SCRIPTDIR source=krb5kdc.bash
 . "$HERE/krb5kdc.bash"
 
@@ -56,6 +56,12 @@ export TRACE_KERBEROS=1
 for user in alice bob; do
     printf secret | saslpasswd2 -f "$T/sasldb2" -p -c -u localhost "$user"
 done
+# Cyrus's OTP plugin on both sides (this library loads it as Cyrus does):
+# saslpasswd2 makes the OTP secret too. An OTP exchange uses up a sequence
+# number, so each run starts from this copy.
+printf 'an otp pass phrase' | saslpasswd2 -f "$T/sasldb2" -p -c -u localhost otpuser
+sasldblistusers2 -f "$T/sasldb2" | grep -q 'otpuser@.*cmusaslsecretOTP' || die "saslpasswd2 made no OTP secret"
+cp "$T/sasldb2" "$T/sasldb2.orig"
 cc -O2 -Wall -Wextra -o "$T/trace" "$HERE/peer/trace.c" -lsasl2 >"$T/cc.log" 2>&1 ||
     die "cc trace.c: $(head -n 5 "$T/cc.log")"
 sed 's/^/# /' "$T/cc.log"
@@ -67,6 +73,7 @@ trace() {
     local out=$1 part
     shift
     : >"$out"
+    cp "$T/sasldb2.orig" "$T/sasldb2"
     # USER: the authentication name's default when there is no callback.
     for part in "" hostile; do
         env -u LD_LIBRARY_PATH -u LD_PRELOAD USER=alice "$@" timeout "$LIMIT" "$T/trace" "$T/sasldb2" ${part:+"$part"} \

@@ -778,6 +778,19 @@ int main(int argc, char **argv)
             run_case(lists[l], host, v);
         }
     }
+    /* OTP, through Cyrus's plugin (loaded by the library under test): the
+     * otpuser of differential.sh, with its pass phrase. */
+    static const int otp_variants[] = { 0, 1, 5, 8, 10, 17, 24, 25, 28, 29, 30 };
+    for (int i = 0; i < (int)(sizeof otp_variants / sizeof otp_variants[0]); i++) {
+        int v = otp_variants[i];
+        setup(v);
+        app.name = "otpuser";
+        if (app.pass && v != 8)
+            app.pass = "an otp pass phrase";
+        snprintf(host, sizeof host, "otp%d.localhost", v);
+        printf("=== OTP v%d\n", v);
+        run_case("OTP", host, v);
+    }
     /* Lists as servers and protocols write them: lower case, commas, white
      * space of every kind, repeats, names unknown here, -PLUS without a
      * binding, nothing, 300 unknown names before PLAIN. */
