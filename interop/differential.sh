@@ -17,7 +17,8 @@
 # flags, SSF bounds, a small maxbufsize, an external SSF), against Cyrus's server
 # side in the same process, once on the system's Cyrus library and once on
 # the library under test, and prints what the application sees: its
-# callbacks' calls in order, its prompts, each call's result and the
+# callbacks' calls in order, its prompts, each call's result (and after a
+# failure sasl_errdetail's start: its code and that code's text) and the
 # mechanism chosen, what the server was sent, the identities and layer
 # after a success, and data through the layer both ways in packets up to
 # SASL_MAXOUTBUF and beyond. Then a hostile server: each message the
@@ -122,6 +123,7 @@ ON_PURPOSE = [
     # A hostile server (README, "A hostile server's messages"):
     (r"^hostile ", r"^ sasl_client_step -\d+$", " sasl_client_step fails",
      "a malformed message is SASL_BADPROT, a missing or wrong proof SASL_BADSERV; Cyrus's code varies"),
+    (r"^hostile ", r"^  errdetail SASL\(-\d+\): .*", "  errdetail of that code", "the same: the code's text"),
     (r"^hostile CRAM-MD5 s1m(0|1|14|16) ", None, None, "an empty CRAM-MD5 challenge is refused"),
     (r"^hostile NTLM s1m(2|3) ", None, None,
      "a cut NTLM challenge is refused before the application is asked (Cyrus asks, then refuses)"),

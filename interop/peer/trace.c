@@ -346,8 +346,9 @@ static int decode(sasl_conn_t *client, const char *p, unsigned n, int quiet)
 /* Hostile mode, after a success: the server's protected packets changed on
  * the way to the client (variant `v`): in order, byte by byte, both in
  * one call, replayed, reordered, the length prefix 0, 2^32-1, one more,
- * one less or 1 MiB, the last, a middle or the fifth byte changed, cut by
- * a byte, and the first packet's length prefix alone. */
+ * one less or 1 MiB, the last, a middle or the fifth byte changed, its
+ * last byte sent apart and changed, and the first packet's length prefix
+ * alone. */
 static void hostile_packets(sasl_conn_t *client, sasl_conn_t *server, int v)
 {
     static char pkt[2][8192], buf[16384];
@@ -395,7 +396,16 @@ static void hostile_packets(sasl_conn_t *client, sasl_conn_t *server, int v)
     case 10: p0[len[0] / 2] ^= 1; break;
     case 11: p0[4] ^= 1; break;
     case 12: p0[0] = 0, p0[1] = 0x10, p0[2] = 0, p0[3] = 0; break;
-    case 13: len[0]--; break;
+    case 13:
+        /* Cut by a byte, then that byte changed: the rest of the packet
+         * must not be taken from the next one, whose first byte would
+         * match the last at times. */
+        if (decode(client, pkt[0], len[0] - 1, 0) != SASL_OK)
+            return;
+        pkt[0][len[0] - 1] ^= 1;
+        if (decode(client, pkt[0] + len[0] - 1, 1, 0) == SASL_OK)
+            decode(client, pkt[1], len[1], 0);
+        return;
     case 14: len[0] = 4; break;
     }
     if (decode(client, pkt[0], len[0], 0) == SASL_OK)
@@ -439,6 +449,18 @@ static void show_props(sasl_conn_t *c, const char *when, const sasl_callback_t *
     unsigned enclen = 0;
     int r = sasl_encode(c, "x", 1, &enc, &enclen);
     printf("; sasl_encode %d, %u out\n", r, r == SASL_OK ? enclen : 0);
+}
+
+/* After a failure: the start of sasl_errdetail, "SASL(code): what the code
+ * means" (the rest is each library's own explanation). */
+static void show_errdetail(sasl_conn_t *c, int r)
+{
+    if (r >= 0)
+        return;
+    const char *d = sasl_errdetail(c);
+    const char *colon = d ? strchr(d, ':') : NULL;
+    const char *end = colon ? strchr(colon + 1, ':') : NULL;
+    printf("  errdetail %.*s\n", end ? (int)(end - d) : d ? (int)strlen(d) : 6, d ? d : "(null)");
 }
 
 /* One exchange; `offer` is the server's list the client chooses from. */
@@ -501,6 +523,7 @@ static void run(const char *offer, const char *host)
     do {
         r = sasl_client_start(client, offer, &prompts, &out, &outlen, &chosen);
         printf(" sasl_client_start %d %s\n", r, r == SASL_OK || r == SASL_CONTINUE ? text(chosen) : "");
+        show_errdetail(client, r);
         if (r == SASL_INTERACT)
             answer(prompts);
     } while (r == SASL_INTERACT && ++rounds < 4);
@@ -516,6 +539,7 @@ static void run(const char *offer, const char *host)
         do {
             r = sasl_client_step(client, sout, soutlen, &prompts, &out, &outlen);
             printf(" sasl_client_step %d\n", r);
+            show_errdetail(client, r);
             if (r == SASL_INTERACT)
                 answer(prompts);
         } while (r == SASL_INTERACT && ++rounds < 4);
@@ -528,6 +552,7 @@ static void run(const char *offer, const char *host)
         from_server(&sout, &soutlen);
         r = sasl_client_step(client, sout, soutlen, &prompts, &out, &outlen);
         printf(" sasl_client_step %d (the server's success data)\n", r);
+        show_errdetail(client, r);
     }
 done:
     if (r == SASL_OK && sr == SASL_OK) {
