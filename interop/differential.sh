@@ -14,7 +14,8 @@
 # and prompts, a realm callback answering 1, a name or secret callback
 # answering NULL, a secret of len 0 with text, a name callback answering
 # SASL_INTERACT, 1 or SASL_NOMEM, a secret callback failing; more security
-# flags, SSF bounds, a small maxbufsize, an external SSF), against Cyrus's server
+# flags, SSF bounds, a small maxbufsize, an external SSF; no initial
+# response), against Cyrus's server
 # side in the same process, once on the system's Cyrus library and once on
 # the library under test, and prints what the application sees: its
 # callbacks' calls in order, its prompts, each call's result (and after a

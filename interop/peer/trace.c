@@ -49,6 +49,7 @@ static struct {
     int no_authname;    /* no SASL_CB_AUTHNAME callback: the library's default */
     int realm_fails;    /* SASL_CB_GETREALM answers SASL_FAIL */
     int binding;        /* channel binding: 0 none, 1 set, 2 set and critical */
+    int no_initial;     /* no initial response (clientout NULL: IMAP without SASL-IR) */
     sasl_security_properties_t props;
     int show_props;     /* sasl_getprop of every property at each stage */
     unsigned ext_ssf;   /* SASL_SSF_EXTERNAL on both sides (a TLS layer) */
@@ -521,7 +522,10 @@ static void run(const char *offer, const char *host)
 
     rounds = 0;
     do {
-        r = sasl_client_start(client, offer, &prompts, &out, &outlen, &chosen);
+        out = NULL;
+        outlen = 0;
+        r = sasl_client_start(client, offer, &prompts, app.no_initial ? NULL : &out, app.no_initial ? NULL : &outlen,
+                              &chosen);
         printf(" sasl_client_start %d %s\n", r, r == SASL_OK || r == SASL_CONTINUE ? text(chosen) : "");
         show_errdetail(client, r);
         if (r == SASL_INTERACT)
@@ -635,10 +639,12 @@ static void setup(int v)
     case 40: app.props.min_ssf = 128; break;
     case 41: app.ext_ssf = 56; app.props.security_flags = SASL_SEC_NOPLAINTEXT; break;
     case 42: app.ext_ssf = 256; app.props.min_ssf = 56; app.props.max_ssf = 256; break;
+    case 43: app.no_initial = 1; break;
+    case 44: app.no_initial = 1; app.prompts = 1; break;
     }
 }
 
-enum { VARIANTS = 43, FORKED_VARIANTS = 24 };
+enum { VARIANTS = 45, FORKED_VARIANTS = 24 };
 
 /* One case; from FORKED_VARIANTS on in a child process, so that a crash
  * is a line of the trace (the cases before share the process: DIGEST-MD5's
