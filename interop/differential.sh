@@ -24,7 +24,7 @@
 # after a success, and data through the layer both ways in packets up to
 # SASL_MAXOUTBUF and beyond. Then a hostile server: each message the
 # server sends the client in turn (CRAM-MD5, DIGEST-MD5, NTLM, SCRAM-SHA-1,
-# SCRAM-SHA-256, LOGIN, GSSAPI, GSS-SPNEGO) replaced by 18 variants of it
+# SCRAM-SHA-256 and -PLUS, LOGIN, GSSAPI, GSS-SPNEGO) replaced by 18 variants of it
 # (empty, NULL, cut, extended, bytes changed, a NUL, 3,000 or 100,000
 # bytes, doubled, elements dropped or repeated), each case in a child
 # process, so that a crash is part of the trace; and after DIGEST-MD5,
@@ -133,9 +133,9 @@ ON_PURPOSE = [
     (r"^hostile DIGEST-MD5 s1m(13|17) ", None, None,
      "a byte no token has (0xFF in the cipher list), or a second nonce, is refused (Cyrus answers)"),
     (r"^hostile DIGEST-MD5 s2m(12|17) ", None, None, "a second rspauth is refused (Cyrus accepts)"),
-    (r"^hostile SCRAM-SHA-(1|256) s1m12 ", None, None,
+    (r"^hostile SCRAM-SHA-(1|256)(-PLUS)? s1m12 ", None, None,
      "a second nonce is refused at once (Cyrus answers, and its server refuses that)"),
-    (r"^hostile SCRAM-SHA-(1|256) s2m(5|12|17) ", None, None,
+    (r"^hostile SCRAM-SHA-(1|256)(-PLUS)? s2m(5|12|17) ", None, None,
      "extensions after the verifier are ignored, as RFC 5802 allows (Cyrus refuses them)"),
 ]
 def normalise(cases):

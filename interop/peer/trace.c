@@ -674,12 +674,12 @@ static void run_hostile(const char *const *mechs)
 {
     for (int i = 0; mechs[i]; i++) {
         /* How many messages the client is given when nothing is changed. */
-        int steps = 0;
+        int steps = 0, v = strstr(mechs[i], "-PLUS") ? 22 : 0; /* 22: with a channel binding */
         pid_t pid = fork();
         if (pid == 0) {
             if (!freopen("/dev/null", "w", stdout))
                 _exit(100);
-            setup(0);
+            setup(v);
             run(mechs[i], "localhost");
             _exit(hostile.seen);
         }
@@ -691,7 +691,7 @@ static void run_hostile(const char *const *mechs)
                 printf("=== hostile %s s%dm%d\n", mechs[i], k, m);
                 pid = fork();
                 if (pid == 0) {
-                    setup(0);
+                    setup(v);
                     hostile.step = k;
                     hostile.mutation = m;
                     run(mechs[i], "localhost");
@@ -761,11 +761,13 @@ int main(int argc, char **argv)
         return 1;
     }
     if (argc == 3) {
-        static const char *with_kerberos[] = { "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "NTLM", "SCRAM-SHA-1",
-                                               "SCRAM-SHA-256", "ANONYMOUS", "EXTERNAL", "GSSAPI", "GSS-SPNEGO", NULL };
-        with_kerberos[getenv("TRACE_KERBEROS") ? 11 : 9] = NULL;
+        static const char *const mechs[] = { "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "NTLM", "SCRAM-SHA-1",
+                                             "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS", "ANONYMOUS", "EXTERNAL", NULL };
+        static const char *const kerberos[] = { "GSSAPI", "GSS-SPNEGO", NULL };
+        const char *const *with_kerberos = getenv("TRACE_KERBEROS") ? kerberos : kerberos + 2;
+        run_hostile(mechs);
         run_hostile(with_kerberos);
-        run_hostile_packets(with_kerberos + 9);
+        run_hostile_packets(with_kerberos);
         sasl_done();
         return 0;
     }
