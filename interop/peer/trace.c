@@ -10,7 +10,10 @@
  *
  * usage: trace SASLDB   prints "=== MECH vN" (a mechanism the server offers
  * alone) or "=== listL vN (LIST)" (a list to choose from), and the trace of
- * each case; N numbers the kinds of application (see setup()).
+ * each case; N numbers the kinds of application (see setup()). Then
+ * "=== props MECH vN" (every property at each stage), "=== OTP vN"
+ * (Cyrus's OTP plugin, for differential.sh's otpuser) and "=== oddL vN"
+ * (lists written oddly).
  *        trace SASLDB hostile   a hostile server: each of its messages to
  * the client in turn is replaced by each of MUTATIONS variants of it
  * ("=== hostile MECH sK mM"), then the server's protected packets after a
@@ -18,7 +21,6 @@
  * each case runs in a child process, so that a crash is a line of the
  * trace ("  crashed by signal N"). */
 #include <sasl/sasl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
