@@ -648,15 +648,10 @@ static void setup(int v)
 
 enum { VARIANTS = 45, FORKED_VARIANTS = 24 };
 
-/* One case; from FORKED_VARIANTS on in a child process, so that a crash
- * is a line of the trace (the cases before share the process: DIGEST-MD5's
- * memory of one server carries from v0 to v1). */
-static void run_case(const char *offer, const char *host, int v)
+/* run() in a child process, with the application (and hostile server) as
+ * set up now; a crash becomes a line of the trace. */
+static void run_in_child(const char *offer, const char *host)
 {
-    if (v < FORKED_VARIANTS) {
-        run(offer, host);
-        return;
-    }
     int status = 0;
     pid_t pid = fork();
     if (pid == 0) {
@@ -667,6 +662,17 @@ static void run_case(const char *offer, const char *host, int v)
         puts("  fork failed");
     else if (WIFSIGNALED(status))
         printf("  crashed by signal %d\n", WTERMSIG(status));
+}
+
+/* One case; from FORKED_VARIANTS on in a child process, so that a crash
+ * is a line of the trace (the cases before share the process: DIGEST-MD5's
+ * memory of one server carries from v0 to v1). */
+static void run_case(const char *offer, const char *host, int v)
+{
+    if (v < FORKED_VARIANTS)
+        run(offer, host);
+    else
+        run_in_child(offer, host);
 }
 
 /* Hostile mode: every message of the server's to the client, for each
@@ -691,20 +697,13 @@ static void run_hostile(const char *const *mechs)
         for (int k = 1; k <= steps && steps < 100; k++) {
             for (int m = 0; m < MUTATIONS; m++) {
                 printf("=== hostile %s s%dm%d\n", mechs[i], k, m);
-                pid = fork();
-                if (pid == 0) {
-                    setup(v);
-                    hostile.step = k;
-                    hostile.mutation = m;
-                    run(mechs[i], "localhost");
-                    _exit(0);
-                }
-                if (pid < 0 || waitpid(pid, &status, 0) != pid)
-                    puts("  fork failed");
-                else if (WIFSIGNALED(status))
-                    printf("  crashed by signal %d\n", WTERMSIG(status));
+                setup(v);
+                hostile.step = k;
+                hostile.mutation = m;
+                run_in_child(mechs[i], "localhost");
             }
         }
+        hostile.step = -1;
     }
 }
 
@@ -716,21 +715,12 @@ static void run_hostile_packets(const char *const *kerberos)
         const char *mech = i < 2 ? "DIGEST-MD5" : kerberos[i - 2];
         for (int v = 0; v < PACKET_VARIANTS; v++) {
             printf("=== hostile-layer %s%s p%d\n", mech, i == 1 ? "-int" : "", v);
-            fflush(stdout);
-            pid_t pid = fork();
-            int status = 0;
-            if (pid == 0) {
-                setup(i == 1 ? 19 : 0); /* 19: max_ssf 1, integrity only */
-                hostile.packets = v;
-                run(mech, "localhost");
-                _exit(0);
-            }
-            if (pid < 0 || waitpid(pid, &status, 0) != pid)
-                puts("  fork failed");
-            else if (WIFSIGNALED(status))
-                printf("  crashed by signal %d\n", WTERMSIG(status));
+            setup(i == 1 ? 19 : 0); /* 19: max_ssf 1, integrity only */
+            hostile.packets = v;
+            run_in_child(mech, "localhost");
         }
     }
+    hostile.packets = -1;
 }
 
 int main(int argc, char **argv)
