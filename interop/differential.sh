@@ -1,9 +1,9 @@
 #!/bin/bash
 # The same C program against both libraries: interop/peer/trace.c runs
 # PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5, NTLM, SCRAM-SHA-1/256/512,
-# SCRAM-SHA-256-PLUS, ANONYMOUS, EXTERNAL, and GSSAPI and GSS-SPNEGO on a
-# private KDC, each offered alone, and eight servers' lists to choose from,
-# through 43 kinds of application (authzid none, equal, other, 2,000 bytes,
+# SCRAM-SHA-256-PLUS, ANONYMOUS, EXTERNAL, and GSSAPI, GSS-SPNEGO and
+# GS2-KRB5(-PLUS) on a private KDC, each offered alone, and eight servers'
+# lists to choose from, through 45 kinds of application (authzid none, equal, other, 2,000 bytes,
 # refused or rewritten by SASL_CB_CANON_USER; everything prompted; the name
 # prompted and the rest from callbacks; a USER callback answering NULL; a
 # failing AUTHNAME or GETREALM callback; no AUTHNAME or PASS callback; an
@@ -24,7 +24,8 @@
 # after a success, and data through the layer both ways in packets up to
 # SASL_MAXOUTBUF and beyond. Then a hostile server: each message the
 # server sends the client in turn (CRAM-MD5, DIGEST-MD5, NTLM, SCRAM-SHA-1,
-# SCRAM-SHA-256 and -PLUS, LOGIN, GSSAPI, GSS-SPNEGO) replaced by 18 variants of it
+# SCRAM-SHA-256 and -PLUS, LOGIN, GSSAPI, GSS-SPNEGO, GS2-KRB5 and -PLUS)
+# replaced by 18 variants of it
 # (empty, NULL, cut, extended, bytes changed, a NUL, 3,000 or 100,000
 # bytes, doubled, elements dropped or repeated), each case in a child
 # process, so that a crash is part of the trace; and after DIGEST-MD5,
@@ -32,7 +33,9 @@
 # on the way to the client in 15 ways; and every property sasl_getprop
 # reads, with what sasl_encode does, at each stage of an exchange; and
 # servers' lists written oddly (case, commas, white space, repeats, unknown
-# names, none, 300 names); and OTP through Cyrus's own plugin. A case passes when the two traces are the same but for
+# names, none, 300 names); and OTP through Cyrus's own plugin; and the same
+# client connection started again after a failure or a success. A case
+# passes when the two traces are the same but for
 # the differences the README lists as on purpose (ON_PURPOSE below). With
 # the system library under test, Cyrus is compared with itself (the cases
 # still run).
@@ -100,11 +103,29 @@ def cases(path):
 # Where this library differs on purpose (README, "Where it differs from
 # Cyrus on purpose"): (cases, a line's part to rewrite in both traces, what
 # it becomes, why); no part: the case is not compared.
+def after_restart(keep):
+    """The lines of a restart case after its " again from" line that
+    `keep` keeps (the first exchange stays whole)."""
+    def rewrite(lines):
+        at = next((i + 1 for i, line in enumerate(lines) if line.startswith(" again from")), len(lines))
+        return lines[:at] + keep(lines[at:])
+    return rewrite
+NAMES_ASKED = re.compile(r"^  (callback (simple 0x400[12]|canon_user .*)|prompt 0x400[12] .*)$")
 ON_PURPOSE = [
     (r"", r"^( sasl_client_start \d \S+)-PLUS$", r"\1",
      "-PLUS names are reported (Cyrus reports the base name and binds)"),
     # Cyrus's MAXOUTBUF-sized packets overflow its own server (sasl_decode
     # SASL_FAIL): the sizes that follow from it are left out too.
+    # GS2-KRB5 (README, "GS2-KRB5 uses the Kerberos credential only"):
+    # the name, password and canon_user calls Cyrus's GS2 makes for the
+    # principal it asks for are left out (becomes None: the lines go), and
+    # the identities reported.
+    (r"^(hostile )?GS2-KRB5", r"^  (callback (simple 0x4002|secret 0x4004|canon_user .*)|prompt 0x4002 .*)$", None,
+     "GS2-KRB5 asks for no authentication name or password, and canonicalises the principal"),
+    (r"^(hostile )?GS2-KRB5", r" SASL_USERNAME \S+ SASL_AUTHUSER \S+", " SASL_USERNAME ... SASL_AUTHUSER ...",
+     "GS2-KRB5 reports the principal (Cyrus: the name the callback gave)"),
+    (r"^GS2-KRB5 v(4|7|10|27|30|33) ", None, None,
+     "the same: the name Cyrus's GS2 asks for fails, is prompted for or renamed (no ticket for it)"),
     (r"^(hostile(-layer)? )?(GSS-SPNEGO|klist) ", r" SASL_MAXOUTBUF \d+|^  to the \S+ (65536|65537|65476|65477|150000) bytes.*", "",
      "GSS-SPNEGO's SASL_MAXOUTBUF leaves room for the token's overhead"),
     (r"^(GSSAPI|GSS-SPNEGO|klist) v13 ", r" SASL_(SSF|MAXOUTBUF) \d+|^  to the .*", "",
@@ -121,6 +142,13 @@ ON_PURPOSE = [
      "SASL_GETOPTCTX is the getopt callback's context; SASL_AUTHSOURCE of a built-in mechanism its name"),
     (r"^props DIGEST-MD5 v8 ", r" 1=0:\d+ 2=0:\d+ (.*); sasl_encode 0, \d+ out", r" 1=0:? 2=0:? \1; sasl_encode 0, ? out",
      "a layer is used and reported once the exchange succeeds (Cyrus: once DIGEST-MD5's response is sent)"),
+    # The same connection started again (README, "A new exchange on the
+    # same connection"); a function rewrites a case's lines.
+    (r"^restart (LOGIN|CRAM-MD5) r[0-3] ",
+     after_restart(lambda rest: [" fails" if any(l.startswith(" sasl_client_") and " -" in l for l in rest) else " works"]),
+     None, "a start after the client completed fails at once (Cyrus: at a server-first mechanism's first step)"),
+    (r"^restart ", after_restart(lambda rest: [l for l in rest if not NAMES_ASKED.search(l)]), None,
+     "a new exchange asks for the names again (Cyrus keeps the last exchange's, even after a failure)"),
     # A hostile server (README, "A hostile server's messages"):
     (r"^hostile ", r"^ sasl_client_step -\d+$", " sasl_client_step fails",
      "a malformed message is SASL_BADPROT, a missing or wrong proof SASL_BADSERV; Cyrus's code varies"),
@@ -146,10 +174,15 @@ def normalise(cases):
             if part is None:
                 del cases[name]
                 break
-            cases[name] = [re.sub(part, becomes, line) for line in cases[name]]
+            if callable(part):
+                cases[name] = part(cases[name])
+            elif becomes is None:
+                cases[name] = [line for line in cases[name] if not re.search(part, line)]
+            else:
+                cases[name] = [re.sub(part, becomes, line) for line in cases[name]]
     return cases
 def case_name(name):
-    return "/".join(name.split()[:3 if name.startswith("hostile") else 2])
+    return "/".join(name.split()[:3 if name.startswith(("hostile", "restart", "props")) else 2])
 cyrus, ours, mode = normalise(cases(sys.argv[1])), normalise(cases(sys.argv[2])), sys.argv[3]
 if len(cyrus) < 480:
     print(f"FAIL differential/{mode}/setup: only {len(cyrus)} cases ran on Cyrus")

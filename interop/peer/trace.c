@@ -12,8 +12,9 @@
  * alone) or "=== listL vN (LIST)" (a list to choose from), and the trace of
  * each case; N numbers the kinds of application (see setup()). Then
  * "=== props MECH vN" (every property at each stage), "=== OTP vN"
- * (Cyrus's OTP plugin, for differential.sh's otpuser) and "=== oddL vN"
- * (lists written oddly).
+ * (Cyrus's OTP plugin, for differential.sh's otpuser), "=== oddL vN"
+ * (lists written oddly) and "=== restart MECH rK" (the same client
+ * connection started again).
  *        trace SASLDB hostile   a hostile server: each of its messages to
  * the client in turn is replaced by each of MUTATIONS variants of it
  * ("=== hostile MECH sK mM"), then the server's protected packets after a
@@ -55,6 +56,12 @@ static struct {
     sasl_security_properties_t props;
     int show_props;     /* sasl_getprop of every property at each stage */
     unsigned ext_ssf;   /* SASL_SSF_EXTERNAL on both sides (a TLS layer) */
+    /* After the exchange, sasl_client_start again on the same client
+     * connection (a new server one), offering `restart` with the password
+     * `restart_pass` (a client retrying after a failure, or authenticating
+     * again); NULL: no second exchange. */
+    const char *restart;
+    const char *restart_pass;
 } app;
 
 static int srv_getopt(void *ctx, const char *plugin, const char *opt, const char **res, unsigned *len)
@@ -466,63 +473,40 @@ static void show_errdetail(sasl_conn_t *c, int r)
     printf("  errdetail %.*s\n", end ? (int)(end - d) : d ? (int)strlen(d) : 6, d ? d : "(null)");
 }
 
-/* One exchange; `offer` is the server's list the client chooses from. */
-static void run(const char *offer, const char *host)
+/* What both sides are told before an exchange: EXTERNAL's identity, the
+ * external SSF, the channel binding and the security properties. */
+static void set_props(sasl_conn_t *c, const char *offer, const sasl_security_properties_t *props)
 {
-    sasl_callback_t cbs[8];
-    sasl_conn_t *client = NULL, *server = NULL;
-    sasl_interact_t *prompts = NULL;
-    const char *out = NULL, *chosen = NULL, *sout = NULL;
-    unsigned outlen = 0, soutlen = 0;
-    int i = 0, r, sr = SASL_FAIL, rounds;
-
-    if (app.prompts) {
-        cbs[i++] = (sasl_callback_t){ SASL_CB_AUTHNAME, NULL, NULL };
-        cbs[i++] = (sasl_callback_t){ SASL_CB_USER, NULL, NULL };
-        cbs[i++] = (sasl_callback_t){ SASL_CB_PASS, NULL, NULL };
-        cbs[i++] = (sasl_callback_t){ SASL_CB_GETREALM, NULL, NULL };
-    } else {
-        if (!app.no_authname)
-            cbs[i++] = (sasl_callback_t){ SASL_CB_AUTHNAME, app.prompt_name ? NULL : CB(cb_simple), NULL };
-        if (app.user || app.user_null)
-            cbs[i++] = (sasl_callback_t){ SASL_CB_USER, CB(cb_simple), NULL };
-        if (app.pass)
-            cbs[i++] = (sasl_callback_t){ SASL_CB_PASS, CB(cb_secret), NULL };
-        cbs[i++] = (sasl_callback_t){ SASL_CB_GETREALM, CB(cb_realm), NULL };
-    }
-    if (app.canon != 3)
-        cbs[i++] = (sasl_callback_t){ SASL_CB_CANON_USER, CB(cb_canon), NULL };
-    cbs[i] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
-
-    r = sasl_client_new("imap", host, NULL, NULL, cbs, 0, &client);
-    printf(" sasl_client_new %d\n", r);
-    if (r == SASL_OK && app.show_props)
-        show_props(client, "when new", cbs);
-    if (r != SASL_OK || sasl_server_new("imap", host, "localhost", NULL, NULL, NULL, 0, &server) != SASL_OK) {
-        puts(" no connection");
-        goto done;
-    }
     if (strstr(offer, "EXTERNAL")) {
         sasl_ssf_t ssf = 56;
-        sasl_setprop(client, SASL_SSF_EXTERNAL, &ssf);
-        sasl_setprop(client, SASL_AUTH_EXTERNAL, "alice");
-        sasl_setprop(server, SASL_SSF_EXTERNAL, &ssf);
-        sasl_setprop(server, SASL_AUTH_EXTERNAL, "alice");
-    }
-    if (app.ext_ssf && !strstr(offer, "EXTERNAL")) {
-        sasl_setprop(client, SASL_SSF_EXTERNAL, &app.ext_ssf);
-        sasl_setprop(server, SASL_SSF_EXTERNAL, &app.ext_ssf);
+        sasl_setprop(c, SASL_SSF_EXTERNAL, &ssf);
+        sasl_setprop(c, SASL_AUTH_EXTERNAL, "alice");
+    } else if (app.ext_ssf) {
+        sasl_setprop(c, SASL_SSF_EXTERNAL, &app.ext_ssf);
     }
     if (app.binding) {
         static sasl_channel_binding_t cb = { "tls-unique", 0, 16, (const unsigned char *)"0123456789abcdef" };
         cb.critical = app.binding == 2;
-        sasl_setprop(client, SASL_CHANNEL_BINDING, &cb);
-        sasl_setprop(server, SASL_CHANNEL_BINDING, &cb);
+        sasl_setprop(c, SASL_CHANNEL_BINDING, &cb);
     }
-    sasl_setprop(client, SASL_SEC_PROPS, &app.props);
-    sasl_setprop(server, SASL_SEC_PROPS, &server_props);
+    sasl_setprop(c, SASL_SEC_PROPS, props);
+}
 
-    rounds = 0;
+/* One exchange on `client` with a new server connection; `offer` is the
+ * server's list the client chooses from. */
+static void exchange(sasl_conn_t *client, const char *offer, const char *host, const sasl_callback_t *cbs)
+{
+    sasl_conn_t *server = NULL;
+    sasl_interact_t *prompts = NULL;
+    const char *out = NULL, *chosen = NULL, *sout = NULL;
+    unsigned outlen = 0, soutlen = 0;
+    int r = SASL_FAIL, sr = SASL_FAIL, rounds = 0;
+
+    if (sasl_server_new("imap", host, "localhost", NULL, NULL, NULL, 0, &server) != SASL_OK) {
+        puts(" no connection");
+        goto done;
+    }
+    set_props(server, offer, &server_props);
     do {
         out = NULL;
         outlen = 0;
@@ -579,10 +563,54 @@ done:
         else
             layer_round_trips(client, server);
     }
-    if (client && app.show_props)
+    sasl_dispose(&server);
+}
+
+/* One case: a client connection, its exchange, and with app.restart a
+ * second one on the same connection. */
+static void run(const char *offer, const char *host)
+{
+    sasl_callback_t cbs[8];
+    sasl_conn_t *client = NULL;
+    int i = 0, r;
+
+    if (app.prompts) {
+        cbs[i++] = (sasl_callback_t){ SASL_CB_AUTHNAME, NULL, NULL };
+        cbs[i++] = (sasl_callback_t){ SASL_CB_USER, NULL, NULL };
+        cbs[i++] = (sasl_callback_t){ SASL_CB_PASS, NULL, NULL };
+        cbs[i++] = (sasl_callback_t){ SASL_CB_GETREALM, NULL, NULL };
+    } else {
+        if (!app.no_authname)
+            cbs[i++] = (sasl_callback_t){ SASL_CB_AUTHNAME, app.prompt_name ? NULL : CB(cb_simple), NULL };
+        if (app.user || app.user_null)
+            cbs[i++] = (sasl_callback_t){ SASL_CB_USER, CB(cb_simple), NULL };
+        if (app.pass)
+            cbs[i++] = (sasl_callback_t){ SASL_CB_PASS, CB(cb_secret), NULL };
+        cbs[i++] = (sasl_callback_t){ SASL_CB_GETREALM, CB(cb_realm), NULL };
+    }
+    if (app.canon != 3)
+        cbs[i++] = (sasl_callback_t){ SASL_CB_CANON_USER, CB(cb_canon), NULL };
+    cbs[i] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
+
+    r = sasl_client_new("imap", host, NULL, NULL, cbs, 0, &client);
+    printf(" sasl_client_new %d\n", r);
+    if (r != SASL_OK) {
+        puts(" no connection");
+        sasl_dispose(&client);
+        return;
+    }
+    if (app.show_props)
+        show_props(client, "when new", cbs);
+    set_props(client, offer, &app.props);
+    exchange(client, offer, host, cbs);
+    if (app.restart) {
+        app.pass = app.restart_pass;
+        printf(" again from %s\n", app.restart);
+        exchange(client, app.restart, host, cbs);
+    }
+    if (app.show_props)
         show_props(client, "at the end", cbs);
     sasl_dispose(&client);
-    sasl_dispose(&server);
 }
 
 /* The application of case `v`. */
@@ -739,8 +767,8 @@ int main(int argc, char **argv)
         "SCRAM-SHA-256 NTLM PLAIN",
         NULL,
     };
-    static const char *kerberos[] = { "GSSAPI", "GSS-SPNEGO", "SCRAM-SHA-256 GSSAPI PLAIN", NULL };
-    static const char *kerberos_names[] = { "GSSAPI", "GSS-SPNEGO", "klist" };
+    static const char *kerberos[] = { "GSSAPI", "GSS-SPNEGO", "GS2-KRB5", "GS2-KRB5-PLUS", "SCRAM-SHA-256 GSSAPI PLAIN", NULL };
+    static const char *kerberos_names[] = { "GSSAPI", "GSS-SPNEGO", "GS2-KRB5", "GS2-KRB5-PLUS", "klist" };
     char host[64];
     if (argc != 2 && !(argc == 3 && !strcmp(argv[2], "hostile"))) {
         fprintf(stderr, "usage: %s SASLDB [hostile]\n", argv[0]);
@@ -756,10 +784,16 @@ int main(int argc, char **argv)
         static const char *const mechs[] = { "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "NTLM", "SCRAM-SHA-1",
                                              "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS", "ANONYMOUS", "EXTERNAL", NULL };
         static const char *const kerberos[] = { "GSSAPI", "GSS-SPNEGO", NULL };
-        const char *const *with_kerberos = getenv("TRACE_KERBEROS") ? kerberos : kerberos + 2;
+        static const char *const gs2[] = { "GS2-KRB5", "GS2-KRB5-PLUS", NULL };
+        int with_kerberos = getenv("TRACE_KERBEROS") != NULL;
         run_hostile(mechs);
-        run_hostile(with_kerberos);
-        run_hostile_packets(with_kerberos);
+        if (with_kerberos) {
+            run_hostile(kerberos);
+            run_hostile(gs2);
+            run_hostile_packets(kerberos);
+        } else {
+            run_hostile_packets(kerberos + 2);
+        }
         sasl_done();
         return 0;
     }
@@ -834,6 +868,23 @@ int main(int argc, char **argv)
             snprintf(host, sizeof host, "o%d-%d.localhost", l, odd_variants[i]);
             printf("=== odd%d v%d\n", l, odd_variants[i]);
             run(odd[l], host);
+        }
+    }
+    /* The same client connection started again (a new server one each
+     * time): r0 after a wrong password, r1 after a success, r2 a wrong
+     * password after a success, r3 r0 with everything prompted, r4 r0 and
+     * then the choice from a list (a client falling back). */
+    static const char *const again[] = { "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "NTLM", "SCRAM-SHA-1",
+                                         "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS", "ANONYMOUS", "EXTERNAL", NULL };
+    for (int m = 0; again[m]; m++) {
+        for (int k = 0; k < 5; k++) {
+            setup(k == 3 ? 5 : strstr(again[m], "-PLUS") ? 22 : 0);
+            app.pass = k == 1 || k == 2 ? "secret" : "wrong";
+            app.restart = k == 4 ? lists[0] : again[m];
+            app.restart_pass = k == 2 ? "wrong" : "secret";
+            snprintf(host, sizeof host, "r%d-%d.localhost", m, k);
+            printf("=== restart %s r%d\n", again[m], k);
+            run_in_child(again[m], host);
         }
     }
     sasl_done();
