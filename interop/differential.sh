@@ -3,7 +3,7 @@
 # PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5, NTLM, SCRAM-SHA-1/256/512,
 # SCRAM-SHA-256-PLUS, ANONYMOUS, EXTERNAL, and GSSAPI, GSS-SPNEGO and
 # GS2-KRB5(-PLUS) on a private KDC, each offered alone, and eight servers'
-# lists to choose from, through 45 kinds of application (authzid none, equal, other, 2,000 bytes,
+# lists to choose from, through 50 kinds of application (authzid none, equal, other, 2,000 bytes,
 # refused or rewritten by SASL_CB_CANON_USER; everything prompted; the name
 # prompted and the rest from callbacks; a USER callback answering NULL; a
 # failing AUTHNAME or GETREALM callback; no AUTHNAME or PASS callback; an
@@ -15,7 +15,8 @@
 # answering NULL, a secret of len 0 with text, a name callback answering
 # SASL_INTERACT, 1 or SASL_NOMEM, a secret callback failing; more security
 # flags, SSF bounds, a small maxbufsize, an external SSF; no initial
-# response), against Cyrus's server
+# response; SASL_SUCCESS_DATA, SASL_NEED_PROXY, no server name, addresses),
+# against Cyrus's server
 # side in the same process, once on the system's Cyrus library and once on
 # the library under test, and prints what the application sees: its
 # callbacks' calls in order, its prompts, each call's result (and after a

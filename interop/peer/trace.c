@@ -62,6 +62,10 @@ static struct {
      * again); NULL: no second exchange. */
     const char *restart;
     const char *restart_pass;
+    unsigned flags;        /* sasl_client_new's flags */
+    unsigned server_flags; /* sasl_server_new's */
+    int no_host;           /* sasl_client_new without a server name */
+    const char *iplocal, *ipremote; /* sasl_client_new's addresses */
 } app;
 
 static int srv_getopt(void *ctx, const char *plugin, const char *opt, const char **res, unsigned *len)
@@ -502,7 +506,7 @@ static void exchange(sasl_conn_t *client, const char *offer, const char *host, c
     unsigned outlen = 0, soutlen = 0;
     int r = SASL_FAIL, sr = SASL_FAIL, rounds = 0;
 
-    if (sasl_server_new("imap", host, "localhost", NULL, NULL, NULL, 0, &server) != SASL_OK) {
+    if (sasl_server_new("imap", host, "localhost", NULL, NULL, NULL, app.server_flags, &server) != SASL_OK) {
         puts(" no connection");
         goto done;
     }
@@ -592,7 +596,7 @@ static void run(const char *offer, const char *host)
         cbs[i++] = (sasl_callback_t){ SASL_CB_CANON_USER, CB(cb_canon), NULL };
     cbs[i] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
 
-    r = sasl_client_new("imap", host, NULL, NULL, cbs, 0, &client);
+    r = sasl_client_new("imap", app.no_host ? NULL : host, app.iplocal, app.ipremote, cbs, app.flags, &client);
     printf(" sasl_client_new %d\n", r);
     if (r != SASL_OK) {
         puts(" no connection");
@@ -671,10 +675,16 @@ static void setup(int v)
     case 42: app.ext_ssf = 256; app.props.min_ssf = 56; app.props.max_ssf = 256; break;
     case 43: app.no_initial = 1; break;
     case 44: app.no_initial = 1; app.prompts = 1; break;
+    /* sasl_client_new's other arguments. */
+    case 45: app.flags = app.server_flags = SASL_SUCCESS_DATA; break; /* LDAP's, IMAP's */
+    case 46: app.flags = SASL_NEED_PROXY; app.user = "bob"; break;
+    case 47: app.no_host = 1; break;
+    case 48: app.iplocal = "127.0.0.1;4321"; app.ipremote = "127.0.0.1;143"; break;
+    case 49: app.iplocal = "[::1]:4321"; app.ipremote = "not an address"; break;
     }
 }
 
-enum { VARIANTS = 45, FORKED_VARIANTS = 24 };
+enum { VARIANTS = 50, FORKED_VARIANTS = 24 };
 
 /* run() in a child process, with the application (and hostile server) as
  * set up now; a crash becomes a line of the trace. */
