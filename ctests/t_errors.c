@@ -195,6 +195,48 @@ static void test_step_misuse(void)
     }
 }
 
+/* Why a mechanism or sasl_decode failed reaches SASL_CB_LOG at
+ * SASL_LOG_FAIL (Cyrus's sasl_seterror logs it); parameter errors do not,
+ * and neither does a success. The texts are each library's own. */
+static void test_failures_are_logged(void)
+{
+    struct creds c = { .authname = "tim", .pass = "pw" };
+    sasl_callback_t cbs[] = {
+        { SASL_CB_LOG, CB(cb_log), NULL },
+        { SASL_CB_AUTHNAME, CB(cb_getsimple), &c },
+        { SASL_CB_PASS, CB(cb_getsecret), &c },
+        { SASL_CB_LIST_END, NULL, NULL },
+    };
+    sasl_conn_t *conn = new_conn(cbs);
+    const char *out = NULL, *mech = NULL;
+    unsigned outlen = 0;
+
+    g_log_calls = 0;
+    CHECK_EQ_INT(sasl_client_start(conn, "SCRAM-SHA-256", NULL, &out, &outlen, &mech), SASL_CONTINUE);
+    CHECK_EQ_INT(g_log_calls, 0);
+    /* A server-first message without the nonce. */
+    CHECK(sasl_client_step(conn, "s=QSXCR+Q6sek8bf92,i=4096", 25, NULL, &out, &outlen) < 0);
+    CHECK_EQ_INT(g_log_calls, 1);
+    CHECK_EQ_INT(g_log_level, SASL_LOG_FAIL);
+    CHECK(strlen(g_log_msg) > 0);
+    sasl_dispose(&conn);
+
+    /* sasl_decode before any layer was negotiated, by an application that
+     * accepts none (maxbufsize 0). */
+    conn = new_conn(cbs);
+    set_secprops(conn, 0, 256, 0, 0);
+    g_log_calls = 0;
+    CHECK(sasl_decode(conn, "x", 1, &out, &outlen) < 0);
+    CHECK_EQ_INT(g_log_calls, 1);
+    CHECK_EQ_INT(g_log_level, SASL_LOG_FAIL);
+
+    /* A parameter error is not logged. */
+    g_log_calls = 0;
+    CHECK_EQ_INT(sasl_decode(conn, "x", 1, NULL, &outlen), SASL_BADPARAM);
+    CHECK_EQ_INT(g_log_calls, 0);
+    sasl_dispose(&conn);
+}
+
 static void test_log_level_option(void)
 {
     /* A connection whose getopt raises log_level still works normally. */
@@ -225,6 +267,7 @@ int main(int argc, char **argv)
     test_seterror_z();
     test_log_callback();
     test_step_misuse();
+    test_failures_are_logged();
     test_log_level_option();
     sasl_client_done();
     return check_done();

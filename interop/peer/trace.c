@@ -22,6 +22,7 @@
  * each case runs in a child process, so that a crash is a line of the
  * trace ("  crashed by signal N"). */
 #include <sasl/sasl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,34 @@
 #include <unistd.h>
 
 #define CB(f) ((int (*)(void))(void (*)(void))(f))
+
+/* A library may log in the middle of a call whose results share a line
+ * of the trace (sasl_decode's, of a layer round trip): such log lines wait
+ * for the end of that line, so that they are lines of their own. */
+static char pending_logs[1 << 16];
+static size_t pending_len;
+static int mid_line;
+
+static int trace_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int trace_printf(const char *fmt, ...)
+{
+    char buf[16384];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fputs(buf, stdout);
+    if (buf[0])
+        mid_line = buf[strlen(buf) - 1] != '\n';
+    if (!mid_line && pending_len) {
+        fwrite(pending_logs, 1, pending_len, stdout);
+        pending_len = 0;
+    }
+    return n;
+}
+#define printf trace_printf
+#define puts(s) trace_printf("%s\n", (s))
+#define putchar(c) trace_printf("%c", (c))
 
 static const char *sasldb;
 
@@ -66,6 +95,8 @@ static struct {
     unsigned server_flags; /* sasl_server_new's */
     int no_host;           /* sasl_client_new without a server name */
     const char *iplocal, *ipremote; /* sasl_client_new's addresses */
+    int getopt;            /* a SASL_CB_GETOPT callback: 1 answering SASL_FAIL, 2 SASL_OK
+                            * with NULL, 3 client_mech_list */
 } app;
 
 static int srv_getopt(void *ctx, const char *plugin, const char *opt, const char **res, unsigned *len)
@@ -144,6 +175,43 @@ static int cb_realm(void *ctx, int id, const char **available, const char **resu
         return SASL_FAIL;
     *result = available && available[0] ? available[0] : "localhost";
     return app.realm_code;
+}
+
+static int cb_getopt(void *ctx, const char *plugin, const char *opt, const char **res, unsigned *len)
+{
+    (void)ctx;
+    printf("  callback getopt %s %s\n", plugin ? plugin : "(null)", opt);
+    if (app.getopt == 2) {
+        *res = NULL;
+        if (len)
+            *len = 0;
+        return SASL_OK;
+    }
+    if (app.getopt == 3 && !strcmp(opt, "client_mech_list")) {
+        *res = "CRAM-MD5 PLAIN GSSAPI";
+        if (len)
+            *len = (unsigned)strlen(*res);
+        return SASL_OK;
+    }
+    return SASL_FAIL;
+}
+
+/* Every case has one; debug messages are each library's own (this one's
+ * wait for the log_level option), the levels above them are compared. */
+static int cb_log(void *ctx, int level, const char *message)
+{
+    (void)ctx;
+    if (level >= SASL_LOG_DEBUG)
+        return SASL_OK;
+    if (!mid_line) {
+        printf("  callback log level %d%s\n", level, message ? "" : " NULL");
+    } else {
+        int n = snprintf(pending_logs + pending_len, sizeof pending_logs - pending_len, "  callback log level %d%s\n",
+                         level, message ? "" : " NULL");
+        if (n > 0 && (size_t)n < sizeof pending_logs - pending_len)
+            pending_len += (size_t)n;
+    }
+    return SASL_OK;
 }
 
 static int cb_canon(sasl_conn_t *conn, void *ctx, const char *in, unsigned inlen, unsigned flags,
@@ -574,7 +642,7 @@ done:
  * second one on the same connection. */
 static void run(const char *offer, const char *host)
 {
-    sasl_callback_t cbs[8];
+    sasl_callback_t cbs[10];
     sasl_conn_t *client = NULL;
     int i = 0, r;
 
@@ -594,6 +662,9 @@ static void run(const char *offer, const char *host)
     }
     if (app.canon != 3)
         cbs[i++] = (sasl_callback_t){ SASL_CB_CANON_USER, CB(cb_canon), NULL };
+    if (app.getopt)
+        cbs[i++] = (sasl_callback_t){ SASL_CB_GETOPT, CB(cb_getopt), NULL };
+    cbs[i++] = (sasl_callback_t){ SASL_CB_LOG, CB(cb_log), NULL };
     cbs[i] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
 
     r = sasl_client_new("imap", app.no_host ? NULL : host, app.iplocal, app.ipremote, cbs, app.flags, &client);
@@ -681,10 +752,14 @@ static void setup(int v)
     case 47: app.no_host = 1; break;
     case 48: app.iplocal = "127.0.0.1;4321"; app.ipremote = "127.0.0.1;143"; break;
     case 49: app.iplocal = "[::1]:4321"; app.ipremote = "not an address"; break;
+    /* A SASL_CB_GETOPT callback. */
+    case 50: app.getopt = 1; break;
+    case 51: app.getopt = 2; break;
+    case 52: app.getopt = 3; break;
     }
 }
 
-enum { VARIANTS = 50, FORKED_VARIANTS = 24 };
+enum { VARIANTS = 53, FORKED_VARIANTS = 24 };
 
 /* run() in a child process, with the application (and hostile server) as
  * set up now; a crash becomes a line of the trace. */

@@ -8,7 +8,7 @@ use super::callbacks::{read_answers, CCallbacks};
 use super::conn::{c_string, sasl_conn};
 use super::types::*;
 use super::{bytes, code_value, cyrus, global, opt_str, put};
-use crate::core::{AppCallbacks, ClientConn, Settings, Status};
+use crate::core::{AppCallbacks, ClientConn, Phase, Settings, Status};
 use crate::mech::{self, LogLevel, MechInfo};
 
 /// Initialises the client side (reference-counted, like Cyrus). The
@@ -71,10 +71,14 @@ pub unsafe extern "C" fn sasl_client_new(
         let Some(service) = service else { return SASL_BADPARAM };
         // SAFETY: the callback arrays are the application's, valid per the API.
         let mut callbacks = unsafe { CCallbacks::new(ptr::null_mut(), prompt_supp) };
+        // Cyrus reports a bad argument before the connection has its
+        // callbacks: through the global log callback only (else syslog).
+        // SAFETY: no connection callbacks; the global ones are valid.
+        let mut global_log = unsafe { CCallbacks::new(ptr::null_mut(), ptr::null()) };
         for (propnum, addr) in [(SASL_IPLOCALPORT, local), (SASL_IPREMOTEPORT, remote)] {
             if let Some(a) = addr.filter(|a| !super::addr::valid_ip_port(a)) {
                 let name = super::common::ip_prop_name(propnum);
-                callbacks.log(LogLevel::Err, &format!("Bad {name} value \"{a}\""));
+                global_log.log(LogLevel::Err, &format!("Bad {name} value \"{a}\""));
                 return SASL_BADPARAM;
             }
         }
@@ -91,7 +95,7 @@ pub unsafe extern "C" fn sasl_client_new(
                 SASL_OK
             }
             Err(e) => {
-                callbacks.log(LogLevel::Err, &e.detail);
+                global_log.log(LogLevel::Err, &e.detail);
                 code_value(e.code)
             }
         }
@@ -177,8 +181,13 @@ pub unsafe extern "C" fn sasl_client_start(
             // SAFETY: NULL or writable.
             unsafe { put(mech, mech_c_name(info, plus)) };
         }
-        // SAFETY: the out-pointers are NULL or writable.
-        unsafe { finish(&c, &core, result, &callbacks, mark, prompt_need, clientout, clientoutlen) }
+        let log = failure_to_log(&c, &core, &result, mark);
+        // SAFETY: out-pointers are NULL or writable.
+        let rc = unsafe { finish(&c, &core, result, &callbacks, mark, prompt_need, clientout, clientoutlen) };
+        if let Some(level) = log {
+            c.log_failure(level);
+        }
+        rc
     })
 }
 
@@ -226,8 +235,13 @@ pub unsafe extern "C" fn sasl_client_step(
         let mut callbacks = unsafe { CCallbacks::new(conn, c.callbacks).with_prompts(prompt_need) };
         let result = core.step(&settings, input, &mut callbacks, &answers);
         c.publish(&core);
+        let log = failure_to_log(&c, &core, &result, mark);
         // SAFETY: out-pointers are NULL or writable.
-        unsafe { finish(&c, &core, result, &callbacks, mark, prompt_need, clientout, clientoutlen) }
+        let rc = unsafe { finish(&c, &core, result, &callbacks, mark, prompt_need, clientout, clientoutlen) };
+        if let Some(level) = log {
+            c.log_failure(level);
+        }
+        rc
     })
 }
 
@@ -247,6 +261,28 @@ pub(crate) fn mech_c_name(info: &MechInfo, plus: bool) -> *const c_char {
         return names[2 * i + usize::from(plus)].as_ptr();
     }
     crate::plugin::c_name(info, plus)
+}
+
+/// Whether `result` is a failure whose message is to be logged when
+/// [`finish`] records it: Cyrus's mechanisms say why they fail with
+/// sasl_seterror, which logs it. Selection has logged its reasons already,
+/// a callback's own failure is the application's to report, and a
+/// plugin's message (which finish keeps) was logged when it was set.
+/// A call on a completed exchange is logged as an error, as Cyrus logs a
+/// step after its "doneflag".
+fn failure_to_log(
+    c: &sasl_conn,
+    core: &ClientConn,
+    result: &mech::Result<(Status, Option<Vec<u8>>)>,
+    mark: u32,
+) -> Option<LogLevel> {
+    match result {
+        Err(e) if matches!(e.code, mech::Code::NoMech | mech::Code::Application(_)) => None,
+        Err(_) if c.state.borrow().error.set_since(mark) && plugin_running(core) => None,
+        Err(_) if core.phase() == Phase::Done => Some(LogLevel::Err),
+        Err(_) => Some(LogLevel::Fail),
+        Ok(_) => None,
+    }
 }
 
 /// Turns a core result into the C outputs and return code. `mark` is the

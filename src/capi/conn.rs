@@ -430,6 +430,19 @@ impl sasl_conn {
         self.maxoutbuf.set(core.maxoutbuf());
     }
 
+    /// Logs the last error's message at `level` through the application's
+    /// `SASL_CB_LOG`, where Cyrus logs it: its `sasl_seterror` logs why a
+    /// mechanism failed at `SASL_LOG_FAIL` (parameter errors are not
+    /// logged, there or here).
+    pub fn log_failure(&self, level: crate::mech::LogLevel) {
+        let message = self.state.borrow().error.message.clone();
+        // After the state's borrow: the logger may call in again.
+        // SAFETY: a live connection, only ever shared (see the module's
+        // notes); its callback array is valid per the API.
+        let mut callbacks = unsafe { super::callbacks::CCallbacks::new(ptr::from_ref(self).cast_mut(), self.callbacks) };
+        callbacks.log_bytes(level, &message);
+    }
+
     /// Records a failure (Cyrus records only negative codes).
     pub fn fail(&self, code: c_int, message: impl Into<String>) -> c_int {
         self.state.borrow_mut().fail(code, message)

@@ -58,7 +58,19 @@ unsafe fn run_layer(
             }
             code
         }
-        Err(e) => state.fail(code_value(e.code), e.detail),
+        Err(e) => {
+            let log = !crate::core::layer::is_size_fault(&e);
+            let rc = state.fail(code_value(e.code), e.detail);
+            *which(state.more()) = buf;
+            drop(state);
+            // As Cyrus, which logs why a layer refused a packet's contents
+            // and its own checks (no layer negotiated, data larger than
+            // maxbufsize without one), not a length out of range.
+            if log {
+                c.log_failure(crate::mech::LogLevel::Fail);
+            }
+            return rc;
+        }
     };
     *which(state.more()) = buf;
     rc

@@ -6,6 +6,17 @@
 
 use crate::mech::{Code, Error, Result, SecurityLayer};
 
+/// How a packet whose announced length is out of range (0, or more than
+/// we accept) is refused: before any layer sees it, which Cyrus does not
+/// log (see [`is_size_fault`]).
+const SIZE_FAULT: &str = "encoded packet size";
+
+/// Whether `e` is [`Framing::decode`]'s refusal of a packet's length, not a
+/// layer's of its contents.
+pub fn is_size_fault(e: &Error) -> bool {
+    e.detail.starts_with(SIZE_FAULT)
+}
+
 pub struct Framing {
     layer: Box<dyn SecurityLayer>,
     /// Largest plaintext per packet the peer accepts.
@@ -65,12 +76,10 @@ impl Framing {
                         break;
                     }
                     let len = u32::from_be_bytes(self.header) as usize;
-                    if len > self.max_in {
+                    if len == 0 || len > self.max_in {
                         self.reset();
-                        return Err(Error::new(
-                            Code::Fail,
-                            format!("encoded packet size too big ({len} > {})", self.max_in),
-                        ));
+                        let why = if len == 0 { "0".to_owned() } else { format!("too big ({len} > {})", self.max_in) };
+                        return Err(Error::new(Code::Fail, format!("{SIZE_FAULT} {why}")));
                     }
                     self.body_len = Some(len);
                     len

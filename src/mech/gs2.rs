@@ -85,8 +85,8 @@ impl Gs2 {
         }))
     }
 
-    fn fail(&self, status: gss::Status, session: &mut dyn Session) -> Error {
-        gss::failure(self.provider, "GS2", status, session)
+    fn fail(&self, status: gss::Status) -> Error {
+        gss::failure(self.provider, "GS2", status)
     }
 
     /// The gs2-header: `<cb-flag>,[a=<authzid>],` with `,` and `=` escaped.
@@ -151,7 +151,7 @@ impl ClientMech for Gs2 {
         }
         if self.ctx.is_none() {
             let ctx = self.provider.new_context(GssMech::Krb5, &self.service, &self.host, self.cred);
-            self.ctx = Some(ctx.map_err(|s| self.fail(s, session))?);
+            self.ctx = Some(ctx.map_err(|s| self.fail(s))?);
         }
         if input.is_empty() && self.started {
             // The server ignored our initial response: start over.
@@ -167,7 +167,7 @@ impl ClientMech for Gs2 {
         let ctx = self.ctx.as_mut().expect("created above");
         let out = match ctx.init(req, Some(&bindings), input) {
             Ok(out) => out,
-            Err(s) => return Err(self.fail(s, session)),
+            Err(s) => return Err(self.fail(s)),
         };
         self.started = true;
         let message = if initial {
@@ -187,7 +187,7 @@ impl ClientMech for Gs2 {
             return Err(Error::bad_auth("GS2: the context lacks mutual authentication or sequencing"));
         }
         let ctx = self.ctx.take().expect("established");
-        let principal = ctx.initiator_name().map_err(|s| self.fail(s, session))?;
+        let principal = ctx.initiator_name().map_err(|s| self.fail(s))?;
         // The authzid was canonicalised for the GS2 header, before the
         // principal was known.
         let (authid, _) = super::gssapi::canonical_names(principal, None, session)?;

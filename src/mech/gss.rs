@@ -8,7 +8,7 @@
 
 use std::num::NonZeroUsize;
 
-use super::{Code, Error, LogLevel, Params, Session};
+use super::{Code, Error, Params};
 
 /// An application's GSS-API credential handle (`SASL_GSS_CREDS`, a
 /// `gss_cred_id_t` the application owns and keeps alive), carried opaquely:
@@ -120,12 +120,10 @@ pub fn provider_for(provider: ProviderFn, name: &str) -> super::Result<&'static 
     provider().map_err(|why| Error::new(Code::NoMech, format!("{name}: {why}")))
 }
 
-/// A GSS-API failure as Cyrus reports it (`<prefix> Error: major (minor)`),
-/// logged through `SASL_CB_LOG` as well; the code is Cyrus's `SASL_FAIL`.
-pub fn failure(provider: &dyn Provider, prefix: &str, status: Status, session: &mut dyn Session) -> Error {
-    let detail = format!("{prefix} Error: {}", provider.display_status(status));
-    session.log(LogLevel::Fail, &detail);
-    Error::fail(detail)
+/// A GSS-API failure as Cyrus reports it (`<prefix> Error: major (minor)`;
+/// the C edge logs it, as every failure); the code is Cyrus's `SASL_FAIL`.
+pub fn failure(provider: &dyn Provider, prefix: &str, status: Status) -> Error {
+    Error::fail(format!("{prefix} Error: {}", provider.display_status(status)))
 }
 
 /// The same for a failure in a security layer, which has no session to log to.

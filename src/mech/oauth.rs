@@ -249,8 +249,8 @@ impl ClientMech for OAuth {
                     self.state = State::Done;
                     return Ok(Step::Done(None));
                 }
+                // Logged with the failure that follows, by the C edge.
                 let detail = describe_rejection(self.kind, input);
-                session.log(LogLevel::Fail, &detail);
                 self.state = State::ErrorReplied { detail };
                 Ok(Step::Continue(vec![KVSEP]))
             }
