@@ -151,6 +151,19 @@ static int cb_getopt_loglevel(void *context, const char *plugin_name,
     return SASL_FAIL;
 }
 
+/* A log callback and credentials for `c`, after a getopt callback that
+ * raises log_level when `getopt`; `cbs` has room for five entries. */
+static void log_callbacks(sasl_callback_t *cbs, struct creds *c, int getopt)
+{
+    int i = 0;
+    if (getopt)
+        cbs[i++] = (sasl_callback_t){ SASL_CB_GETOPT, CB(cb_getopt_loglevel), NULL };
+    cbs[i++] = (sasl_callback_t){ SASL_CB_LOG, CB(cb_log), NULL };
+    cbs[i++] = (sasl_callback_t){ SASL_CB_AUTHNAME, CB(cb_getsimple), c };
+    cbs[i++] = (sasl_callback_t){ SASL_CB_PASS, CB(cb_getsecret), c };
+    cbs[i] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
+}
+
 static void test_step_misuse(void)
 {
     struct creds c = { .authname = "tim", .pass = "pw" };
@@ -201,16 +214,13 @@ static void test_step_misuse(void)
 static void test_failures_are_logged(void)
 {
     struct creds c = { .authname = "tim", .pass = "pw" };
-    sasl_callback_t cbs[] = {
-        { SASL_CB_LOG, CB(cb_log), NULL },
-        { SASL_CB_AUTHNAME, CB(cb_getsimple), &c },
-        { SASL_CB_PASS, CB(cb_getsecret), &c },
-        { SASL_CB_LIST_END, NULL, NULL },
-    };
-    sasl_conn_t *conn = new_conn(cbs);
+    sasl_callback_t cbs[5];
+    sasl_conn_t *conn;
     const char *out = NULL, *mech = NULL;
     unsigned outlen = 0;
 
+    log_callbacks(cbs, &c, 0);
+    conn = new_conn(cbs);
     g_log_calls = 0;
     CHECK_EQ_INT(sasl_client_start(conn, "SCRAM-SHA-256", NULL, &out, &outlen, &mech), SASL_CONTINUE);
     CHECK_EQ_INT(g_log_calls, 0);
@@ -241,16 +251,12 @@ static void test_log_level_option(void)
 {
     /* A connection whose getopt raises log_level still works normally. */
     struct creds c = { .authname = "tim", .pass = "pw" };
-    sasl_callback_t cbs[] = {
-        { SASL_CB_GETOPT, CB(cb_getopt_loglevel), NULL },
-        { SASL_CB_LOG, CB(cb_log), NULL },
-        { SASL_CB_AUTHNAME, CB(cb_getsimple), &c },
-        { SASL_CB_PASS, CB(cb_getsecret), &c },
-        { SASL_CB_LIST_END, NULL, NULL },
-    };
-    sasl_conn_t *conn = new_conn(cbs);
+    sasl_callback_t cbs[5];
+    sasl_conn_t *conn;
     const char *out = NULL, *mech = NULL;
     unsigned outlen = 0;
+    log_callbacks(cbs, &c, 1);
+    conn = new_conn(cbs);
     CHECK_EQ_INT(sasl_client_start(conn, "PLAIN", NULL, &out, &outlen, &mech),
                  SASL_OK);
     CHECK_EQ_MEM(out, outlen, "\0tim\0pw", 7);
