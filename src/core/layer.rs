@@ -6,9 +6,9 @@
 
 use crate::mech::{Code, Error, Result, SecurityLayer};
 
-/// How a packet whose announced length is out of range (0, or more than
-/// we accept) is refused: before any layer sees it, which Cyrus does not
-/// log (see [`is_size_fault`]).
+/// How a packet whose announced length is out of range (0 for a built-in
+/// layer, or more than we accept) is refused: before the layer sees it,
+/// which Cyrus does not log (see [`is_size_fault`]).
 const SIZE_FAULT: &str = "encoded packet size";
 
 /// Whether `e` is [`Framing::decode`]'s refusal of a packet's length, not a
@@ -76,7 +76,7 @@ impl Framing {
                         break;
                     }
                     let len = u32::from_be_bytes(self.header) as usize;
-                    if len == 0 || len > self.max_in {
+                    if (len == 0 && !self.layer.judges_empty_packets()) || len > self.max_in {
                         self.reset();
                         let why = if len == 0 { "0".to_owned() } else { format!("too big ({len} > {})", self.max_in) };
                         return Err(Error::new(Code::Fail, format!("{SIZE_FAULT} {why}")));

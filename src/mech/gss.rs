@@ -126,7 +126,7 @@ pub fn failure(provider: &dyn Provider, prefix: &str, status: Status) -> Error {
     Error::fail(format!("{prefix} Error: {}", provider.display_status(status)))
 }
 
-/// The same for a failure in a security layer, which has no session to log to.
+/// The same for a failure in a security layer.
 pub fn layer_failure(provider: &dyn Provider, status: Status) -> Error {
     Error::fail(format!("GSSAPI Error: {}", provider.display_status(status)))
 }

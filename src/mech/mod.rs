@@ -500,6 +500,13 @@ pub trait SecurityLayer: Send {
     /// mechanism advertised). The core refuses a longer packet as soon as its
     /// length arrives, so a peer can never make it buffer more than this.
     fn max_recv(&self) -> usize;
+    /// Whether a packet of length 0 is the layer's to judge. The built-in
+    /// layers' packets always hold a MAC or a token, so the framing refuses
+    /// an empty one by its length (as Cyrus's own layers do, without
+    /// logging it); a plugin's layer decides for itself.
+    fn judges_empty_packets(&self) -> bool {
+        false
+    }
 }
 
 /// A client mechanism in progress on one connection.

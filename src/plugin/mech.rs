@@ -608,6 +608,10 @@ impl SecurityLayer for PluginLayer {
         self.max_recv
     }
 
+    fn judges_empty_packets(&self) -> bool {
+        true
+    }
+
     fn wrap(&mut self, plain: &[u8], out: &mut Vec<u8>) -> Result<()> {
         let iov = iovec { iov_base: plain.as_ptr().cast_mut().cast(), iov_len: plain.len() };
         let (mut output, mut len): (*const c_char, c_uint) = (ptr::null(), 0);
