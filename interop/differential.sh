@@ -105,7 +105,8 @@ def cases(path):
     return out
 # Where this library differs on purpose (README, "Where it differs from
 # Cyrus on purpose"): (cases, a line's part to rewrite in both traces, what
-# it becomes, why); no part: the case is not compared.
+# it becomes, why); no part: the case is not compared; becomes None: the
+# lines with that part go; a function as the part rewrites the case's lines.
 def after_restart(keep):
     """The lines of a restart case after its " again from" line that
     `keep` keeps (the first exchange stays whole)."""
