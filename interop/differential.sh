@@ -128,8 +128,6 @@ ON_PURPOSE = [
      "a SCRAM server's iteration count under 4,096 is logged as a warning"),
     (r"", r"^( sasl_client_start \d \S+)-PLUS$", r"\1",
      "-PLUS names are reported (Cyrus reports the base name and binds)"),
-    # Cyrus's MAXOUTBUF-sized packets overflow its own server (sasl_decode
-    # SASL_FAIL): the sizes that follow from it are left out too.
     # GS2-KRB5 (README, "GS2-KRB5 uses the Kerberos credential only"):
     # the name, password and canon_user calls Cyrus's GS2 makes for the
     # principal it asks for are left out (becomes None: the lines go), and
@@ -140,6 +138,8 @@ ON_PURPOSE = [
      "GS2-KRB5 reports the principal (Cyrus: the name the callback gave)"),
     (r"^GS2-KRB5 v(4|7|10|27|30|33) ", None, None,
      "the same: the name Cyrus's GS2 asks for fails, is prompted for or renamed (no ticket for it)"),
+    # Cyrus's MAXOUTBUF-sized packets overflow its own server (sasl_decode
+    # SASL_FAIL): the sizes that follow from it are left out too.
     (r"^(hostile(-layer)? )?(GSS-SPNEGO|klist) ", r" SASL_MAXOUTBUF \d+|^  to the \S+ (65536|65537|65476|65477|150000) bytes.*", "",
      "GSS-SPNEGO's SASL_MAXOUTBUF leaves room for the token's overhead"),
     (r"^(GSSAPI|GSS-SPNEGO|klist) v13 ", r" SASL_(SSF|MAXOUTBUF) \d+|^  to the .*", "",

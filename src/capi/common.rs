@@ -201,10 +201,7 @@ pub unsafe extern "C" fn sasl_getprop(conn: *mut sasl_conn_t, propnum: c_int, pv
             // before one is set.
             SASL_HTTP_REQUEST => ptr::null(),
             SASL_APPNAME | SASL_DEFUSERREALM => {
-                // Cyrus says so through the log too.
-                let rc = c.fail(SASL_BADPROT, "this property exists only on server connections");
-                c.log_failure(crate::mech::LogLevel::Fail);
-                return rc;
+                return c.fail_logged(SASL_BADPROT, "this property exists only on server connections");
             }
             _ => return c.fail(SASL_BADPARAM, format!("sasl_getprop: unknown property {propnum}")),
         };
@@ -299,10 +296,7 @@ pub unsafe extern "C" fn sasl_setprop(conn: *mut sasl_conn_t, propnum: c_int, va
                 }
             }
             SASL_APPNAME | SASL_DEFUSERREALM => {
-                // Cyrus says so through the log too.
-                let rc = c.fail(SASL_BADPROT, "this property exists only on server connections");
-                c.log_failure(crate::mech::LogLevel::Fail);
-                return rc;
+                return c.fail_logged(SASL_BADPROT, "this property exists only on server connections");
             }
             SASL_GSS_CREDS => {
                 // A gss_cred_id_t the application owns and keeps alive; the

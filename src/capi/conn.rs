@@ -443,6 +443,14 @@ impl sasl_conn {
         callbacks.log_bytes(level, &message);
     }
 
+    /// Records a failure that Cyrus also logs, and logs it at
+    /// `SASL_LOG_FAIL`.
+    pub fn fail_logged(&self, code: c_int, message: impl Into<String>) -> c_int {
+        let rc = self.fail(code, message);
+        self.log_failure(crate::mech::LogLevel::Fail);
+        rc
+    }
+
     /// Records a failure (Cyrus records only negative codes).
     pub fn fail(&self, code: c_int, message: impl Into<String>) -> c_int {
         self.state.borrow_mut().fail(code, message)
