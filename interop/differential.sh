@@ -37,7 +37,9 @@
 # reads, with what sasl_encode does, at each stage of an exchange; and
 # servers' lists written oddly (case, commas, white space, repeats, unknown
 # names, none, 300 names); and OTP through Cyrus's own plugin; and the same
-# client connection started again after a failure or a success. A case
+# client connection started again after a failure or a success; and the
+# callbacks given to sasl_client_init, beside or instead of the
+# connection's ("trace SASLDB global"). A case
 # passes when the two traces are the same but for
 # the differences the README lists as on purpose (ON_PURPOSE below). With
 # the system library under test, Cyrus is compared with itself (the cases
@@ -83,7 +85,7 @@ trace() {
     : >"$out"
     cp "$T/sasldb2.orig" "$T/sasldb2"
     # USER: the authentication name's default when there is no callback.
-    for part in "" hostile; do
+    for part in "" hostile global; do
         env -u LD_LIBRARY_PATH -u LD_PRELOAD USER=alice "$@" timeout "$LIMIT" "$T/trace" "$T/sasldb2" ${part:+"$part"} \
             >>"$out" 2>&1 || echo "=== ${part:+$part }exit status $?" >>"$out"
     done
@@ -200,7 +202,7 @@ def normalise(cases):
                 cases[name] = [re.sub(part, becomes, line) for line in cases[name]]
     return cases
 def case_name(name):
-    return "/".join(name.split()[:3 if name.startswith(("hostile", "restart", "props")) else 2])
+    return "/".join(name.split()[:3 if name.startswith(("hostile", "restart", "props", "global")) else 2])
 cyrus, ours, mode = normalise(cases(sys.argv[1])), normalise(cases(sys.argv[2])), sys.argv[3]
 if len(cyrus) < 480:
     print(f"FAIL differential/{mode}/setup: only {len(cyrus)} cases ran on Cyrus")

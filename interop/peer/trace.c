@@ -20,7 +20,9 @@
  * ("=== hostile MECH sK mM"), then the server's protected packets after a
  * success changed in PACKET_VARIANTS ways ("=== hostile-layer MECH pV");
  * each case runs in a child process, so that a crash is a line of the
- * trace ("  crashed by signal N"). */
+ * trace ("  crashed by signal N").
+ *        trace SASLDB global   the application's callbacks given to
+ * sasl_client_init too ("=== global MECH gK", see run_global()). */
 #include <sasl/sasl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -97,6 +99,11 @@ static struct {
     const char *iplocal, *ipremote; /* sasl_client_new's addresses */
     int getopt;            /* a SASL_CB_GETOPT callback: 1 answering SASL_FAIL, 2 SASL_OK
                             * with NULL, 3 client_mech_list */
+    /* Global mode (sasl_client_init with global_callbacks): the
+     * connection's own list is 0 the usual one, 1 NULL, 2 empty, 3 only
+     * SASL_CB_USER, 4 SASL_CB_AUTHNAME and SASL_CB_PASS without functions
+     * (prompts), 5 only SASL_CB_LOG. */
+    int conn_list;
 } app;
 
 static int srv_getopt(void *ctx, const char *plugin, const char *opt, const char **res, unsigned *len)
@@ -197,17 +204,19 @@ static int cb_getopt(void *ctx, const char *plugin, const char *opt, const char 
 }
 
 /* Every case has one; debug messages are each library's own (this one's
- * wait for the log_level option), the levels above them are compared. */
+ * wait for the log_level option), the levels above them are compared.
+ * Global mode's list has it too, with its own context. */
+static int global_context;
 static int cb_log(void *ctx, int level, const char *message)
 {
-    (void)ctx;
+    const char *from = ctx == &global_context ? " (global list)" : "";
     if (level >= SASL_LOG_DEBUG)
         return SASL_OK;
     if (!mid_line) {
-        printf("  callback log level %d%s\n", level, message ? "" : " NULL");
+        printf("  callback log level %d%s%s\n", level, message ? "" : " NULL", from);
     } else {
-        int n = snprintf(pending_logs + pending_len, sizeof pending_logs - pending_len, "  callback log level %d%s\n",
-                         level, message ? "" : " NULL");
+        int n = snprintf(pending_logs + pending_len, sizeof pending_logs - pending_len, "  callback log level %d%s%s\n",
+                         level, message ? "" : " NULL", from);
         if (n > 0 && (size_t)n < sizeof pending_logs - pending_len)
             pending_len += (size_t)n;
     }
@@ -233,6 +242,58 @@ static int cb_canon(sasl_conn_t *conn, void *ctx, const char *in, unsigned inlen
     *outlen = inlen;
     return SASL_OK;
 }
+
+/* Global mode: the same callbacks in sasl_client_init's list, each
+ * saying so and whether it was given its own context, then answering as
+ * the connection's would. The options asked are each library's own (see
+ * cb_getopt's cases), so its getopt says nothing, and answers
+ * client_mech_list when app.getopt is 3. */
+static void from_global(void *ctx)
+{
+    printf("  (global list, %s context)\n", ctx == &global_context ? "its own" : "another");
+}
+static int g_simple(void *ctx, int id, const char **result, unsigned *len)
+{
+    from_global(ctx);
+    return cb_simple(ctx, id, result, len);
+}
+static int g_secret(sasl_conn_t *conn, void *ctx, int id, sasl_secret_t **psecret)
+{
+    from_global(ctx);
+    return cb_secret(conn, ctx, id, psecret);
+}
+static int g_realm(void *ctx, int id, const char **available, const char **result)
+{
+    from_global(ctx);
+    return cb_realm(ctx, id, available, result);
+}
+static int g_canon(sasl_conn_t *conn, void *ctx, const char *in, unsigned inlen, unsigned flags, const char *realm,
+                   char *out, unsigned outmax, unsigned *outlen)
+{
+    from_global(ctx);
+    return cb_canon(conn, ctx, in, inlen, flags, realm, out, outmax, outlen);
+}
+static int g_getopt(void *ctx, const char *plugin, const char *opt, const char **res, unsigned *len)
+{
+    (void)ctx;
+    (void)plugin;
+    if (app.getopt != 3 || strcmp(opt, "client_mech_list"))
+        return SASL_FAIL;
+    *res = "CRAM-MD5 PLAIN GSSAPI";
+    if (len)
+        *len = (unsigned)strlen(*res);
+    return SASL_OK;
+}
+static sasl_callback_t global_callbacks[] = {
+    { SASL_CB_AUTHNAME, CB(g_simple), &global_context },
+    { SASL_CB_USER, CB(g_simple), &global_context },
+    { SASL_CB_PASS, CB(g_secret), &global_context },
+    { SASL_CB_GETREALM, CB(g_realm), &global_context },
+    { SASL_CB_CANON_USER, CB(g_canon), &global_context },
+    { SASL_CB_GETOPT, CB(g_getopt), &global_context },
+    { SASL_CB_LOG, CB(cb_log), &global_context },
+    { SASL_CB_LIST_END, NULL, NULL },
+};
 
 /* The server offers every layer. */
 static const sasl_security_properties_t server_props = { 0, 256, 65536, 0, NULL, NULL };
@@ -666,8 +727,21 @@ static void run(const char *offer, const char *host)
         cbs[i++] = (sasl_callback_t){ SASL_CB_GETOPT, CB(cb_getopt), NULL };
     cbs[i++] = (sasl_callback_t){ SASL_CB_LOG, CB(cb_log), NULL };
     cbs[i] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
+    /* Global mode: the connection's own list, the rest from the global one. */
+    i = 0;
+    switch (app.conn_list) {
+    case 3: cbs[i++] = (sasl_callback_t){ SASL_CB_USER, CB(cb_simple), NULL }; break;
+    case 4:
+        cbs[i++] = (sasl_callback_t){ SASL_CB_AUTHNAME, NULL, NULL };
+        cbs[i++] = (sasl_callback_t){ SASL_CB_PASS, NULL, NULL };
+        break;
+    case 5: cbs[i++] = (sasl_callback_t){ SASL_CB_LOG, CB(cb_log), NULL }; break;
+    }
+    if (app.conn_list > 1)
+        cbs[i] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
 
-    r = sasl_client_new("imap", app.no_host ? NULL : host, app.iplocal, app.ipremote, cbs, app.flags, &client);
+    r = sasl_client_new("imap", app.no_host ? NULL : host, app.iplocal, app.ipremote, app.conn_list == 1 ? NULL : cbs,
+                        app.flags, &client);
     printf(" sasl_client_new %d\n", r);
     if (r != SASL_OK) {
         puts(" no connection");
@@ -836,6 +910,46 @@ static void run_hostile_packets(const char *const *kerberos)
     hostile.packets = -1;
 }
 
+/* Global mode: the application's callbacks in sasl_client_init's list
+ * (Cyrus's sample client's way), for each mechanism alone, a list, and
+ * GSSAPI with TRACE_KERBEROS; "=== global MECH gK", K: the connection's
+ * own list is g0 the usual one (without SASL_CB_USER: the global one
+ * answers that), g1 NULL, g2 empty, g3 only SASL_CB_USER, g4
+ * SASL_CB_AUTHNAME and SASL_CB_PASS without functions (prompts), g5 only
+ * SASL_CB_LOG; with a NULL one, g6 the global getopt sets
+ * client_mech_list, g7 a wrong password, g8 an authzid. Each case in its
+ * own process. */
+static void run_global(const char *const *mechs, const char *list)
+{
+    static const struct { int conn_list, variant, getopt; } kinds[] = {
+        { 0, 0, 0 }, { 1, 0, 0 }, { 2, 0, 0 }, { 3, 2, 0 }, { 4, 0, 0 },
+        { 5, 0, 0 }, { 1, 0, 3 }, { 1, 8, 0 }, { 1, 2, 0 },
+    };
+    const char *offers[16], *names[16];
+    int n = 0;
+    for (; mechs[n] && n < 14; n++)
+        offers[n] = names[n] = mechs[n];
+    offers[n] = list, names[n++] = "list0";
+    if (getenv("TRACE_KERBEROS"))
+        offers[n] = names[n] = "GSSAPI", n++;
+    for (int m = 0; m < n; m++) {
+        for (int g = 0; g < (int)(sizeof kinds / sizeof kinds[0]); g++) {
+            char host[64];
+            setup(kinds[g].variant);
+            app.conn_list = kinds[g].conn_list;
+            app.getopt = kinds[g].getopt;
+            if (strstr(offers[m], "-PLUS"))
+                app.binding = 1;
+            if (!strcmp(offers[m], "GSSAPI"))
+                snprintf(host, sizeof host, "localhost"); /* the service principal's */
+            else
+                snprintf(host, sizeof host, "g%d-%d.localhost", m, g);
+            printf("=== global %s g%d\n", names[m], g);
+            run_in_child(offers[m], host);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const char *mechs[] = { "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "NTLM", "SCRAM-SHA-1",
@@ -855,15 +969,22 @@ int main(int argc, char **argv)
     static const char *kerberos[] = { "GSSAPI", "GSS-SPNEGO", "GS2-KRB5", "GS2-KRB5-PLUS", "SCRAM-SHA-256 GSSAPI PLAIN", NULL };
     static const char *kerberos_names[] = { "GSSAPI", "GSS-SPNEGO", "GS2-KRB5", "GS2-KRB5-PLUS", "klist" };
     char host[64];
-    if (argc != 2 && !(argc == 3 && !strcmp(argv[2], "hostile"))) {
-        fprintf(stderr, "usage: %s SASLDB [hostile]\n", argv[0]);
+    int global = argc == 3 && !strcmp(argv[2], "global");
+    if (argc != 2 && !(argc == 3 && (!strcmp(argv[2], "hostile") || global))) {
+        fprintf(stderr, "usage: %s SASLDB [hostile|global]\n", argv[0]);
         return 2;
     }
     sasldb = argv[1];
     setvbuf(stdout, NULL, _IONBF, 0);
-    if (sasl_server_init(server_callbacks, "trace") != SASL_OK || sasl_client_init(NULL) != SASL_OK) {
+    if (sasl_server_init(server_callbacks, "trace") != SASL_OK ||
+        sasl_client_init(global ? global_callbacks : NULL) != SASL_OK) {
         fputs("init failed\n", stderr);
         return 1;
+    }
+    if (global) {
+        run_global(mechs, lists[0]);
+        sasl_done();
+        return 0;
     }
     if (argc == 3) {
         static const char *const mechs[] = { "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "NTLM", "SCRAM-SHA-1",
