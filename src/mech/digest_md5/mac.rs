@@ -7,10 +7,10 @@
 //! `msg[64k - 4..64k + 60]`, read in place. When sealing, RC4 runs one block
 //! behind MD5 (it encrypts bytes MD5 has already read); when opening, one
 //! block ahead (it decrypts bytes before MD5 reads them).
-use md5::block_api::compress;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use super::rc4::{md5_with_rc4, md5_words, Rc4};
+use super::md5_block::{compress, words};
+use super::rc4::{md5_with_rc4, Rc4};
 
 const BLOCK: usize = 64;
 /// The first block holds the sequence number and this much of the message.
@@ -39,7 +39,7 @@ impl HmacMd5 {
                 *p ^= k;
             }
             let mut state = MD5_INIT;
-            compress(&mut state, &[pad]);
+            compress(&mut state, &pad);
             state
         };
         let (inner, outer) = (keyed(0x36), keyed(0x5c));
@@ -53,9 +53,9 @@ impl HmacMd5 {
         let full = blocks(msg.len());
         for k in 0..full {
             if k == 0 {
-                compress(&mut state, &[first_block(seq, msg)]);
+                compress(&mut state, &first_block(seq, msg));
             } else {
-                compress(&mut state, std::slice::from_ref(as_block(&msg[k * BLOCK - 4..][..BLOCK])));
+                compress(&mut state, as_block(&msg[k * BLOCK - 4..][..BLOCK]));
             }
         }
         self.finish(state, seq, msg, full)
@@ -68,13 +68,13 @@ impl HmacMd5 {
         let mut encrypted = 0;
         for k in 0..full {
             if k == 0 {
-                compress(&mut state, &[first_block(seq, msg)]);
+                compress(&mut state, &first_block(seq, msg));
             } else {
                 // Block k is read into words before chunk k - 1, which
                 // overlaps its first 4 bytes, is encrypted.
-                let words = md5_words(&msg[k * BLOCK - 4..][..BLOCK]);
+                let w = words(&msg[k * BLOCK - 4..][..BLOCK]);
                 let chunk = (&mut msg[(k - 1) * BLOCK..k * BLOCK]).try_into().expect("64 bytes");
-                md5_with_rc4(&mut state, &words, rc4, chunk);
+                md5_with_rc4(&mut state, &w, rc4, chunk);
                 encrypted = k * BLOCK;
             }
         }
@@ -97,12 +97,12 @@ impl HmacMd5 {
             let next = (k + 1) * BLOCK..(k + 2) * BLOCK;
             if next.end <= data.len() {
                 let chunk = (&mut data[next.clone()]).try_into().expect("64 bytes");
-                md5_with_rc4(&mut state, &md5_words(&block), rc4, chunk);
+                md5_with_rc4(&mut state, &words(&block), rc4, chunk);
                 decrypted = next.end;
             } else {
                 rc4.apply(&mut data[decrypted..]);
                 decrypted = data.len();
-                compress(&mut state, &[block]);
+                compress(&mut state, &block);
             }
         }
         rc4.apply(&mut data[decrypted..]);
@@ -127,7 +127,7 @@ impl HmacMd5 {
         let bits = ((BLOCK + 4 + msg.len()) as u64) * 8;
         tail[end - 8..end].copy_from_slice(&bits.to_le_bytes());
         for block in tail[..end].chunks_exact(BLOCK) {
-            compress(&mut state, std::slice::from_ref(as_block(block)));
+            compress(&mut state, as_block(block));
         }
         // The outer hash: the inner digest, padded, after the opad block.
         let mut block = [0u8; BLOCK];
@@ -137,7 +137,7 @@ impl HmacMd5 {
         block[16] = 0x80;
         block[BLOCK - 8..].copy_from_slice(&(((BLOCK + 16) as u64) * 8).to_le_bytes());
         let mut outer = self.outer;
-        compress(&mut outer, &[block]);
+        compress(&mut outer, &block);
         let mut mac = [0u8; 16];
         for (b, w) in mac.chunks_exact_mut(4).zip(&outer) {
             b.copy_from_slice(&w.to_le_bytes());

@@ -14,6 +14,7 @@ use super::*;
 
 mod layer;
 mod mac;
+mod md5_block;
 mod rc4;
 mod reauth;
 mod parse;

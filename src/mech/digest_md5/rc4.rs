@@ -14,10 +14,12 @@
 //! the processor idle. [`md5_with_rc4`] interleaves one RC4 step with each
 //! of the 64 MD5 steps, so the two chains run side by side: 410 MB/s for
 //! both against 300 MB/s one after the other (the technique of OpenSSL's
-//! `rc4_md5` TLS cipher). The MD5 step function is RFC 1321's; it is checked
-//! against the `md-5` crate's compression function in the tests below, and
-//! every other MD5 in the library is the crate's.
+//! `rc4_md5` TLS cipher). The MD5 step is [`super::md5_block`]'s; the
+//! stitched compression is checked against the `md-5` crate's in the tests
+//! below.
 use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::md5_block::md5_step;
 
 /// An RC4 key stream; its state is wiped on drop.
 #[derive(Zeroize, ZeroizeOnDrop)]
@@ -108,54 +110,6 @@ impl Drop for Generator<'_> {
     }
 }
 
-/// RFC 1321's sine table: K[i] = floor(2^32 * |sin(i + 1)|).
-const K: [u32; 64] = [
-    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501, 0x698098d8,
-    0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821, 0xf61e2562, 0xc040b340,
-    0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8, 0x21e1cde6, 0xc33707d6, 0xf4d50d87,
-    0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a, 0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c,
-    0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70, 0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039,
-    0xe6db99e5, 0x1fa27cf8, 0xc4ac5665, 0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92,
-    0xffeff47d, 0x85845dd1, 0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb,
-    0xeb86d391,
-];
-
-/// Left rotations of the four rounds, four steps each (RFC 1321 3.4).
-const SHIFT: [[u32; 4]; 4] = [[7, 12, 17, 22], [5, 9, 14, 20], [4, 11, 16, 23], [6, 10, 15, 21]];
-
-/// The message word MD5 step `k` uses (RFC 1321 3.4).
-#[inline(always)]
-const fn word(k: usize) -> usize {
-    match k / 16 {
-        0 => k,
-        1 => (5 * k + 1) % 16,
-        2 => (3 * k + 5) % 16,
-        _ => (7 * k) % 16,
-    }
-}
-
-/// The round function of step `k` (F, G, H, I of RFC 1321). G is written
-/// with + instead of |: the two terms share no bits, and the add spreads
-/// over more execution units.
-#[inline(always)]
-fn round_fn(k: usize, x: u32, y: u32, z: u32) -> u32 {
-    match k / 16 {
-        0 => (x & y) | (!x & z),
-        1 => (x & z).wrapping_add(y & !z),
-        2 => x ^ y ^ z,
-        _ => y ^ (x | !z),
-    }
-}
-
-/// The MD5 words of a 64-byte block (little-endian).
-pub(super) fn md5_words(block: &[u8]) -> [u32; 16] {
-    let mut w = [0u32; 16];
-    for (o, c) in w.iter_mut().zip(block.chunks_exact(4)) {
-        *o = u32::from_le_bytes(c.try_into().expect("4 bytes"));
-    }
-    w
-}
-
 /// One MD5 compression of the block `w` into `state`, with the next 64 bytes
 /// of `rc4`'s key stream XORed into `chunk` meanwhile, one RC4 step per MD5
 /// step. `w` is read before `chunk` is written, so `chunk` may hold the
@@ -167,13 +121,7 @@ pub(super) fn md5_with_rc4(state: &mut [u32; 4], w: &[u32; 16], rc4: &mut Rc4, c
     macro_rules! step {
         ($k:expr) => {{
             const K_: usize = $k;
-            let t = round_fn(K_, b, c, d)
-                .wrapping_add(a)
-                .wrapping_add(w[word(K_)])
-                .wrapping_add(K[K_])
-                .rotate_left(SHIFT[K_ / 16][K_ % 4])
-                .wrapping_add(b);
-            (a, b, c, d) = (d, t, b, c);
+            (a, b, c, d) = (d, md5_step::<false>(K_, a, b, c, d, w), b, c);
             ks[K_ / 8] |= u64::from(stream.next()) << (8 * (K_ % 8));
         }};
     }
@@ -335,7 +283,7 @@ mod tests {
             let block: [u8; 64] = block.try_into().unwrap();
             md5::block_api::compress(&mut reference, &[block]);
             let mut chunk = block;
-            md5_with_rc4(&mut state, &md5_words(&block), &mut stitched, &mut chunk);
+            md5_with_rc4(&mut state, &super::super::md5_block::words(&block), &mut stitched, &mut chunk);
             let mut expected = block;
             alone.apply(&mut expected);
             assert_eq!(state, reference, "block {n}");
