@@ -830,10 +830,15 @@ static void setup(int v)
     case 50: app.getopt = 1; break;
     case 51: app.getopt = 2; break;
     case 52: app.getopt = 3; break;
+    /* Names and passwords as users type them (differential.sh's users). */
+    case 53: app.name = "carol"; app.pass = "g\xc3\xabh\xc3\xa9im"; break; /* UTF-8, in Latin-1 too */
+    case 54: app.name = "dora"; app.pass = "\xd0\xbf\xd0\xb0\xd1\x80\xd0\xbe\xd0\xbb\xd1\x8c"; break; /* not */
+    case 55: app.name = "j\xc3\xbcrgen"; break;
+    case 56: app.name = "alice@localhost"; break;
     }
 }
 
-enum { VARIANTS = 53, FORKED_VARIANTS = 24 };
+enum { VARIANTS = 57, FORKED_VARIANTS = 24 };
 
 /* run() in a child process, with the application (and hostile server) as
  * set up now; a crash becomes a line of the trace. */
