@@ -163,7 +163,7 @@ static int cb_secret(sasl_conn_t *conn, void *ctx, int id, sasl_secret_t **psecr
 {
     static union {
         sasl_secret_t s;
-        char buf[sizeof(sasl_secret_t) + 64];
+        char buf[sizeof(sasl_secret_t) + 2048];
     } secret;
     (void)conn;
     (void)ctx;
@@ -765,7 +765,7 @@ static void run(const char *offer, const char *host)
 /* The application of case `v`. */
 static void setup(int v)
 {
-    static char long_name[2001];
+    static char long_name[2001], long_pass[2001];
     memset(&app, 0, sizeof app);
     app.pass = "secret";
     app.props = (sasl_security_properties_t){ 0, 256, 65536, 0, NULL, NULL };
@@ -835,10 +835,16 @@ static void setup(int v)
     case 54: app.name = "dora"; app.pass = "\xd0\xbf\xd0\xb0\xd1\x80\xd0\xbe\xd0\xbb\xd1\x8c"; break; /* not */
     case 55: app.name = "j\xc3\xbcrgen"; break;
     case 56: app.name = "alice@localhost"; break;
+    case 57: /* a password as long as a bearer token (erin's) */
+        memset(long_pass, 'p', sizeof long_pass - 1);
+        app.name = "erin";
+        app.pass = long_pass;
+        break;
+    case 58: app.name = ""; break;
     }
 }
 
-enum { VARIANTS = 57, FORKED_VARIANTS = 24 };
+enum { VARIANTS = 59, FORKED_VARIANTS = 24 };
 
 /* run() in a child process, with the application (and hostile server) as
  * set up now; a crash becomes a line of the trace. */
