@@ -3,7 +3,7 @@
 # PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5, NTLM, SCRAM-SHA-1/256/512,
 # SCRAM-SHA-256-PLUS, ANONYMOUS, EXTERNAL, and GSSAPI, GSS-SPNEGO and
 # GS2-KRB5(-PLUS) on a private KDC, each offered alone, and eight servers'
-# lists to choose from, through 59 kinds of application (authzid none, equal, other, 2,000 bytes,
+# lists to choose from, through 63 kinds of application (authzid none, equal, other, 2,000 bytes,
 # refused or rewritten by SASL_CB_CANON_USER; everything prompted; the name
 # prompted and the rest from callbacks; a USER callback answering NULL; a
 # failing AUTHNAME or GETREALM callback; no AUTHNAME or PASS callback; an
@@ -18,7 +18,7 @@
 # response; SASL_SUCCESS_DATA, SASL_NEED_PROXY, no server name, addresses;
 # a SASL_CB_GETOPT callback; UTF-8 passwords Latin-1 can and cannot hold,
 # a UTF-8 name, a name with a realm, a 2,000-byte password, an empty name;
-# and a SASL_CB_LOG callback in every case),
+# prompts answered with NULL; and a SASL_CB_LOG callback in every case),
 # against Cyrus's server
 # side in the same process, once on the system's Cyrus library and once on
 # the library under test, and prints what the application sees: its

@@ -78,6 +78,7 @@ static struct {
     const char *pass;
     int canon;          /* 0 as given, 1 refuse authzids, 2 capitalise, 3 no callback */
     int prompts;        /* every item through SASL_INTERACT */
+    int prompt_null;    /* prompts answered with a NULL result: 1 USER, 2 GETREALM, 4 AUTHNAME, 8 PASS */
     int prompt_name;    /* the authentication name through SASL_INTERACT */
     const char *name;   /* SASL_CB_AUTHNAME's answer (default "alice") */
     int no_authname;    /* no SASL_CB_AUTHNAME callback: the library's default */
@@ -311,8 +312,9 @@ static void answer(sasl_interact_t *p)
                       : p->id == SASL_CB_GETREALM ? "localhost" : "alice";
         printf("  prompt %#lx challenge \"%s\" prompt \"%s\" default \"%s\"\n", p->id, text(p->challenge),
                text(p->prompt), text(p->defresult));
-        p->result = v;
-        p->len = (unsigned)strlen(v) + (unsigned)app.len_plus_one;
+        int bit = p->id == SASL_CB_USER ? 1 : p->id == SASL_CB_GETREALM ? 2 : p->id == SASL_CB_AUTHNAME ? 4 : 8;
+        p->result = app.prompt_null & bit ? NULL : v;
+        p->len = p->result ? (unsigned)strlen(v) + (unsigned)app.len_plus_one : 0;
     }
 }
 
@@ -841,10 +843,15 @@ static void setup(int v)
         app.pass = long_pass;
         break;
     case 58: app.name = ""; break;
+    /* Prompts answered with a NULL result. */
+    case 59: app.prompts = 1; app.prompt_null = 1; break;
+    case 60: app.prompts = 1; app.prompt_null = 2; break;
+    case 61: app.prompts = 1; app.prompt_null = 4; break;
+    case 62: app.prompts = 1; app.prompt_null = 8; break;
     }
 }
 
-enum { VARIANTS = 59, FORKED_VARIANTS = 24 };
+enum { VARIANTS = 63, FORKED_VARIANTS = 24 };
 
 /* run() in a child process, with the application (and hostile server) as
  * set up now; a crash becomes a line of the trace. */

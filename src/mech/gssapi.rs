@@ -206,9 +206,13 @@ impl Gssapi {
     }
 
     fn authneg(&mut self, input: &[u8], session: &mut dyn Session) -> Result<Step> {
-        if self.authzid.is_none() {
-            // Asked at the first step, as Cyrus does (its prompt comes from
-            // sasl_client_start); canonicalised with the principal.
+        if !matches!(self.authzid, Some(Some(_))) {
+            // Asked at every step of the negotiation until the application
+            // gives a name (one answering NULL is asked again), before the
+            // context moves, as Cyrus does: its first prompt comes from
+            // sasl_client_start, and a prompt answered here is resumed
+            // without running the context's step twice. Canonicalised with
+            // the principal once the context is established.
             self.authzid = Some(ask_authzid(session)?);
         }
         if self.ctx.is_none() {
@@ -240,12 +244,7 @@ impl Gssapi {
             session.log(LogLevel::Warn, "GSSAPI warning: no credentials were passed");
         }
         let principal = ctx.initiator_name().map_err(|s| self.fail(s))?;
-        let authzid = match self.authzid.take().flatten() {
-            // No name at all (a callback answering NULL): Cyrus asks again.
-            None => ask_authzid(session)?,
-            given => given,
-        };
-        let authzid = authzid.filter(|z| !z.is_empty());
+        let authzid = self.authzid.take().flatten().filter(|z| !z.is_empty());
         let (authid, authzid) = canonical_names(principal, authzid.as_deref(), session)?;
         (self.authid, self.authzid) = (authid, Some(authzid));
         match (self.mech, self.http) {
@@ -506,6 +505,25 @@ mod tests {
         assert_eq!(m.step(b"server-token-1", s).unwrap(), Step::Continue(Vec::new()));
         let r = m.step(&offer(layers, 4096), s);
         (r, m)
+    }
+
+    /// An application that answers the authzid with NULL is asked again at
+    /// each step of the negotiation, before the context's step, as Cyrus
+    /// asks: a prompt for it there is answered and the step resumed
+    /// without stepping the context twice (which fails a real one).
+    #[test]
+    fn an_authzid_prompt_at_the_last_negotiation_step_resumes_it() {
+        let (g, _) = fake(Script::default());
+        let mut s = FakeSession::default();
+        let mut m = established(GssMech::Krb5, g, &params(), &mut s);
+        assert_eq!(s.requests, 1);
+        s.interact_first = true;
+        assert_eq!(m.step(b"server-token-1", &mut s).unwrap_err().code, Code::Interact);
+        // The prompt answered with NULL: the same server token again.
+        assert_eq!(m.step(b"server-token-1", &mut s).unwrap(), Step::Continue(Vec::new()));
+        let Step::Done(Some(token)) = m.step(&offer(7, 4096), &mut s).unwrap() else { panic!("not done") };
+        assert_eq!(&peer_unwrap(&token).unwrap().0[4..], b"", "no authzid sent");
+        assert_eq!(m.outcome().unwrap().user(), &b"user@EXAMPLE.ORG"[..]);
     }
 
     #[test]
