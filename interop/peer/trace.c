@@ -67,6 +67,7 @@ static const char *sasldb;
 static struct {
     const char *user;   /* SASL_CB_USER's answer; NULL: no such callback */
     int user_null;      /* SASL_CB_USER answers SASL_OK with NULL */
+    int user_code;      /* SASL_CB_USER answers this code (with its name) */
     int authname_fails; /* SASL_CB_AUTHNAME answers SASL_FAIL */
     int authname_code;  /* SASL_CB_AUTHNAME answers this code (with its name) */
     int authname_null;  /* SASL_CB_AUTHNAME answers SASL_OK with NULL */
@@ -157,7 +158,7 @@ static int cb_simple(void *ctx, int id, const char **result, unsigned *len)
     }
     if (len)
         *len = *result ? (unsigned)strlen(*result) + (unsigned)app.len_plus_one : 0;
-    return id == SASL_CB_AUTHNAME ? app.authname_code : SASL_OK;
+    return id == SASL_CB_AUTHNAME ? app.authname_code : app.user_code;
 }
 
 static int cb_secret(sasl_conn_t *conn, void *ctx, int id, sasl_secret_t **psecret)
@@ -848,10 +849,14 @@ static void setup(int v)
     case 60: app.prompts = 1; app.prompt_null = 2; break;
     case 61: app.prompts = 1; app.prompt_null = 4; break;
     case 62: app.prompts = 1; app.prompt_null = 8; break;
+    /* The other callbacks answering SASL_INTERACT (their item is prompted for). */
+    case 63: app.user = "bob"; app.user_code = SASL_INTERACT; break;
+    case 64: app.secret_code = SASL_INTERACT; break;
+    case 65: app.realm_code = SASL_INTERACT; break;
     }
 }
 
-enum { VARIANTS = 63, FORKED_VARIANTS = 24 };
+enum { VARIANTS = 66, FORKED_VARIANTS = 24 };
 
 /* run() in a child process, with the application (and hostile server) as
  * set up now; a crash becomes a line of the trace. */
