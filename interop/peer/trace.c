@@ -72,6 +72,7 @@ static struct {
     int authname_code;  /* SASL_CB_AUTHNAME answers this code (with its name) */
     int authname_null;  /* SASL_CB_AUTHNAME answers SASL_OK with NULL */
     int len_plus_one;   /* lengths given as strlen + 1 (mutt's prompts) */
+    int len_half;       /* prompts' lengths given as half of strlen */
     int secret_null;    /* SASL_CB_PASS answers SASL_OK with NULL */
     int secret_len0;    /* SASL_CB_PASS answers a secret of len 0 with text */
     int secret_code;    /* SASL_CB_PASS answers this code */
@@ -315,7 +316,7 @@ static void answer(sasl_interact_t *p)
                text(p->prompt), text(p->defresult));
         int bit = p->id == SASL_CB_USER ? 1 : p->id == SASL_CB_GETREALM ? 2 : p->id == SASL_CB_AUTHNAME ? 4 : 8;
         p->result = app.prompt_null & bit ? NULL : v;
-        p->len = p->result ? (unsigned)strlen(v) + (unsigned)app.len_plus_one : 0;
+        p->len = !p->result ? 0 : app.len_half ? (unsigned)strlen(v) / 2 : (unsigned)strlen(v) + (unsigned)app.len_plus_one;
     }
 }
 
@@ -853,10 +854,11 @@ static void setup(int v)
     case 63: app.user = "bob"; app.user_code = SASL_INTERACT; break;
     case 64: app.secret_code = SASL_INTERACT; break;
     case 65: app.realm_code = SASL_INTERACT; break;
+    case 66: app.prompts = 1; app.len_half = 1; app.user = "bob"; break;
     }
 }
 
-enum { VARIANTS = 66, FORKED_VARIANTS = 24 };
+enum { VARIANTS = 67, FORKED_VARIANTS = 24 };
 
 /* run() in a child process, with the application (and hostile server) as
  * set up now; a crash becomes a line of the trace. */
