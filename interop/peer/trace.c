@@ -73,6 +73,7 @@ static struct {
     int authname_null;  /* SASL_CB_AUTHNAME answers SASL_OK with NULL */
     int len_plus_one;   /* lengths given as strlen + 1 (mutt's prompts) */
     int len_half;       /* prompts' lengths given as half of strlen */
+    int step_after_done; /* one more sasl_client_step, without data, after a success */
     int secret_null;    /* SASL_CB_PASS answers SASL_OK with NULL */
     int secret_len0;    /* SASL_CB_PASS answers a secret of len 0 with text */
     int secret_code;    /* SASL_CB_PASS answers this code */
@@ -144,9 +145,18 @@ static sasl_callback_t server_callbacks[] = {
     { SASL_CB_LIST_END, NULL, NULL },
 };
 
+/* Each callback's context: the connection's list gives &conn_context, the
+ * global one &global_context; a callback given another says so. */
+static int conn_context, global_context;
+static void check_context(void *ctx)
+{
+    if (ctx != &conn_context && ctx != &global_context)
+        printf("  callback given another context\n");
+}
+
 static int cb_simple(void *ctx, int id, const char **result, unsigned *len)
 {
-    (void)ctx;
+    check_context(ctx);
     printf("  callback simple %#x\n", id);
     if (id == SASL_CB_AUTHNAME) {
         if (app.authname_fails)
@@ -169,7 +179,7 @@ static int cb_secret(sasl_conn_t *conn, void *ctx, int id, sasl_secret_t **psecr
         char buf[sizeof(sasl_secret_t) + 2048];
     } secret;
     (void)conn;
-    (void)ctx;
+    check_context(ctx);
     printf("  callback secret %#x\n", id);
     memcpy(secret.s.data, app.pass, strlen(app.pass) + 1);
     secret.s.len = app.secret_len0 ? 0 : strlen(app.pass);
@@ -179,7 +189,7 @@ static int cb_secret(sasl_conn_t *conn, void *ctx, int id, sasl_secret_t **psecr
 
 static int cb_realm(void *ctx, int id, const char **available, const char **result)
 {
-    (void)ctx;
+    check_context(ctx);
     printf("  callback realm %#x first offered %s\n", id, available && available[0] ? available[0] : "(none)");
     if (app.realm_fails)
         return SASL_FAIL;
@@ -189,7 +199,7 @@ static int cb_realm(void *ctx, int id, const char **available, const char **resu
 
 static int cb_getopt(void *ctx, const char *plugin, const char *opt, const char **res, unsigned *len)
 {
-    (void)ctx;
+    check_context(ctx);
     printf("  callback getopt %s %s\n", plugin ? plugin : "(null)", opt);
     if (app.getopt == 2) {
         *res = NULL;
@@ -209,10 +219,9 @@ static int cb_getopt(void *ctx, const char *plugin, const char *opt, const char 
 /* Every case has one; debug messages are each library's own (this one's
  * wait for the log_level option), the levels above them are compared.
  * Global mode's list has it too, with its own context. */
-static int global_context;
 static int cb_log(void *ctx, int level, const char *message)
 {
-    const char *from = ctx == &global_context ? " (global list)" : "";
+    const char *from = ctx == &global_context ? " (global list)" : ctx == &conn_context ? "" : " (another context)";
     if (level >= SASL_LOG_DEBUG)
         return SASL_OK;
     if (!mid_line) {
@@ -230,7 +239,7 @@ static int cb_canon(sasl_conn_t *conn, void *ctx, const char *in, unsigned inlen
                     const char *realm, char *out, unsigned outmax, unsigned *outlen)
 {
     (void)conn;
-    (void)ctx;
+    check_context(ctx);
     (void)realm;
     printf("  callback canon_user \"%.*s\"%s %u bytes, flags %u\n", inlen > 40 ? 40 : (int)inlen, in,
            inlen > 40 ? "..." : "", inlen, flags);
@@ -695,6 +704,11 @@ done:
         if (sasl_getprop(client, SASL_MAXOUTBUF, &v) == SASL_OK && v)
             printf(" SASL_MAXOUTBUF %u", *(const unsigned *)v);
         putchar('\n');
+        if (app.step_after_done) {
+            r = sasl_client_step(client, NULL, 0, &prompts, &out, &outlen);
+            printf(" sasl_client_step %d (after the success)\n", r);
+            show_errdetail(client, r);
+        }
         if (hostile.packets >= 0)
             hostile_packets(client, server, hostile.packets);
         else
@@ -718,28 +732,28 @@ static void run(const char *offer, const char *host)
         cbs[i++] = (sasl_callback_t){ SASL_CB_GETREALM, NULL, NULL };
     } else {
         if (!app.no_authname)
-            cbs[i++] = (sasl_callback_t){ SASL_CB_AUTHNAME, app.prompt_name ? NULL : CB(cb_simple), NULL };
+            cbs[i++] = (sasl_callback_t){ SASL_CB_AUTHNAME, app.prompt_name ? NULL : CB(cb_simple), &conn_context };
         if (app.user || app.user_null)
-            cbs[i++] = (sasl_callback_t){ SASL_CB_USER, CB(cb_simple), NULL };
+            cbs[i++] = (sasl_callback_t){ SASL_CB_USER, CB(cb_simple), &conn_context };
         if (app.pass)
-            cbs[i++] = (sasl_callback_t){ SASL_CB_PASS, CB(cb_secret), NULL };
-        cbs[i++] = (sasl_callback_t){ SASL_CB_GETREALM, CB(cb_realm), NULL };
+            cbs[i++] = (sasl_callback_t){ SASL_CB_PASS, CB(cb_secret), &conn_context };
+        cbs[i++] = (sasl_callback_t){ SASL_CB_GETREALM, CB(cb_realm), &conn_context };
     }
     if (app.canon != 3)
-        cbs[i++] = (sasl_callback_t){ SASL_CB_CANON_USER, CB(cb_canon), NULL };
+        cbs[i++] = (sasl_callback_t){ SASL_CB_CANON_USER, CB(cb_canon), &conn_context };
     if (app.getopt)
-        cbs[i++] = (sasl_callback_t){ SASL_CB_GETOPT, CB(cb_getopt), NULL };
-    cbs[i++] = (sasl_callback_t){ SASL_CB_LOG, CB(cb_log), NULL };
+        cbs[i++] = (sasl_callback_t){ SASL_CB_GETOPT, CB(cb_getopt), &conn_context };
+    cbs[i++] = (sasl_callback_t){ SASL_CB_LOG, CB(cb_log), &conn_context };
     cbs[i] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
     /* Global mode: the connection's own list, the rest from the global one. */
     i = 0;
     switch (app.conn_list) {
-    case 3: cbs[i++] = (sasl_callback_t){ SASL_CB_USER, CB(cb_simple), NULL }; break;
+    case 3: cbs[i++] = (sasl_callback_t){ SASL_CB_USER, CB(cb_simple), &conn_context }; break;
     case 4:
         cbs[i++] = (sasl_callback_t){ SASL_CB_AUTHNAME, NULL, NULL };
         cbs[i++] = (sasl_callback_t){ SASL_CB_PASS, NULL, NULL };
         break;
-    case 5: cbs[i++] = (sasl_callback_t){ SASL_CB_LOG, CB(cb_log), NULL }; break;
+    case 5: cbs[i++] = (sasl_callback_t){ SASL_CB_LOG, CB(cb_log), &conn_context }; break;
     }
     if (app.conn_list > 1)
         cbs[i] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
@@ -855,10 +869,11 @@ static void setup(int v)
     case 64: app.secret_code = SASL_INTERACT; break;
     case 65: app.realm_code = SASL_INTERACT; break;
     case 66: app.prompts = 1; app.len_half = 1; app.user = "bob"; break;
+    case 67: app.step_after_done = 1; break;
     }
 }
 
-enum { VARIANTS = 67, FORKED_VARIANTS = 24 };
+enum { VARIANTS = 68, FORKED_VARIANTS = 24 };
 
 /* run() in a child process, with the application (and hostile server) as
  * set up now; a crash becomes a line of the trace. */
