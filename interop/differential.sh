@@ -3,7 +3,7 @@
 # PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5, NTLM, SCRAM-SHA-1/256/512,
 # SCRAM-SHA-256-PLUS, ANONYMOUS, EXTERNAL, and GSSAPI, GSS-SPNEGO and
 # GS2-KRB5(-PLUS) on a private KDC, each offered alone, and eight servers'
-# lists to choose from, through 68 kinds of application (authzid none, equal, other, 2,000 bytes,
+# lists to choose from, through 72 kinds of application (authzid none, equal, other, 2,000 bytes,
 # refused or rewritten by SASL_CB_CANON_USER; everything prompted; the name
 # prompted and the rest from callbacks; a USER callback answering NULL; a
 # failing AUTHNAME or GETREALM callback; no AUTHNAME or PASS callback; an
@@ -20,8 +20,9 @@
 # a UTF-8 name, a name with a realm, a 2,000-byte password, an empty name;
 # prompts answered with NULL; USER, PASS and GETREALM callbacks answering
 # SASL_INTERACT; prompts' lengths half the answer's; the man page's empty
-# step after the success; and a SASL_CB_LOG callback in every case, and
-# every callback's context checked),
+# step after the success; maxbufsize 2^32-1, 2^24 and 4, a minimum SSF
+# above the maximum; and a SASL_CB_LOG callback in every case, and every
+# callback's context checked),
 # against Cyrus's server
 # side in the same process, once on the system's Cyrus library and once on
 # the library under test, and prints what the application sees: its
@@ -146,6 +147,11 @@ def final_step_result(lines):
         else:
             out.append(line)
     return out
+def up_to_the_layer(lines):
+    """The exchange and what it reports, without the layer's round trips
+    (nor a crash in them)."""
+    at = next((i for i, line in enumerate(lines) if line.startswith("  to the ")), len(lines))
+    return [line for line in lines[:at] if "crashed by signal" not in line]
 NAMES_ASKED = re.compile(r"^  (callback (simple 0x400[12]|canon_user .*)|prompt 0x400[12] .*)$")
 ON_PURPOSE = [
     (r"", without_nomech_log, None, "why no mechanism qualifies is logged (Cyrus logs nothing)"),
@@ -185,6 +191,16 @@ ON_PURPOSE = [
      "a critical channel binding is not dropped: GSSAPI cannot carry it (Cyrus's server refuses)"),
     (r"^(?!GSSAPI|GSS-SPNEGO|klist|ANONYMOUS|EXTERNAL)\S+ v31 ", None, None,
      "a callback's stray positive code fails the step (Cyrus returns it from the step: SASL_CONTINUE, nothing sent)"),
+    (r"^\S+ v68 ", up_to_the_layer, None,
+     "with maxbufsize 2^32-1 Cyrus's client corrupts its heap (it crashes in the layer's round trips or at the end)"),
+    (r"^(DIGEST-MD5|list4) v6[89] ", None, None,
+     "DIGEST-MD5 announces a maxbuf of at most 16,777,215 (RFC 2831); Cyrus sends maxbufsize, which its server refuses"),
+    (r"^GSS-SPNEGO v70 ", None, None,
+     "GSS-SPNEGO fails when no protected byte fits maxbufsize (Cyrus reports it as MAXOUTBUF and sends larger packets)"),
+    (r"^GSS-SPNEGO v71 ", None, None,
+     "GSS-SPNEGO honours the SSF bounds: a minimum above the maximum is refused, as GSSAPI does in both libraries"),
+    (r"^(GSSAPI|klist) v71 ", r"^  callback log level 2$", None,
+     "a minimum SSF above the maximum is logged"),
     (r"^\S+ v67 ", final_step_result, None,
      "the man page's empty step after the success returns SASL_OK (Cyrus: SASL_FAIL, logged)"),
     (r"^props ", r" (4|14)=0:\S+", r" \1=0:...",

@@ -870,10 +870,15 @@ static void setup(int v)
     case 65: app.realm_code = SASL_INTERACT; break;
     case 66: app.prompts = 1; app.len_half = 1; app.user = "bob"; break;
     case 67: app.step_after_done = 1; break;
+    /* Buffer sizes and SSF bounds past the protocols' own. */
+    case 68: app.props.maxbufsize = 0xffffffff; break;
+    case 69: app.props.maxbufsize = 1 << 24; break;
+    case 70: app.props.maxbufsize = 4; break;
+    case 71: app.props.min_ssf = 256; app.props.max_ssf = 56; break;
     }
 }
 
-enum { VARIANTS = 68, FORKED_VARIANTS = 24 };
+enum { VARIANTS = 72, FORKED_VARIANTS = 24 };
 
 /* run() in a child process, with the application (and hostile server) as
  * set up now; a crash becomes a line of the trace. */

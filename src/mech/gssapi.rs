@@ -262,6 +262,12 @@ impl Gssapi {
                 let (layer, ssf) = choose_layer(offered, offered, &self.props, self.external_ssf, mech_ssf)?;
                 let peer_max = self.props.maxbufsize.min(MAX_BUFFER);
                 let maxoutbuf = if layer == LAYER_NONE { 0 } else { self.max_plaintext(peer_max)? };
+                if layer != LAYER_NONE && maxoutbuf == 0 {
+                    // The limit is the application's own, assumed for the peer.
+                    return Err(Error::bad_param(format!(
+                        "GSS-SPNEGO: a buffer of maxbufsize ({peer_max} bytes) cannot hold one protected byte"
+                    )));
+                }
                 self.finish(layer, ssf, maxoutbuf);
                 Ok(Step::Done(Some(out.token)))
             }
@@ -287,18 +293,14 @@ impl Gssapi {
     /// `SASL_MAXOUTBUF` for a peer accepting `peer_max`-byte packets: the
     /// plaintext whose token fits (computed with confidentiality, as Cyrus
     /// does, the larger overhead).
+    /// The largest plaintext whose token fits `peer_max` bytes; 0 when not
+    /// even one byte's does (the caller says whose limit that was).
     fn max_plaintext(&self, peer_max: u32) -> Result<u32> {
         let ctx = self.ctx.as_ref().expect("established");
         let limit = ctx.wrap_size_limit(true, peer_max).map_err(|s| self.fail(s))?;
         // A library answering more than the token size itself (Cyrus saw
         // Heimdal do so) gets its excess taken off, as in Cyrus.
-        let limit = if limit > peer_max { peer_max.saturating_sub(limit - peer_max) } else { limit };
-        if limit == 0 {
-            return Err(Error::bad_prot(format!(
-                "GSSAPI: the server's maximum buffer ({peer_max} bytes) cannot hold one protected byte"
-            )));
-        }
-        Ok(limit)
+        Ok(if limit > peer_max { peer_max.saturating_sub(limit - peer_max) } else { limit })
     }
 
     fn ssfcap(&mut self, input: &[u8], session: &mut dyn Session) -> Result<Step> {
@@ -316,6 +318,11 @@ impl Gssapi {
         let (mut choice, ssf) = choose_layer(ours, offer[0], &self.props, self.external_ssf, mech_ssf)?;
         let server_max = u32::from_be_bytes([0, offer[1], offer[2], offer[3]]);
         let maxoutbuf = if choice == LAYER_NONE { server_max } else { self.max_plaintext(server_max)? };
+        if choice != LAYER_NONE && maxoutbuf == 0 {
+            return Err(Error::bad_prot(format!(
+                "GSSAPI: the server's maximum buffer ({server_max} bytes) cannot hold one protected byte"
+            )));
+        }
         if choice == LAYER_CONFIDENTIALITY && offer[0] & LAYER_INTEGRITY != 0 && ad_compat(session) {
             // Active Directory wants both bits when choosing confidentiality.
             choice |= LAYER_INTEGRITY;
@@ -778,6 +785,11 @@ mod tests {
         let (g, _) = fake(Script { ret_flags: Some(flags::MUTUAL), ..Default::default() });
         let mut m = established(GssMech::Spnego, g, &with_props(1, 256, 65536), &mut s);
         assert_eq!(m.step(b"server-token-1", &mut s).unwrap_err().code, Code::TooWeak);
+        // A maxbufsize no protected byte fits in (the fake's overhead is 2):
+        // the application's own limit, so a parameter error.
+        let (g, _) = fake(Script::default());
+        let mut m = established(GssMech::Spnego, g, &with_props(0, 256, 2), &mut s);
+        assert_eq!(m.step(b"server-token-1", &mut s).unwrap_err().code, Code::BadParam);
     }
 
     #[test]
