@@ -766,7 +766,8 @@ static void run(const char *offer, const char *host)
         cbs[i++] = (sasl_callback_t){ SASL_CB_GETOPT, CB(cb_getopt), &conn_context };
     cbs[i++] = (sasl_callback_t){ SASL_CB_LOG, CB(cb_log), &conn_context };
     cbs[i] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
-    /* Global mode: the connection's own list, the rest from the global one. */
+    /* Global mode, app.conn_list above 1: a shorter list replaces the one
+     * above (the global list answers the rest); 1 gives none at all. */
     i = 0;
     switch (app.conn_list) {
     case 3: cbs[i++] = (sasl_callback_t){ SASL_CB_USER, CB(cb_simple), &conn_context }; break;
