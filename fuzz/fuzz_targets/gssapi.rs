@@ -453,7 +453,8 @@ fn spnego_layer(case: &Case) -> Result<(u8, u32, u32), Code> {
     // The fake's tokens are 2 bytes longer than their message.
     let peer_max = case.props.maxbufsize.min(0xFF_FFFF);
     match peer_max.saturating_sub(2) {
-        0 => Err(Code::BadProt),
+        // The application's maxbufsize holds no protected byte: its own error.
+        0 => Err(Code::BadParam),
         limit => Ok((layer, ssf, limit)),
     }
 }

@@ -291,10 +291,9 @@ impl Gssapi {
     }
 
     /// `SASL_MAXOUTBUF` for a peer accepting `peer_max`-byte packets: the
-    /// plaintext whose token fits (computed with confidentiality, as Cyrus
-    /// does, the larger overhead).
-    /// The largest plaintext whose token fits `peer_max` bytes; 0 when not
-    /// even one byte's does (the caller says whose limit that was).
+    /// largest plaintext whose token fits (computed with confidentiality, as
+    /// Cyrus does, the larger overhead); 0 when not even one byte's does (the
+    /// caller says whose limit that was).
     fn max_plaintext(&self, peer_max: u32) -> Result<u32> {
         let ctx = self.ctx.as_ref().expect("established");
         let limit = ctx.wrap_size_limit(true, peer_max).map_err(|s| self.fail(s))?;
