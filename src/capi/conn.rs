@@ -224,18 +224,25 @@ impl CName {
 
     /// Keeps `name`, cut at a NUL as C would read it, unless it holds it
     /// already.
+    #[inline]
     fn set(&mut self, name: &[u8]) {
         if self.bytes() == Some(name) {
             return;
         }
         let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
-        *self = if name.len() < INLINE_NAME {
-            let mut bytes = [0u8; INLINE_NAME];
+        if name.len() >= INLINE_NAME {
+            *self = CName::Heap(c_bytes(name));
+            return;
+        }
+        if !matches!(self, CName::Inline { .. }) {
+            *self = CName::Inline { len: 0, bytes: [0; INLINE_NAME] };
+        }
+        if let CName::Inline { len, bytes } = self {
+            // Written in place; the NUL after the name ends it for C.
             bytes[..name.len()].copy_from_slice(name);
-            CName::Inline { len: name.len() as u8, bytes }
-        } else {
-            CName::Heap(c_bytes(name))
-        };
+            bytes[name.len()] = 0;
+            *len = name.len() as u8;
+        }
     }
 }
 
@@ -358,7 +365,10 @@ impl Drop for ConnRef<'_> {
 
 impl sasl_conn {
     pub fn new(settings: Settings, callbacks: *const sasl_callback_t) -> Box<Self> {
-        Box::new(sasl_conn {
+        // Written straight into the allocation, not built on the stack and
+        // copied there.
+        let mut conn = Box::new_uninit();
+        conn.write(sasl_conn {
             magic: MAGIC,
             calls: Cell::new(0),
             ssf: Cell::new(0),
@@ -367,7 +377,9 @@ impl sasl_conn {
             settings: RefCell::new(settings),
             core: RefCell::new(ClientConn::default()),
             state: RefCell::new(State::default()),
-        })
+        });
+        // SAFETY: written in full just above.
+        unsafe { conn.assume_init() }
     }
 
     /// The connection behind a C pointer, or None for NULL, a connection
@@ -657,5 +669,25 @@ mod tests {
         assert!(seen.detail.ends_with(": from the callback"), "{}", seen.detail);
         assert_eq!(seen.nested, [SASL_FAIL, SASL_FAIL, SASL_FAIL, SASL_FAIL, SASL_OK]);
         assert!(seen.disposed_pointer_kept);
+    }
+
+    #[test]
+    fn names_kept_inline_then_on_the_heap_then_inline_again() {
+        let mut n = CName::default();
+        assert_eq!(n.get(), None);
+        n.set(b"tim");
+        assert_eq!(n.get(), Some(c"tim"));
+        n.set(b"ti");
+        assert_eq!(n.get(), Some(c"ti"));
+        let long = [b'x'; INLINE_NAME];
+        n.set(&long);
+        assert!(matches!(n, CName::Heap(_)));
+        assert_eq!(n.bytes(), Some(&long[..]));
+        // Cut at a NUL, as C reads it; exactly INLINE_NAME - 1 bytes fit.
+        n.set(b"abcdefghijklmnopqrstu\0v");
+        assert!(matches!(n, CName::Inline { len: 21, .. }));
+        assert_eq!(n.get(), Some(c"abcdefghijklmnopqrstu"));
+        n.set(b"");
+        assert_eq!(n.get(), Some(c""));
     }
 }
