@@ -234,14 +234,18 @@ impl CName {
             *self = CName::Heap(c_bytes(name));
             return;
         }
-        if !matches!(self, CName::Inline { .. }) {
-            *self = CName::Inline { len: 0, bytes: [0; INLINE_NAME] };
-        }
-        if let CName::Inline { len, bytes } = self {
+        match self {
             // Written in place; the NUL after the name ends it for C.
-            bytes[..name.len()].copy_from_slice(name);
-            bytes[name.len()] = 0;
-            *len = name.len() as u8;
+            CName::Inline { len, bytes } => {
+                bytes[..name.len()].copy_from_slice(name);
+                bytes[name.len()] = 0;
+                *len = name.len() as u8;
+            }
+            _ => {
+                let mut bytes = [0u8; INLINE_NAME];
+                bytes[..name.len()].copy_from_slice(name);
+                *self = CName::Inline { len: name.len() as u8, bytes };
+            }
         }
     }
 }
