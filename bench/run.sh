@@ -65,6 +65,7 @@ build() {
     $cc $f -o "$BIN/spawn" "$BENCH/src/spawn.c" 2>>"$LOG" || ok=1
     $cc $f -o "$BIN/floor" "$BENCH/src/floor.c" -lcrypto 2>>"$LOG" || ok=1
     $cc $f -shared -fPIC -o "$BIN/desshim.so" "$BENCH/src/desshim.c" -ldl 2>>"$LOG" || ok=1
+    $cc $f -shared -fPIC -o "$BIN/nolookup.so" "$BENCH/src/nolookup.c" 2>>"$LOG" || ok=1
     # Optional (libkrb5-dev): the gssapi benchmark says FAIL without it.
     $cc $f -o "$BIN/gssapi_client" "$BENCH/src/gssapi_client.c" -lsasl2 -lgssapi_krb5 2>>"$LOG" || rm -f "$BIN/gssapi_client"
     if [ $ok -ne 0 ]; then
@@ -75,9 +76,12 @@ build() {
 }
 build
 
-declare -A EXPECT DIR
+declare -A EXPECT DIR PRELOAD
 EXPECT[cyrus]=$(realpath "$SYSLIB/libsasl2.so.2"); DIR[cyrus]=$SYSLIB
 EXPECT[ours]=$(realpath "$LIBDIR/libsasl2.so.2"); DIR[ours]=$LIBDIR
+# Cyrus without its per-connection host name lookup (see src/nolookup.c);
+# only the connection loop runs it.
+EXPECT[cyrus_nolookup]=${EXPECT[cyrus]}; DIR[cyrus_nolookup]=$SYSLIB; PRELOAD[cyrus_nolookup]=$BIN/nolookup.so
 
 # ---------------------------------------------------------------- helpers
 kv() { awk -v k="$1" '{for(i=1;i<=NF;i++){p=index($i,"="); if(substr($i,1,p-1)==k){print substr($i,p+1); exit}}}' <<<"$2"; }
@@ -94,7 +98,7 @@ RESULT=; LASTERR=
 run1() {
     local side=$1; shift
     local o rc lib
-    o=$(LD_LIBRARY_PATH=${DIR[$side]} "$@" 2>"$ERRF"); rc=$?
+    o=$(LD_LIBRARY_PATH=${DIR[$side]} LD_PRELOAD=${PRELOAD[$side]:-} "$@" 2>"$ERRF"); rc=$?
     printf '[%s] %s\n  %s\n' "$side" "$*" "$o" >>"$RAW"
     sed "s/^/[$side] /" "$ERRF" >>"$LOG"
     if [ $rc -ne 0 ]; then
@@ -115,8 +119,10 @@ flag() { awk -v r="$1" -v m="$2" 'BEGIN{ if (r == "n/a" || m == "n/a" || m == 0)
 NOTES=()
 note() { NOTES+=("$*"); }
 flush_notes() { local n; for n in "${NOTES[@]}"; do out "  note: $n"; done; NOTES=(); }
-# order of the sides in round R: cyrus ours, ours cyrus, ... (ABBA)
-sides() { if [ $(($1 % 2)) -eq 1 ]; then echo "cyrus ours"; else echo "ours cyrus"; fi; }
+# order of the sides ($SIDES, default "cyrus ours") in round R: as listed
+# in odd rounds, reversed in even ones (ABBA)
+sides() { local a=(${SIDES:-cyrus ours}) i
+    if [ $(($1 % 2)) -eq 1 ]; then echo "${a[*]}"; else for ((i = ${#a[@]} - 1; i >= 0; i--)); do printf '%s ' "${a[i]}"; done; echo; fi; }
 
 SASLTMP=
 KDCTMP=
@@ -235,7 +241,7 @@ bench_loop() {
         out "== connection loop (issues 2, 11): client_new(imap, localhost, AUTHNAME+PASS) + client_start($mech) + dispose"
         out "   CPU us per iteration: best of $ROUNDS_LOOP processes per side x 5 batches of $((LOOP_N / 5)) iterations"
         VAL=()
-        measure "$ROUNDS_LOOP" "us_min us_per_iter" -- "$BIN/loop" "$LOOP_N" "$mech"
+        SIDES="cyrus ours cyrus_nolookup" measure "$ROUNDS_LOOP" "us_min us_per_iter" -- "$BIN/loop" "$LOOP_N" "$mech"
         local c o rr
         c=$(best us_min cyrus min); o=$(best us_min ours min); rr=$(div "$o" "$c")
         local mr; mr=$(div "$(med us_per_iter ours)" "$(med us_per_iter cyrus)")
@@ -243,6 +249,10 @@ bench_loop() {
         out "$(printf '   %-10s %-10s %-12s %-10s %-9s' "$(fmt "$c" %.3f)" "$(fmt "$o" %.3f)" "$(flag "$rr" "$mr")" "$(goal "$rr" le $goal)" "$mr")"
         out "   (med_ratio: ours/cyrus of the per-process medians: cyrus $(fmt "$(med us_per_iter cyrus)" %.3f) us," \
             "ours $(fmt "$(med us_per_iter ours)" %.3f) us)"
+        local n; n=$(best us_min cyrus_nolookup min)
+        out "   cyrus without its per-connection host name lookup (getaddrinfo answered from memory, src/nolookup.c):" \
+            "$(fmt "$n" %.3f) us; ours/that $(flag "$(div "$o" "$n")" "$(div "$(med us_per_iter ours)" "$(med us_per_iter cyrus_nolookup)")")" \
+            "(median $(div "$(med us_per_iter ours)" "$(med us_per_iter cyrus_nolookup)"))"
         flush_notes
     done
 }
