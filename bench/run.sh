@@ -98,7 +98,8 @@ RESULT=; LASTERR=
 run1() {
     local side=$1; shift
     local o rc lib
-    o=$(LD_LIBRARY_PATH=${DIR[$side]} LD_PRELOAD=${PRELOAD[$side]:-} "$@" 2>"$ERRF"); rc=$?
+    # LD_PRELOAD only for a side that has one: the caller's own is kept.
+    o=$(LD_LIBRARY_PATH=${DIR[$side]} env ${PRELOAD[$side]:+"LD_PRELOAD=${PRELOAD[$side]}"} "$@" 2>"$ERRF"); rc=$?
     printf '[%s] %s\n  %s\n' "$side" "$*" "$o" >>"$RAW"
     sed "s/^/[$side] /" "$ERRF" >>"$LOG"
     if [ $rc -ne 0 ]; then
