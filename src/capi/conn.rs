@@ -491,6 +491,15 @@ impl sasl_conn {
 impl State {
     /// Keeps `data` NUL-terminated as the client output; returns its address.
     pub fn set_output(&mut self, mut data: Vec<u8>) -> *const c_char {
+        if data.len() == data.capacity() {
+            // Room for the NUL by hand: growing in place would free the old
+            // buffer unwiped, and outputs can hold credentials (LOGIN's
+            // password, a bearer token). Mechanisms leave the room.
+            let mut roomy = Vec::with_capacity(data.len() + 1);
+            roomy.extend_from_slice(&data);
+            data.zeroize();
+            data = roomy;
+        }
         data.push(0);
         // The previous output may have held credentials.
         self.out.zeroize();
@@ -693,5 +702,22 @@ mod tests {
         assert_eq!(n.get(), Some(c"abcdefghijklmnopqrstu"));
         n.set(b"");
         assert_eq!(n.get(), Some(c""));
+    }
+
+    #[test]
+    fn an_output_gets_its_nul_in_the_room_left_or_in_a_new_buffer() {
+        let mut state = State::default();
+        let mut roomy = Vec::with_capacity(4);
+        roomy.extend_from_slice(b"abc");
+        let at = roomy.as_ptr();
+        // SAFETY: the output is NUL-terminated and lives in `state`.
+        let text = |p: *const c_char| unsafe { CStr::from_ptr(p) }.to_bytes().to_vec();
+        let out = state.set_output(roomy);
+        assert_eq!((out.cast::<u8>(), text(out)), (at, b"abc".to_vec()));
+        // No room: copied (the full buffer wiped as it goes), not grown.
+        let full = b"secret".to_vec();
+        assert_eq!(full.capacity(), full.len());
+        let out = state.set_output(full);
+        assert_eq!((text(out), state.out.len()), (b"secret".to_vec(), 7));
     }
 }

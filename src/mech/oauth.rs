@@ -150,7 +150,11 @@ pub fn oauthbearer_message(
     if !is_bearer_token(token) {
         return Err(Error::bad_param("OAUTHBEARER: the token is not a valid bearer token (RFC 6750 b64token)"));
     }
-    let mut out = Secret::new(Vec::with_capacity(token.len() + 64));
+    // Room for everything, so that no growth leaves a copy of the token
+    // behind (an authzid's saslname escapes triple a byte at most), and
+    // for the NUL the C layer appends.
+    let room = authzid.map_or(0, |z| 2 + 3 * z.len()) + host.map_or(0, |h| h.len() + 6) + token.len() + 64;
+    let mut out = Secret::new(Vec::with_capacity(room));
     out.extend_from_slice(b"n,");
     if let Some(z) = authzid.filter(|z| !z.is_empty()) {
         if z.iter().any(|&b| b == 0 || b == KVSEP) {
@@ -191,6 +195,7 @@ pub fn xoauth2_message(user: &[u8], token: &[u8]) -> Result<Secret> {
     if user.iter().any(u8::is_ascii_control) {
         return Err(Error::bad_param("XOAUTH2: the user name contains a control character"));
     }
+    // Room for everything and the NUL the C layer appends (see above).
     let mut out = Secret::new(Vec::with_capacity(user.len() + token.len() + 24));
     out.extend_from_slice(b"user=");
     out.extend_from_slice(user);
@@ -240,7 +245,9 @@ impl ClientMech for OAuth {
                     }
                 };
                 self.state = State::Sent { user, authid: authname };
-                Ok(Step::Continue(msg.to_vec()))
+                // The caller owns (and wipes) the output from here on.
+                let mut msg = msg;
+                Ok(Step::Continue(std::mem::take(&mut *msg)))
             }
             State::Sent { user, authid } => {
                 if input.is_empty() {

@@ -424,7 +424,8 @@ impl<H: ScramHash> Scram<H> {
         first_bare.extend_from_slice(b",r=");
         first_bare.extend_from_slice(cnonce.as_bytes());
 
-        let mut out = Vec::with_capacity(gs2_header.len() + first_bare.len());
+        // And a spare byte for the NUL the C layer appends.
+        let mut out = Vec::with_capacity(gs2_header.len() + first_bare.len() + 1);
         out.extend_from_slice(&gs2_header);
         out.extend_from_slice(&first_bare);
 
