@@ -494,7 +494,7 @@ impl State {
         if data.len() == data.capacity() {
             // Room for the NUL by hand: growing in place would free the old
             // buffer unwiped, and outputs can hold credentials (LOGIN's
-            // password, a bearer token). Mechanisms leave the room.
+            // password). PLAIN, SCRAM and OAuth leave the room instead.
             let mut roomy = Vec::with_capacity(data.len() + 1);
             roomy.extend_from_slice(&data);
             data.zeroize();
