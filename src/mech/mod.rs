@@ -264,6 +264,14 @@ pub fn flag_option(session: &mut dyn Session, mech: &str, name: &str, default: b
     }
 }
 
+/// A message that holds a secret, handed over as a step's output: moved
+/// out of its zeroizing buffer rather than copied (a copy would be left
+/// unwiped), since the C layer wipes every output it replaces or drops.
+/// Built with a spare byte, it also takes the C layer's NUL in place.
+pub fn into_output(mut message: Secret) -> Vec<u8> {
+    std::mem::take(&mut *message)
+}
+
 /// Appends `name` as an RFC 5802 `saslname` (GS2 and SCRAM): `,` becomes
 /// `=2C` and `=` becomes `=3D`; other bytes are copied as they are.
 pub fn push_saslname(out: &mut Vec<u8>, name: &[u8]) {

@@ -245,9 +245,7 @@ impl ClientMech for OAuth {
                     }
                 };
                 self.state = State::Sent { user, authid: authname };
-                // The caller owns (and wipes) the output from here on.
-                let mut msg = msg;
-                Ok(Step::Continue(std::mem::take(&mut *msg)))
+                Ok(Step::Continue(into_output(msg)))
             }
             State::Sent { user, authid } => {
                 if input.is_empty() {

@@ -39,9 +39,8 @@ impl ClientMech for Plain {
         let authname = creds.authname.unwrap_or_default();
         let password = creds.password.unwrap_or_default();
         let authzid = creds.authzid;
-        let mut msg = message(authzid.as_deref(), &authname, &password);
-        // The caller owns (and wipes) the output from here on.
-        Ok(Step::DoneWith(Some(std::mem::take(&mut *msg)), Outcome::without_layer(authzid, authname)))
+        let msg = message(authzid.as_deref(), &authname, &password);
+        Ok(Step::DoneWith(Some(into_output(msg)), Outcome::without_layer(authzid, authname)))
     }
 
     fn outcome(&mut self) -> Result<Outcome> {
